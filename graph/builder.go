@@ -144,7 +144,7 @@ func (b *Builder) bind(name string, t *tensor.Dense) (*G.Node, error) {
 	s := t.Shape()
 	opts := []G.NodeConsOpt{G.WithName(name), G.WithValue(t)}
 	if s.IsScalar() {
-		return G.NewScalar(b.g, b.dtype, opts...), nil
+		return nil, errors.Errorf("graph: %s is a 0-d tensor; use shape (1) or Builder.Scalar", name)
 	}
 	return G.NewTensor(b.g, b.dtype, s.Dims(), append(opts, G.WithShape(s...))...), nil
 }
@@ -177,15 +177,15 @@ func (b *Builder) Input(name string, t *tensor.Dense) (*G.Node, error) {
 // Scalar returns a named scalar input holding v, for constants that some
 // gorgonia ops reject when built outside a graph (design brief, fact 4).
 func (b *Builder) Scalar(name string, v float64) (*G.Node, error) {
-	return b.Input(name, b.ScalarTensor(v))
-}
-
-// ScalarTensor returns a 0-d tensor of the graph's dtype holding v.
-func (b *Builder) ScalarTensor(v float64) *tensor.Dense {
-	if b.dtype == tensor.Float32 {
-		return tensor.New(tensor.FromScalar(float32(v)))
+	full, err := b.qualify(name)
+	if err != nil {
+		return nil, err
 	}
-	return tensor.New(tensor.FromScalar(v))
+	var val G.Value = G.NewF64(v)
+	if b.dtype == tensor.Float32 {
+		val = G.NewF32(float32(v))
+	}
+	return G.NewScalar(b.g, b.dtype, G.WithName(full), G.WithValue(val)), nil
 }
 
 // NewNoise registers a noise input of the given shape, filled with zeros
