@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/graph"
-	G "gorgonia.org/gorgonia"
 	"gonum.org/v1/gonum/mat"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
