@@ -44,9 +44,9 @@ type Param struct {
 // fact 6), so noise is a named input filled from a seeded source instead.
 type Noise struct {
 	Name  string
-	Dist  NoiseDist
 	Value *tensor.Dense
 	Node  *G.Node
+	Fill  func(rng *rand.Rand, t *tensor.Dense) // redraws Value in place
 }
 
 // A Builder builds one expression graph: it owns the gorgonia graph, the
@@ -188,9 +188,16 @@ func (b *Builder) Scalar(name string, v float64) (*G.Node, error) {
 	return G.NewScalar(b.g, b.dtype, G.WithName(full), G.WithValue(val)), nil
 }
 
-// NewNoise registers a noise input of the given shape, filled with zeros
-// until the first Resample.
+// NewNoise registers a noise input of the given shape drawn from dist,
+// filled with zeros until the first Resample.
 func (b *Builder) NewNoise(name string, dist NoiseDist, shape ...int) (*G.Node, error) {
+	return b.NewRandom(name, shape, func(rng *rand.Rand, t *tensor.Dense) { Fill(t, dist, rng) })
+}
+
+// NewRandom registers an input of the given shape that Resample refills by
+// calling fill, for noise with a distribution of the caller's choosing
+// (e.g. the term weights of a Russian-roulette estimator).
+func (b *Builder) NewRandom(name string, shape []int, fill func(rng *rand.Rand, t *tensor.Dense)) (*G.Node, error) {
 	full, err := b.qualify(name)
 	if err != nil {
 		return nil, err
@@ -200,14 +207,14 @@ func (b *Builder) NewNoise(name string, dist NoiseDist, shape ...int) (*G.Node, 
 	if err != nil {
 		return nil, err
 	}
-	b.noise = append(b.noise, &Noise{Name: full, Dist: dist, Value: t, Node: n})
+	b.noise = append(b.noise, &Noise{Name: full, Value: t, Node: n, Fill: fill})
 	return n, nil
 }
 
-// Resample redraws every noise input from rng.
+// Resample redraws every noise input from rng, in registration order.
 func (b *Builder) Resample(rng *rand.Rand) {
 	for _, nz := range b.noise {
-		Fill(nz.Value, nz.Dist, rng)
+		nz.Fill(rng, nz.Value)
 	}
 }
 
