@@ -1,0 +1,22 @@
+// Package datasets provides seeded samplers for the toy two-dimensional
+// densities used throughout the normalizing-flow literature: 8gaussians,
+// checkerboard, 2moons, 2spirals, pinwheel, circles, swissroll and rings.
+//
+// The generators follow the definitions and scalings of toy_data.py in
+// FFJORD (Grathwohl et al., 2019) and Residual Flows (Chen et al., 2019),
+// which in turn use scikit-learn's make_moons, make_circles and
+// make_swiss_roll for three of the sets. They are independent
+// re-implementations: the distributions match, the exact random streams do
+// not. The conventions are documented on each [Toy] constant, together with
+// a bounding box that holds all but a negligible fraction of the samples.
+//
+// Every sample is an n×2 matrix stored row-major in a []float64 of length
+// 2n: point i is (s[2i], s[2i+1]). All randomness comes from the
+// *rand.Rand passed to [Toy.Sample]; the package has no global state, so the
+// same seed always gives the same points.
+//
+// Two of the densities are known in closed form and are exported for use as
+// references: [EightGaussiansLogDensity] (whose differential entropy,
+// [EightGaussiansEntropy], is the best negative log-likelihood per point any
+// model can reach on 8gaussians) and [CheckerboardLogDensity].
+package datasets
