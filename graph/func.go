@@ -33,7 +33,10 @@ func NewFunc(dtype tensor.Dtype, shape []int, build func(b *Builder, x *G.Node) 
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: building function")
 	}
-	return &Func{b: b, in: in, out: out, m: G.NewTapeMachine(b.g)}, nil
+	// Compile only what the output needs: builders may add side branches
+	// (log-det estimators, say) that a numeric evaluation does not want.
+	sub := b.g.ExactSubgraphRoots(out)
+	return &Func{b: b, in: in, out: out, m: G.NewTapeMachine(sub)}, nil
 }
 
 // Builder returns the builder of the function's graph, e.g. to resample

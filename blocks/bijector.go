@@ -1,0 +1,226 @@
+package blocks
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/iresnet/iresnet/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A Bijector is an invertible map f with a tractable log|det ∂f/∂x|.
+type Bijector interface {
+	// Forward builds y = f(x) and log|det ∂f/∂x| in x's graph. x has shape
+	// (N, ...); y has the shape the bijector maps it to, and logDet has
+	// shape (N), one value per row, even when it is constant.
+	Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error)
+	// Inverse returns x = f⁻¹(y), computed numerically. Iterative inverses
+	// return a *NotConvergedError when they do not reach their tolerance.
+	Inverse(y *tensor.Dense) (*tensor.Dense, error)
+}
+
+// A NormUpdater owns spectrally normalized layers whose power iteration
+// advances by iters steps on each call (once per training step).
+type NormUpdater interface {
+	UpdateSpectralNorms(iters int) error
+}
+
+// A DataInitializer sets its parameters from a batch of its inputs, as
+// ActNorm does before training starts.
+type DataInitializer interface {
+	InitFromBatch(x *tensor.Dense) error
+}
+
+// A Tensorer lists the persistent tensors of a bijector under stable names:
+// learnable parameters and state such as power-iteration vectors, for
+// checkpoints. Names are relative to the bijector.
+type Tensorer interface {
+	Tensors() []NamedTensor
+}
+
+// NamedTensor is a tensor with its checkpoint name; Learnable tells
+// parameters from state.
+type NamedTensor struct {
+	Name      string
+	Value     *tensor.Dense
+	Learnable bool
+}
+
+// Compile-time conformance checks.
+var (
+	_ Bijector        = (*Chain)(nil)
+	_ Bijector        = (*Residual)(nil)
+	_ Bijector        = (*ActNorm)(nil)
+	_ Bijector        = Squeeze{}
+	_ NormUpdater     = (*Chain)(nil)
+	_ NormUpdater     = (*Residual)(nil)
+	_ DataInitializer = (*ActNorm)(nil)
+	_ DataInitializer = (*Chain)(nil)
+	_ Tensorer        = (*Chain)(nil)
+	_ Tensorer        = (*Residual)(nil)
+	_ Tensorer        = (*ActNorm)(nil)
+)
+
+// Chain composes bijectors in slice order: Forward applies Blocks[0] first
+// and sums the log-dets; Inverse undoes them from last to first. Each block
+// is built in a graph scope named "block<i>".
+type Chain struct {
+	blocks []Bijector
+}
+
+// NewChain returns the composition of bs, which must be non-empty and
+// contain no nil bijector.
+func NewChain(bs ...Bijector) (*Chain, error) {
+	if len(bs) == 0 {
+		return nil, errors.New("blocks: a chain needs at least one bijector")
+	}
+	for i, b := range bs {
+		if b == nil {
+			return nil, errors.Errorf("blocks: chain element %d is nil", i)
+		}
+	}
+	return &Chain{blocks: append([]Bijector(nil), bs...)}, nil
+}
+
+// Blocks returns the chain's bijectors in forward order.
+func (c *Chain) Blocks() []Bijector { return append([]Bijector(nil), c.blocks...) }
+
+// scopeName returns the graph scope and checkpoint prefix of block i.
+func scopeName(i int) string { return "block" + strconv.Itoa(i) }
+
+// Forward implements Bijector.
+func (c *Chain) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	y = x
+	for i, bl := range c.blocks {
+		var ld *G.Node
+		err = b.Scoped(scopeName(i), func() error {
+			var err error
+			y, ld, err = bl.Forward(b, y)
+			return err
+		})
+		if err != nil {
+			return nil, nil, errors.Wrapf(err, "blocks: block %d (%T)", i, bl)
+		}
+		if logDet == nil {
+			logDet = ld
+		} else if logDet, err = G.Add(logDet, ld); err != nil {
+			return nil, nil, errors.Wrapf(err, "blocks: summing log-det of block %d", i)
+		}
+	}
+	return y, logDet, nil
+}
+
+// Inverse implements Bijector.
+func (c *Chain) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
+	x, _, err := c.InverseWithStats(y)
+	return x, err
+}
+
+// InverseWithStats inverts the chain and returns, for each residual block
+// keyed by its scope path ("block3", or "block1/block0" in nested chains),
+// the fixed-point iterations used and the final residual.
+func (c *Chain) InverseWithStats(y *tensor.Dense) (*tensor.Dense, map[string]FixedPointStats, error) {
+	stats := map[string]FixedPointStats{}
+	x := y
+	for i := len(c.blocks) - 1; i >= 0; i-- {
+		var err error
+		switch bl := c.blocks[i].(type) {
+		case *Residual:
+			var st FixedPointStats
+			x, st, err = bl.InverseWithStats(x)
+			stats[scopeName(i)] = st
+		case *Chain:
+			var inner map[string]FixedPointStats
+			x, inner, err = bl.InverseWithStats(x)
+			for k, st := range inner {
+				stats[scopeName(i)+"/"+k] = st
+			}
+		default:
+			x, err = bl.Inverse(x)
+		}
+		if err != nil {
+			return nil, stats, errors.Wrapf(err, "blocks: inverting block %d (%T)", i, c.blocks[i])
+		}
+	}
+	return x, stats, nil
+}
+
+// UpdateSpectralNorms advances the power iteration of every block.
+func (c *Chain) UpdateSpectralNorms(iters int) error {
+	for i, bl := range c.blocks {
+		if u, ok := bl.(NormUpdater); ok {
+			if err := u.UpdateSpectralNorms(iters); err != nil {
+				return errors.Wrapf(err, "blocks: block %d", i)
+			}
+		}
+	}
+	return nil
+}
+
+// InitFromBatch initializes every DataInitializer in the chain from the
+// batch x, pushing x through the blocks before each one.
+func (c *Chain) InitFromBatch(x *tensor.Dense) error {
+	for i, bl := range c.blocks {
+		if d, ok := bl.(DataInitializer); ok {
+			if err := d.InitFromBatch(x); err != nil {
+				return errors.Wrapf(err, "blocks: initializing block %d", i)
+			}
+		}
+		if i == len(c.blocks)-1 {
+			break
+		}
+		var err error
+		if x, err = Apply(bl, x); err != nil {
+			return errors.Wrapf(err, "blocks: block %d", i)
+		}
+	}
+	return nil
+}
+
+// Tensors lists the tensors of every block, prefixed "block<i>/".
+func (c *Chain) Tensors() []NamedTensor {
+	var out []NamedTensor
+	for i, bl := range c.blocks {
+		if t, ok := bl.(Tensorer); ok {
+			for _, nt := range t.Tensors() {
+				nt.Name = scopeName(i) + "/" + nt.Name
+				out = append(out, nt)
+			}
+		}
+	}
+	return out
+}
+
+// Apply evaluates y = f(x) numerically. It builds and compiles a graph on
+// each call; for repeated evaluation build a graph.Func.
+func Apply(f Bijector, x *tensor.Dense) (*tensor.Dense, error) {
+	fn, err := graph.NewFunc(x.Dtype(), x.Shape(), func(b *graph.Builder, xn *G.Node) (*G.Node, error) {
+		y, _, err := f.Forward(b, xn)
+		return y, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer fn.Close()
+	return fn.Call(x)
+}
+
+// zeroLogDet returns an input node of zeros with shape (N), the log-det of
+// a volume-preserving map.
+func zeroLogDet(b *graph.Builder, n int) (*G.Node, error) {
+	return b.Input("zero_logdet", tensor.New(tensor.Of(b.Dtype()), tensor.WithShape(n)))
+}
+
+// NotConvergedError reports a fixed-point inverse that did not reach its
+// tolerance within its iteration cap, or diverged.
+type NotConvergedError struct {
+	Iter     int     // iterations run
+	Residual float64 // last max |x_{i+1} − x_i|
+	Tol      float64 // requested tolerance
+}
+
+func (e *NotConvergedError) Error() string {
+	return fmt.Sprintf("blocks: fixed-point inverse did not converge in %d iterations (residual %.3g > tolerance %.3g); is the residual branch contractive (Lip(g) < 1)?", e.Iter, e.Residual, e.Tol)
+}

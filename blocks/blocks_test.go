@@ -1,0 +1,366 @@
+package blocks_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/estimator"
+	"github.com/iresnet/iresnet/graph"
+	G "gorgonia.org/gorgonia"
+	"gonum.org/v1/gonum/mat"
+	"gorgonia.org/tensor"
+)
+
+// Round-trip tolerances of issue 2 (max abs error of F⁻¹(F(x)) − x).
+const (
+	roundTripTol64 = 1e-6
+	roundTripTol32 = 1e-4
+)
+
+// fdLogDetTol bounds |exact log-det − log|det| of a central-difference
+// Jacobian| in float64: the O(h²) error of each entry with h = 1e-5 on
+// functions with bounded third derivatives is ~1e-10, times d ≤ 32 entries.
+const fdLogDetTol = 1e-6
+
+func randTensor(dt tensor.Dtype, rng *rand.Rand, shape ...int) *tensor.Dense {
+	t := tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+	switch d := t.Data().(type) {
+	case []float64:
+		for i := range d {
+			d[i] = rng.NormFloat64()
+		}
+	case []float32:
+		for i := range d {
+			d[i] = float32(rng.NormFloat64())
+		}
+	}
+	return t
+}
+
+func floats(t *tensor.Dense) []float64 {
+	switch d := t.Data().(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	return nil
+}
+
+func maxAbsDiff(a, b *tensor.Dense) float64 {
+	ad, bd := floats(a), floats(b)
+	m := 0.0
+	for i := range ad {
+		m = math.Max(m, math.Abs(ad[i]-bd[i]))
+	}
+	return m
+}
+
+// model is a named constructor for the table-driven suite.
+type model struct {
+	name  string
+	shape []int // input shape with batch
+	build func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector
+}
+
+func dense(t *testing.T, dim int, hidden []int, l blocks.Lipschitz, rng *rand.Rand) *blocks.Residual {
+	t.Helper()
+	r, err := blocks.NewDense(blocks.DenseConfig{Dim: dim, Hidden: hidden, Lipschitz: l}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func conv(t *testing.T, c, h, w, hidden int, l blocks.Lipschitz, rng *rand.Rand) *blocks.Residual {
+	t.Helper()
+	r, err := blocks.NewConv(blocks.ConvConfig{Channels: c, Height: h, Width: w, Hidden: hidden, Lipschitz: l}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func actnorm(t *testing.T, c int, l blocks.Lipschitz) *blocks.ActNorm {
+	t.Helper()
+	a, err := blocks.NewActNorm(c, l.Dtype)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func chain(t *testing.T, bs ...blocks.Bijector) *blocks.Chain {
+	t.Helper()
+	c, err := blocks.NewChain(bs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var models = []model{
+	{"dense d=2", []int{5, 2}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		return dense(t, 2, []int{16, 16}, l, rng)
+	}},
+	{"dense d=8 elu", []int{4, 8}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		l.Act = graph.ELU
+		l.InputAct = true
+		return dense(t, 8, []int{32}, l, rng)
+	}},
+	{"conv 2x4x4", []int{3, 2, 4, 4}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		l.Act = graph.ELU
+		return conv(t, 2, 4, 4, 8, l, rng)
+	}},
+	{"actnorm", []int{4, 3, 2, 2}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		a := actnorm(t, 3, l)
+		if err := a.InitFromBatch(randTensor(l.Dtype, rng, 16, 3, 2, 2)); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}},
+	{"squeeze", []int{2, 1, 4, 4}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		return blocks.Squeeze{}
+	}},
+	{"dense stack with actnorm", []int{6, 3}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		l.Act = graph.LipSwish
+		c := chain(t, actnorm(t, 3, l), dense(t, 3, []int{16}, l, rng), actnorm(t, 3, l), dense(t, 3, []int{16}, l, rng), dense(t, 3, []int{16}, l, rng))
+		if err := c.InitFromBatch(randTensor(l.Dtype, rng, 32, 3)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}},
+	{"multi-scale conv stack", []int{2, 1, 4, 4}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		l.Act = graph.ELU
+		c := chain(t,
+			actnorm(t, 1, l), conv(t, 1, 4, 4, 4, l, rng),
+			blocks.Squeeze{},
+			actnorm(t, 4, l), conv(t, 4, 2, 2, 8, l, rng), conv(t, 4, 2, 2, 8, l, rng))
+		if err := c.InitFromBatch(randTensor(l.Dtype, rng, 8, 1, 4, 4)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}},
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, dt := range []struct {
+		dtype tensor.Dtype
+		tol   float64
+	}{{tensor.Float64, roundTripTol64}, {tensor.Float32, roundTripTol32}} {
+		for _, m := range models {
+			t.Run(dt.dtype.String()+"/"+m.name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				f := m.build(t, blocks.Lipschitz{Coeff: 0.9, Dtype: dt.dtype}, rng)
+				x := randTensor(dt.dtype, rng, m.shape...)
+				y, err := blocks.Apply(f, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := f.Inverse(y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !back.Shape().Eq(x.Shape()) {
+					t.Fatalf("inverse has shape %v, want %v", back.Shape(), x.Shape())
+				}
+				if d := maxAbsDiff(back, x); d > dt.tol {
+					t.Errorf("max |F⁻¹(F(x)) − x| = %.3g > %.3g", d, dt.tol)
+				}
+				if r, ok := f.(*blocks.Residual); ok {
+					_, st, err := r.InverseWithStats(y)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if st.Iter < 2 || st.Iter > 200 {
+						t.Errorf("inverse used %d iterations; expected a handful to a few dozen", st.Iter)
+					}
+					t.Logf("fixed point: %d iterations, residual %.3g", st.Iter, st.Residual)
+				}
+			})
+		}
+	}
+}
+
+// logDetOf builds f with the exact estimator and returns its log-det and
+// output for x.
+func forwardValues(t *testing.T, f blocks.Bijector, x *tensor.Dense) (y, logDet *tensor.Dense) {
+	t.Helper()
+	b, err := graph.NewBuilder(x.Dtype())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xn, err := b.Input("x", x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yn, ld, err := f.Forward(b, xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(b.Graph())
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	y, _ = graph.Value(yn)
+	logDet, _ = graph.Value(ld)
+	return y, logDet
+}
+
+// fdLogDet returns log|det ∂f/∂x| for each row of x from a central
+// difference Jacobian of the numeric forward map.
+func fdLogDet(t *testing.T, f blocks.Bijector, x *tensor.Dense) []float64 {
+	t.Helper()
+	const h = 1e-5
+	s := x.Shape()
+	n, d := s[0], s.TotalSize()/s[0]
+	fn, err := graph.NewFunc(x.Dtype(), s, func(b *graph.Builder, xn *G.Node) (*G.Node, error) {
+		y, _, err := f.Forward(b, xn)
+		return y, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	xd := x.Data().([]float64)
+	jac := make([]*mat.Dense, n)
+	for r := range jac {
+		jac[r] = mat.NewDense(d, d, nil)
+	}
+	for j := 0; j < d; j++ {
+		cols := make([][]float64, 2)
+		for k, sign := range []float64{1, -1} {
+			xp := x.Clone().(*tensor.Dense)
+			pd := xp.Data().([]float64)
+			for r := 0; r < n; r++ {
+				pd[r*d+j] = xd[r*d+j] + sign*h
+			}
+			y, err := fn.Call(xp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols[k] = y.Data().([]float64)
+		}
+		for r := 0; r < n; r++ {
+			for i := 0; i < d; i++ {
+				jac[r].Set(i, j, (cols[0][r*d+i]-cols[1][r*d+i])/(2*h))
+			}
+		}
+	}
+	out := make([]float64, n)
+	for r := range out {
+		var lu mat.LU
+		lu.Factorize(jac[r])
+		out[r], _ = lu.LogDet()
+	}
+	return out
+}
+
+// TestLogDetAgainstFiniteDifferenceJacobian is the conformance check (d):
+// with the exact estimator, every bijector's log-det matches log|det| of a
+// brute-force Jacobian.
+func TestLogDetAgainstFiniteDifferenceJacobian(t *testing.T) {
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(4, 4))
+			f := m.build(t, blocks.Lipschitz{Coeff: 0.9, Dtype: tensor.Float64, Estimator: estimator.Exact{}}, rng)
+			x := randTensor(tensor.Float64, rng, m.shape...)
+			y, ld := forwardValues(t, f, x)
+			if !y.Shape().Eq(tensor.Shape(m.shape)) && m.name != "squeeze" && m.name != "multi-scale conv stack" {
+				t.Errorf("output shape %v, want %v", y.Shape(), m.shape)
+			}
+			if !ld.Shape().Eq(tensor.Shape{m.shape[0]}) {
+				t.Fatalf("log-det has shape %v, want (%d)", ld.Shape(), m.shape[0])
+			}
+			want := fdLogDet(t, f, x)
+			got := ld.Data().([]float64)
+			for i := range want {
+				if math.IsNaN(got[i]) || math.IsInf(got[i], 0) {
+					t.Fatalf("log-det[%d] = %v", i, got[i])
+				}
+				if d := math.Abs(got[i] - want[i]); d > fdLogDetTol {
+					t.Errorf("log-det[%d] = %.10g, finite-difference Jacobian gives %.10g (diff %.3g)", i, got[i], want[i], d)
+				}
+			}
+		})
+	}
+}
+
+// TestNonContractiveInverseFails breaks the Lipschitz constraint: it scales
+// the weights up and zeroes the power-iteration vectors, so σ̂ = 0 and the
+// graph uses W unnormalized. The inverse must report non-convergence, not
+// return a wrong answer.
+func TestNonContractiveInverseFails(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	r := dense(t, 4, []int{16}, blocks.Lipschitz{Dtype: tensor.Float64, Inverse: blocks.FixedPoint{MaxIter: 100}}, rng)
+	for _, nt := range r.Tensors() {
+		d := nt.Value.Data().([]float64)
+		for i := range d {
+			switch {
+			case !nt.Learnable:
+				d[i] = 0
+			case len(nt.Value.Shape()) == 2:
+				d[i] *= 20
+			}
+		}
+	}
+	x := randTensor(tensor.Float64, rng, 8, 4)
+	y, err := blocks.Apply(r, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Inverse(y)
+	var nc *blocks.NotConvergedError
+	if !errors.As(err, &nc) {
+		t.Fatalf("Inverse of a non-contractive block returned %v, want *NotConvergedError", err)
+	}
+	t.Log(err)
+}
+
+func TestInvalidConfig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	cases := []struct {
+		name string
+		err  error
+	}{}
+	for _, c := range []float64{1, 1.2, -0.5} {
+		_, err := blocks.NewDense(blocks.DenseConfig{Dim: 2, Lipschitz: blocks.Lipschitz{Coeff: c}}, rng)
+		cases = append(cases, struct {
+			name string
+			err  error
+		}{"coeff", err})
+	}
+	_, err := blocks.NewDense(blocks.DenseConfig{Dim: 0}, rng)
+	cases = append(cases, struct {
+		name string
+		err  error
+	}{"dim 0", err})
+	_, err = blocks.NewConv(blocks.ConvConfig{Channels: 2, Height: 0, Width: 4}, rng)
+	cases = append(cases, struct {
+		name string
+		err  error
+	}{"conv height 0", err})
+	_, err = blocks.NewActNorm(0, tensor.Float64)
+	cases = append(cases, struct {
+		name string
+		err  error
+	}{"actnorm 0 channels", err})
+	_, err = blocks.NewChain()
+	cases = append(cases, struct {
+		name string
+		err  error
+	}{"empty chain", err})
+	for _, c := range cases {
+		if c.err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
