@@ -8,8 +8,8 @@ import (
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
-	G "gorgonia.org/gorgonia"
 	"gonum.org/v1/gonum/mat"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
