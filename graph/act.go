@@ -93,24 +93,55 @@ func (op actOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newLike(x, x.Shape())
+	return op.into(newLike(x, x.Shape()), x)
+}
+
+// UsePreallocDo writes into the machine's preallocated output.
+func (op actOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	if len(vals) != 1 {
+		return nil, errors.Errorf("graph: %v takes 1 input, got %d", op, len(vals))
+	}
+	x, err := denseOf(op.String(), vals[0])
+	if err != nil {
+		return nil, err
+	}
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || !out.Shape().Eq(x.Shape()) || out.Dtype() != x.Dtype() {
+		return op.Do(vals...)
+	}
+	return op.into(out, x)
+}
+
+func (op actOp) into(out, x *tensor.Dense) (G.Value, error) {
 	f := actFunc(op.act, op.order)
 	switch xd := x.Data().(type) {
 	case []float32:
 		od := out.Data().([]float32)
-		for i, v := range xd {
-			od[i] = float32(f(float64(v)))
-		}
+		parallelFor(chunks(len(xd)), func(lo, hi int) {
+			lo, hi = lo*actChunk, min(hi*actChunk, len(xd))
+			for i, v := range xd[lo:hi] {
+				od[lo+i] = float32(f(float64(v)))
+			}
+		})
 	case []float64:
 		od := out.Data().([]float64)
-		for i, v := range xd {
-			od[i] = f(v)
-		}
+		parallelFor(chunks(len(xd)), func(lo, hi int) {
+			lo, hi = lo*actChunk, min(hi*actChunk, len(xd))
+			for i, v := range xd[lo:hi] {
+				od[lo+i] = f(v)
+			}
+		})
 	default:
 		return nil, errors.Errorf("graph: %v: unsupported dtype %v", op, x.Dtype())
 	}
 	return out, nil
 }
+
+// actChunk is the number of elements a goroutine takes at a time; smaller
+// tensors are evaluated on the calling goroutine.
+const actChunk = 16384
+
+func chunks(n int) int { return (n + actChunk - 1) / actChunk }
 
 func (op actOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if op.order >= maxActOrder {
@@ -182,6 +213,9 @@ func actFunc(act Activation, order int) func(float64) float64 {
 				}
 			}
 			if order == 0 {
+				if x < -0.5 { // no cancellation here; Expm1 is 4× slower
+					return math.Exp(x) - 1
+				}
 				return math.Expm1(x)
 			}
 			return math.Exp(x)
