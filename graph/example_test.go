@@ -17,7 +17,7 @@ func ExampleVJP() {
 	two, _ := b.Scalar("two", 2)
 	gx := G.Must(G.Mul(G.Must(G.Tanh(x)), two))
 
-	vj, _ := graph.VJP(G.Nodes{gx}, G.Nodes{v}, G.Nodes{x})       // vᵀJ
+	vj, _ := graph.VJP(G.Nodes{gx}, G.Nodes{v}, G.Nodes{x})      // vᵀJ
 	vjj, _ := graph.VJP(G.Nodes{gx}, G.Nodes{vj[0]}, G.Nodes{x}) // vᵀJ²
 
 	m := G.NewTapeMachine(b.Graph())
