@@ -16,24 +16,24 @@ import (
 type Lipschitz struct {
 	// Coeff is c in W̃ = W/max(1, σ̂/c); it must lie in (0, 1). 0 means 0.9,
 	// the paper's choice (Behrmann et al. 2019, §5).
-	Coeff float64
+	Coeff float64 `json:"coeff"`
 	// Act is the nonlinearity φ between layers (zero value: ReLU; the paper
 	// uses ELU for density models, LipSwish is from Residual Flows).
-	Act graph.Activation
+	Act graph.Activation `json:"act"`
 	// InputAct applies φ to the input before the first layer, as the
 	// paper's density models do for every block but the first.
-	InputAct bool
+	InputAct bool `json:"input_act"`
 	// InitPowerIters is the number of power-iteration steps run at
 	// construction so σ̂ is accurate from the start; 0 means 200.
-	InitPowerIters int
+	InitPowerIters int `json:"init_power_iters"`
 	// Estimator estimates the log-det; nil means estimator.PowerSeries{}
 	// (5 terms, 1 Gaussian probe).
-	Estimator estimator.Estimator
+	Estimator estimator.Estimator `json:"-"`
 	// Inverse configures the fixed-point inverse.
-	Inverse FixedPoint
+	Inverse FixedPoint `json:"inverse"`
 	// Dtype is the element type of the block's tensors; the zero value
 	// means tensor.Float32 (the training path). Use tensor.Float64 to verify.
-	Dtype tensor.Dtype
+	Dtype tensor.Dtype `json:"-"`
 }
 
 func (l Lipschitz) withDefaults() (Lipschitz, error) {

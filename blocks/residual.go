@@ -19,10 +19,10 @@ type FixedPoint struct {
 	// error after that step is at most Tol·L/(1−L) for L = Lip(g), Tol is
 	// about the achievable accuracy for L ≤ ½. 0 means 1e-12 for float64
 	// and 1e-6 for float32 (a few ulps of values of order one).
-	Tol float64
+	Tol float64 `json:"tol"`
 	// MaxIter caps the iterations; 0 means 500. At L = 0.9 the error
 	// shrinks by 10 every 22 iterations, so 500 reaches any float64 Tol.
-	MaxIter int
+	MaxIter int `json:"max_iter"`
 }
 
 // FixedPointStats reports how a fixed-point inverse went.

@@ -396,3 +396,22 @@ func sampleRings(rng *rand.Rand, n int) []float64 {
 	addNoise(rng, out, 0.08)
 	return out
 }
+
+// MarshalText implements encoding.TextMarshaler, so configurations store a
+// toy density by its conventional name.
+func (t Toy) MarshalText() ([]byte, error) {
+	if _, err := ParseToy(t.String()); err != nil {
+		return nil, err
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *Toy) UnmarshalText(b []byte) error {
+	v, err := ParseToy(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}

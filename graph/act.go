@@ -264,3 +264,22 @@ func actFunc(act Activation, order int) func(float64) float64 {
 		}
 	}
 }
+
+// MarshalText implements encoding.TextMarshaler, so configurations store
+// activations by name.
+func (a Activation) MarshalText() ([]byte, error) {
+	if a < 0 || int(a) >= len(activationNames) {
+		return nil, errors.Errorf("graph: unknown activation %d", int(a))
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (a *Activation) UnmarshalText(b []byte) error {
+	v, err := ParseActivation(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}

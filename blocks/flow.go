@@ -1,0 +1,90 @@
+package blocks
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/iresnet/iresnet/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Flow is a density model: a bijector F with a standard Gaussian base
+// density, so that (Behrmann et al. 2019, eq. 4)
+//
+//	log p(x) = log N(F(x); 0, I) + log|det ∂F/∂x|.
+//
+// Sampling draws z ~ N(0, I) and returns F⁻¹(z).
+type Flow struct {
+	F Bijector
+}
+
+// LogProb builds log p(x) (N) and the log-det term (N) for x (N, ...).
+func (f Flow) LogProb(b *graph.Builder, x *G.Node) (logp, logDet *G.Node, err error) {
+	z, logDet, err := f.F.Forward(b, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	lpz, err := GaussianLogProb(b, z)
+	if err != nil {
+		return nil, nil, err
+	}
+	if logp, err = G.Add(lpz, logDet); err != nil {
+		return nil, nil, errors.Wrap(err, "blocks: log p(z) + log-det")
+	}
+	return logp, logDet, nil
+}
+
+// GaussianLogProb builds log N(z; 0, I) = −½‖z‖² − (d/2) log 2π per sample,
+// for z (N, ...) with d the size of one sample.
+func GaussianLogProb(b *graph.Builder, z *G.Node) (*G.Node, error) {
+	s := z.Shape()
+	d := s.TotalSize() / s[0]
+	sq, err := G.Square(z)
+	if err != nil {
+		return nil, errors.Wrap(err, "blocks: z²")
+	}
+	ss, err := graph.SumPerSample(sq)
+	if err != nil {
+		return nil, err
+	}
+	half, err := b.Scalar("prior/neg_half", -0.5)
+	if err != nil {
+		return nil, err
+	}
+	norm, err := b.Scalar("prior/log_norm", -0.5*float64(d)*math.Log(2*math.Pi))
+	if err != nil {
+		return nil, err
+	}
+	out, err := G.Mul(ss, half)
+	if err != nil {
+		return nil, err
+	}
+	return G.Add(out, norm)
+}
+
+// Sample draws n samples of the given per-sample shape at the given
+// temperature T (z ~ N(0, T²I)) and maps them through F⁻¹.
+func (f Flow) Sample(rng *rand.Rand, dtype tensor.Dtype, n int, shape []int, temperature float64) (*tensor.Dense, error) {
+	if n < 1 {
+		return nil, errors.Errorf("blocks: sample count %d must be ≥ 1", n)
+	}
+	if !(temperature > 0) {
+		return nil, errors.Errorf("blocks: temperature %v must be > 0", temperature)
+	}
+	z := tensor.New(tensor.Of(dtype), tensor.WithShape(append([]int{n}, shape...)...))
+	graph.Fill(z, graph.Gaussian, rng)
+	if temperature != 1 {
+		d := toFloat64(z)
+		for i := range d {
+			d[i] *= temperature
+		}
+		storeFloat64(z, d)
+	}
+	x, err := f.F.Inverse(z)
+	if err != nil {
+		return nil, errors.Wrap(err, "blocks: sampling")
+	}
+	return x, nil
+}

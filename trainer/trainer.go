@@ -1,0 +1,411 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A Trainer owns a model, its training and evaluation graphs (each built
+// once), the optimizer and every random choice of a run.
+type Trainer struct {
+	cfg   Config
+	model *blocks.Chain
+	flow  blocks.Flow
+
+	pcg *rand.PCG // the run's random source; its state is checkpointed
+	rng *rand.Rand
+
+	train *compiled // training graph: loss and gradients
+	eval  *compiled // evaluation graph: exact (or long-series) log p
+
+	params []*graph.Param // learnable, in graph order
+	opt    *optimizer
+	ema    []*tensor.Dense // nil without EMA
+
+	step  int       // completed training steps
+	testX []float64 // held-out set, EvalSize × Dim
+}
+
+// compiled is a graph built once and re-run.
+type compiled struct {
+	b      *graph.Builder
+	m      G.VM
+	x      *tensor.Dense // the input batch, filled before each run
+	logp   *G.Node       // (N)
+	logDet *G.Node       // (N)
+	loss   *G.Node       // scalar; training graph only
+	grads  G.Nodes       // training graph only
+}
+
+// StepStats reports one training step.
+type StepStats struct {
+	Step     int     // steps completed after this one
+	Loss     float64 // −mean log p on the batch, nats
+	LogDet   float64 // mean log-det on the batch
+	LR       float64 // learning rate used
+	GradNorm float64 // global gradient norm before clipping
+	MaxSigma float64 // largest σ̂ over all spectrally normalized layers
+	Duration time.Duration
+}
+
+// EvalStats reports a held-out evaluation.
+type EvalStats struct {
+	Step    int
+	NLL     float64 // mean −log p over the held-out set, nats
+	NLLStd  float64 // standard error of NLL
+	LogDet  float64 // mean log-det
+	Exact   bool    // log-det computed exactly
+	UsedEMA bool
+}
+
+// New builds a trainer for cfg. All randomness (weights, data, probes) comes
+// from cfg.Seed.
+func New(cfg Config) (*Trainer, error) {
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Model.Dtype != tensor.Float32 {
+		return nil, errors.Errorf("trainer: training runs in float32, got %v", cfg.Model.Dtype)
+	}
+	pcg := rand.NewPCG(cfg.Seed, 0x1e5e7)
+	t := &Trainer{cfg: cfg, pcg: pcg, rng: rand.New(pcg)}
+	if t.model, err = blocks.NewDenseFlow(cfg.Model, t.rng); err != nil {
+		return nil, err
+	}
+	t.flow = blocks.Flow{F: t.model}
+	// The held-out set has its own stream, so it does not depend on how
+	// many training batches were drawn.
+	testRng := rand.New(rand.NewPCG(cfg.Seed, 0x7e57))
+	if t.testX, err = cfg.Data.Sample(testRng, cfg.EvalSize); err != nil {
+		return nil, errors.Wrap(err, "trainer: drawing the held-out set")
+	}
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// build compiles the training and evaluation graphs and the optimizer.
+func (t *Trainer) build() error {
+	var err error
+	if err = t.model.SetEstimator(t.cfg.evalEstimator()); err != nil {
+		return err
+	}
+	if t.eval, err = t.compile(t.cfg.EvalBatch, false); err != nil {
+		return errors.Wrap(err, "trainer: building the evaluation graph")
+	}
+	if err = t.model.SetEstimator(t.cfg.trainEstimator()); err != nil {
+		return err
+	}
+	if t.train, err = t.compile(t.cfg.BatchSize, true); err != nil {
+		return errors.Wrap(err, "trainer: building the training graph")
+	}
+	t.params = t.train.b.Params()
+	values := make([]*tensor.Dense, len(t.params))
+	for i, p := range t.params {
+		values[i] = p.Value
+	}
+	t.opt = newOptimizer(t.cfg.Optim, values)
+	if t.cfg.Optim.EMADecay > 0 {
+		t.ema = make([]*tensor.Dense, len(values))
+		for i, v := range values {
+			t.ema[i] = v.Clone().(*tensor.Dense)
+		}
+	}
+	return nil
+}
+
+// compile builds log p for a batch of n points, with the loss and its
+// gradients when withGrad is set.
+func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
+	b, err := graph.NewBuilder(tensor.Float32)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiled{b: b, x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, t.cfg.Model.Dim))}
+	xn, err := b.Input("x", c.x)
+	if err != nil {
+		return nil, err
+	}
+	if c.logp, c.logDet, err = t.flow.LogProb(b, xn); err != nil {
+		return nil, err
+	}
+	if withGrad {
+		negMean, err := b.Scalar("loss/neg_inv_n", -1/float64(n))
+		if err != nil {
+			return nil, err
+		}
+		sum, err := G.Sum(c.logp)
+		if err != nil {
+			return nil, err
+		}
+		if c.loss, err = G.Mul(sum, negMean); err != nil {
+			return nil, err
+		}
+		one, err := b.Scalar("loss/one", 1)
+		if err != nil {
+			return nil, err
+		}
+		params := b.Params()
+		wrt := make(G.Nodes, len(params))
+		for i, p := range params {
+			wrt[i] = p.Node
+		}
+		if c.grads, err = graph.VJP(G.Nodes{c.loss}, G.Nodes{one}, wrt); err != nil {
+			return nil, err
+		}
+		for i, g := range c.grads {
+			if g == nil {
+				return nil, errors.Errorf("trainer: the loss does not depend on %s", params[i].Name)
+			}
+		}
+	}
+	c.m = G.NewTapeMachine(b.Graph())
+	return c, nil
+}
+
+// Config returns the run's configuration with defaults filled in.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Model returns the model being trained.
+func (t *Trainer) Model() *blocks.Chain { return t.model }
+
+// Flow returns the density model.
+func (t *Trainer) Flow() blocks.Flow { return t.flow }
+
+// Steps returns the number of completed training steps.
+func (t *Trainer) Steps() int { return t.step }
+
+// Builder returns the builder of the training graph, e.g. for DOT export.
+func (t *Trainer) Builder() *graph.Builder { return t.train.b }
+
+// Step runs one training step. A non-finite loss or gradient returns an
+// error naming the step and leaves the parameters untouched.
+func (t *Trainer) Step() (StepStats, error) {
+	start := time.Now()
+	st := StepStats{Step: t.step + 1}
+	batch, err := t.cfg.Data.Sample(t.rng, t.cfg.BatchSize)
+	if err != nil {
+		return st, errors.Wrapf(err, "trainer: step %d: drawing a batch", st.Step)
+	}
+	copyF32(t.train.x, batch)
+	if t.step == 0 {
+		for _, a := range t.model.ActNorms() {
+			if !a.Initialized() {
+				if err := t.model.InitFromBatch(t.train.x); err != nil {
+					return st, errors.Wrap(err, "trainer: ActNorm data initialization")
+				}
+				break
+			}
+		}
+	}
+	if err := t.model.UpdateSpectralNorms(t.cfg.PowerIters); err != nil {
+		return st, errors.Wrapf(err, "trainer: step %d: power iteration", st.Step)
+	}
+	t.train.b.Resample(t.rng)
+	if err := run(t.train.m); err != nil {
+		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
+	}
+	st.Loss = scalar(t.train.loss)
+	st.LogDet = mean(t.train.logDet)
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return st, errors.Errorf("trainer: step %d: loss is %v (mean log-det %v); parameters left at step %d", st.Step, st.Loss, st.LogDet, t.step)
+	}
+	grads := make([][]float32, len(t.train.grads))
+	for i, g := range t.train.grads {
+		grads[i] = g.Value().Data().([]float32)
+		for _, v := range grads[i] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[i].Name, v, t.step)
+			}
+		}
+	}
+	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
+		return st, err
+	}
+	if t.ema != nil {
+		d := t.cfg.Optim.EMADecay
+		for i, e := range t.ema {
+			ed, pd := e.Data().([]float32), t.params[i].Value.Data().([]float32)
+			for j := range ed {
+				ed[j] = float32(d*float64(ed[j]) + (1-d)*float64(pd[j]))
+			}
+		}
+	}
+	t.step++
+	st.MaxSigma = t.maxSigma()
+	st.Duration = time.Since(start)
+	return st, nil
+}
+
+func (t *Trainer) maxSigma() float64 {
+	m := 0.0
+	for _, r := range t.model.Residuals() {
+		for _, s := range r.SpectralNorms() {
+			m = math.Max(m, s[0])
+		}
+	}
+	return m
+}
+
+// Evaluate returns the held-out NLL, using the EMA weights when the run
+// keeps an average.
+func (t *Trainer) Evaluate() (EvalStats, error) {
+	st := EvalStats{Step: t.step, Exact: t.cfg.Model.Dim <= exactMaxDim, UsedEMA: t.ema != nil}
+	var nll, sq, ld float64
+	err := t.withEMA(func() error {
+		var err error
+		nll, sq, ld, err = t.meanLogProb(t.testX)
+		return err
+	})
+	if err != nil {
+		return st, err
+	}
+	n := float64(len(t.testX) / t.cfg.Model.Dim)
+	st.NLL = nll
+	st.NLLStd = math.Sqrt(math.Max(sq-nll*nll, 0) / n)
+	st.LogDet = ld
+	return st, nil
+}
+
+// meanLogProb runs the evaluation graph over points (n × dim) and returns
+// mean −log p, mean (log p)² and mean log-det.
+func (t *Trainer) meanLogProb(points []float64) (nll, sq, ld float64, err error) {
+	dim, bs := t.cfg.Model.Dim, t.cfg.EvalBatch
+	n := len(points) / dim
+	for lo := 0; lo < n; lo += bs {
+		hi := min(lo+bs, n)
+		chunk := make([]float64, bs*dim)
+		copy(chunk, points[lo*dim:hi*dim]) // a short last batch is zero-padded
+		copyF32(t.eval.x, chunk)
+		t.eval.b.Resample(t.rng)
+		if err := run(t.eval.m); err != nil {
+			return 0, 0, 0, errors.Wrap(err, "trainer: evaluation")
+		}
+		lp := t.eval.logp.Value().Data().([]float32)
+		lds := t.eval.logDet.Value().Data().([]float32)
+		for i := 0; i < hi-lo; i++ {
+			v := float64(lp[i])
+			nll -= v
+			sq += v * v
+			ld += float64(lds[i])
+		}
+	}
+	if math.IsNaN(nll) || math.IsInf(nll, 0) {
+		return 0, 0, 0, errors.Errorf("trainer: held-out NLL is %v", nll/float64(n))
+	}
+	return nll / float64(n), sq / float64(n), ld / float64(n), nil
+}
+
+// LogProb evaluates log p at points (n × dim, any n) with the evaluation
+// estimator and the EMA weights when kept, e.g. on a grid for a density
+// picture.
+func (t *Trainer) LogProb(points []float64) ([]float64, error) {
+	dim, bs := t.cfg.Model.Dim, t.cfg.EvalBatch
+	if len(points)%dim != 0 {
+		return nil, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), dim)
+	}
+	n := len(points) / dim
+	out := make([]float64, 0, n)
+	err := t.withEMA(func() error {
+		for lo := 0; lo < n; lo += bs {
+			hi := min(lo+bs, n)
+			chunk := make([]float64, bs*dim)
+			copy(chunk, points[lo*dim:hi*dim])
+			copyF32(t.eval.x, chunk)
+			t.eval.b.Resample(t.rng)
+			if err := run(t.eval.m); err != nil {
+				return err
+			}
+			for _, v := range t.eval.logp.Value().Data().([]float32)[:hi-lo] {
+				out = append(out, float64(v))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Sample draws n points from the model (EMA weights when kept) by inverting
+// the flow on Gaussian noise.
+func (t *Trainer) Sample(n int) (*tensor.Dense, error) {
+	var x *tensor.Dense
+	err := t.withEMA(func() error {
+		var err error
+		x, err = t.flow.Sample(t.rng, tensor.Float32, n, []int{t.cfg.Model.Dim}, 1)
+		return err
+	})
+	return x, err
+}
+
+// withEMA runs fn with the averaged weights swapped into the parameters.
+func (t *Trainer) withEMA(fn func() error) error {
+	if t.ema == nil {
+		return fn()
+	}
+	saved := make([][]float32, len(t.params))
+	for i, p := range t.params {
+		d := p.Value.Data().([]float32)
+		saved[i] = append([]float32(nil), d...)
+		copy(d, t.ema[i].Data().([]float32))
+	}
+	defer func() {
+		for i, p := range t.params {
+			copy(p.Value.Data().([]float32), saved[i])
+		}
+	}()
+	return fn()
+}
+
+// Close releases the graphs' machines.
+func (t *Trainer) Close() error {
+	var first error
+	for _, c := range []*compiled{t.train, t.eval} {
+		if c != nil {
+			if err := c.m.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func run(m G.VM) error {
+	m.Reset()
+	return m.RunAll()
+}
+
+func copyF32(dst *tensor.Dense, src []float64) {
+	d := dst.Data().([]float32)
+	for i := range d {
+		d[i] = float32(src[i])
+	}
+}
+
+func scalar(n *G.Node) float64 {
+	switch v := n.Value().Data().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	panic(fmt.Sprintf("trainer: node %s is not a scalar", n.Name()))
+}
+
+func mean(n *G.Node) float64 {
+	s := 0.0
+	d := n.Value().Data().([]float32)
+	for _, v := range d {
+		s += float64(v)
+	}
+	return s / float64(len(d))
+}
