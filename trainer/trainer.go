@@ -409,3 +409,13 @@ func mean(n *G.Node) float64 {
 	}
 	return s / float64(len(d))
 }
+
+// SetSteps changes the total number of training steps, e.g. to extend a
+// resumed run. It must not be below the steps already completed.
+func (t *Trainer) SetSteps(n int) error {
+	if n < t.step {
+		return errors.Errorf("trainer: cannot set %d total steps: %d are already done", n, t.step)
+	}
+	t.cfg.Steps = n
+	return nil
+}

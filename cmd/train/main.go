@@ -1,0 +1,251 @@
+// Command train trains an i-ResNet density model on a 2-D toy distribution
+// and writes a checkpoint, a metrics file and pictures into its output
+// folder.
+//
+// Usage:
+//
+//	go run ./cmd/train -data 8gaussians -out runs/8g
+//	go run ./cmd/train -resume runs/8g -steps 8000
+//
+// Run with -help for every flag.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/trainer"
+	"github.com/pkg/errors"
+	"golang.org/x/term"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the flags that are not part of trainer.Config.
+type options struct {
+	out       string
+	resume    string
+	timeLimit time.Duration
+	quiet     bool
+	pictures  bool
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg := trainer.DefaultToyConfig()
+	var o options
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet density model on a toy 2-D distribution (Behrmann et al. 2019)\nand writes checkpoint.safetensors, metrics.jsonl, data.png, density.png,\nsamples.png and curves.png into -out.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	data := cfg.Data.String()
+	fs.StringVar(&data, "data", data, "toy distribution: "+toyNames())
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
+	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
+	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
+	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
+	fs.BoolVar(&o.pictures, "pictures", true, "write data.png, density.png, samples.png and curves.png at the end")
+
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: weights, data, probes")
+	fs.IntVar(&cfg.Model.Blocks, "blocks", cfg.Model.Blocks, "residual blocks")
+	hidden := joinInts(cfg.Model.Hidden)
+	fs.StringVar(&hidden, "hidden", hidden, "hidden widths of each block's MLP, comma separated")
+	act := cfg.Model.Act.String()
+	fs.StringVar(&act, "act", act, "activation: relu, elu, lipswish, softplus")
+	fs.Float64Var(&cfg.Model.Coeff, "coeff", cfg.Model.Coeff, "spectral-norm coefficient c in (0, 1): Lip(g) ≤ c^layers")
+	fs.BoolVar(&cfg.Model.ActNorm, "actnorm", cfg.Model.ActNorm, "ActNorm before each residual block")
+	est := cfg.Estimator.String()
+	fs.StringVar(&est, "estimator", est, "training log-det estimator: powerseries, roulette, exact")
+	fs.IntVar(&cfg.Terms, "terms", cfg.Terms, "power-series terms (roulette: maximum terms, 0 means 20)")
+	fs.IntVar(&cfg.Probes, "probes", cfg.Probes, "Hutchinson vectors per sample")
+	fs.IntVar(&cfg.PowerIters, "power-iters", cfg.PowerIters, "power-iteration steps per training step")
+	algo := cfg.Optim.Algorithm.String()
+	fs.StringVar(&algo, "optimizer", algo, "adam or adamax")
+	fs.Float64Var(&cfg.Optim.LR, "lr", cfg.Optim.LR, "peak learning rate")
+	fs.IntVar(&cfg.Optim.Warmup, "warmup", cfg.Optim.Warmup, "steps of linear learning-rate warm-up")
+	fs.Float64Var(&cfg.Optim.WeightDecay, "wd", cfg.Optim.WeightDecay, "L2 weight decay")
+	fs.Float64Var(&cfg.Optim.ClipNorm, "clip", cfg.Optim.ClipNorm, "clip the global gradient norm to this (0: off)")
+	fs.Float64Var(&cfg.Optim.EMADecay, "ema", cfg.Optim.EMADecay, "decay of the weight average used for evaluation and pictures (0: off)")
+	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "steps between held-out evaluations")
+	fs.IntVar(&cfg.EvalSize, "eval-size", cfg.EvalSize, "held-out points")
+	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between metric lines")
+	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	backend := graph.UseFastBLAS()
+	var t *trainer.Trainer
+	var err error
+	if o.resume != "" {
+		if t, err = resume(o, cfg, set); err != nil {
+			return err
+		}
+		if o.out == "" {
+			o.out = o.resume
+			if filepath.Ext(o.resume) == ".safetensors" {
+				o.out = filepath.Dir(o.resume)
+			}
+		}
+	} else {
+		if err := parseInto(&cfg, data, hidden, act, est, algo); err != nil {
+			return err
+		}
+		if o.out == "" {
+			o.out = filepath.Join("runs", cfg.Data.String())
+		}
+		if t, err = trainer.New(cfg); err != nil {
+			return err
+		}
+	}
+	defer t.Close()
+
+	var progress io.Writer = stderr
+	if o.quiet {
+		progress = nil
+	}
+	logf := func(format string, args ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stdout, format, args...)
+		}
+	}
+	c := t.Config()
+	logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes), batch %d, %s lr %g, BLAS %s\n",
+		c.Data, c.Model.Blocks, c.Model.Dim, joinInts(c.Model.Hidden), c.Model.Dim, c.Model.Act, c.Model.Coeff,
+		c.Estimator, c.Terms, c.Probes, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	sum, err := t.Run(ctx, trainer.RunOptions{
+		OutDir:      o.out,
+		Progress:    progress,
+		Interactive: isTerminal(stderr),
+		TimeLimit:   o.timeLimit,
+	})
+	if err != nil {
+		return errors.Wrapf(err, "training stopped; the last good checkpoint is %s", filepath.Join(o.out, trainer.CheckpointFile))
+	}
+	logf("done: %d steps in %v (%.1f ms/step), test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
+		sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000,
+		sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
+	if o.pictures {
+		paths, err := t.WritePictures(o.out, trainer.PictureOptions{})
+		if err != nil {
+			return err
+		}
+		logf("wrote %s\n", strings.Join(append([]string{filepath.Join(o.out, trainer.CheckpointFile), filepath.Join(o.out, trainer.MetricsFile)}, paths...), ", "))
+	}
+	return nil
+}
+
+// resume loads the checkpoint and applies the flags that may change in a
+// resumed run.
+func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trainer, error) {
+	path := o.resume
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, trainer.CheckpointFile)
+	}
+	for name := range set {
+		switch name {
+		case "resume", "out", "time", "quiet", "pictures", "steps":
+		default:
+			return nil, errors.Errorf("-%s cannot change when resuming: the run continues with the configuration stored in %s", name, path)
+		}
+	}
+	t, err := trainer.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if set["steps"] {
+		if err := t.SetSteps(flags.Steps); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// parseInto converts the string flags into the configuration's typed values.
+func parseInto(cfg *trainer.Config, data, hidden, act, est, algo string) error {
+	var err error
+	if cfg.Data, err = datasets.ParseToy(data); err != nil {
+		return errors.Wrap(err, "-data")
+	}
+	if cfg.Model.Hidden, err = parseInts(hidden); err != nil {
+		return errors.Wrap(err, "-hidden")
+	}
+	if cfg.Model.Act, err = graph.ParseActivation(act); err != nil {
+		return errors.Wrap(err, "-act")
+	}
+	if cfg.Estimator, err = trainer.ParseEstimatorKind(est); err != nil {
+		return errors.Wrap(err, "-estimator")
+	}
+	if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
+		return errors.Wrap(err, "-optimizer")
+	}
+	if !(cfg.Model.Coeff > 0 && cfg.Model.Coeff < 1) {
+		return errors.Errorf("-coeff %v: the spectral-norm coefficient must lie in (0, 1) for the blocks to be invertible", cfg.Model.Coeff)
+	}
+	_, err = cfg.WithDefaults()
+	return err
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, errors.Errorf("%q is not a comma-separated list of positive widths", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func toyNames() string {
+	var names []string
+	for _, t := range datasets.Toys() {
+		names = append(names, t.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,246 @@
+package trainer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pkg/errors"
+	"github.com/schollz/progressbar/v3"
+)
+
+// File names Run writes in its output folder.
+const (
+	CheckpointFile = "checkpoint.safetensors"
+	MetricsFile    = "metrics.jsonl"
+)
+
+// Metric is one line of the metrics file (JSON lines). Test fields are set
+// on evaluation steps only.
+type Metric struct {
+	Step       int      `json:"step"`
+	Loss       float64  `json:"loss"`                  // training −mean log p, nats
+	LogDet     float64  `json:"logdet"`                // training mean log-det
+	LR         float64  `json:"lr"`                    // learning rate
+	GradNorm   float64  `json:"grad_norm"`             // before clipping
+	MaxSigma   float64  `json:"max_sigma"`             // largest σ̂ before normalization
+	StepTimeMS float64  `json:"step_ms"`               // mean step time since the last line
+	TestNLL    *float64 `json:"test_nll,omitempty"`    // held-out NLL, nats
+	TestNLLSE  *float64 `json:"test_nll_se,omitempty"` // its standard error
+	TestLogDet *float64 `json:"test_logdet,omitempty"`
+	Elapsed    float64  `json:"elapsed_s"` // wall time of this process's run
+}
+
+// RunOptions configures Run. The zero value trains silently without
+// writing files.
+type RunOptions struct {
+	OutDir      string        // checkpoint and metrics go here; "" writes nothing
+	Progress    io.Writer     // progress output; nil for none
+	Interactive bool          // draw a progress bar (terminal) instead of log lines
+	TimeLimit   time.Duration // stop after this much training time; 0 means none
+}
+
+// Summary reports a finished Run.
+type Summary struct {
+	Steps    int           // steps completed in total
+	Final    EvalStats     // last evaluation
+	Wall     time.Duration // wall time of this call
+	StepMean time.Duration // mean step time in this call
+}
+
+// Run trains until the configured number of steps, the time limit, or the
+// context's end, logging metrics every LogEvery steps, evaluating every
+// EvalEvery steps and at the end, and checkpointing every SaveEvery steps
+// and at the end. On error (a NaN loss, say) the last checkpoint written
+// stays in place and the error names the step.
+func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	var metrics io.Writer = io.Discard
+	if o.OutDir != "" {
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			return sum, errors.Wrap(err, "trainer: creating the output folder")
+		}
+		f, err := openMetrics(filepath.Join(o.OutDir, MetricsFile), t.step)
+		if err != nil {
+			return sum, err
+		}
+		defer f.Close()
+		metrics = f
+	}
+	p := newProgress(o, t.step, t.cfg.Steps)
+	defer p.finish()
+	enc := json.NewEncoder(metrics)
+	var window time.Duration
+	var windowSteps int
+	var trainTime time.Duration
+	startStep := t.step
+	for t.step < t.cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		if o.TimeLimit > 0 && trainTime >= o.TimeLimit {
+			p.printf("time limit %v reached at step %d\n", o.TimeLimit, t.step)
+			break
+		}
+		st, err := t.Step()
+		if err != nil {
+			return sum, err
+		}
+		trainTime += st.Duration
+		window += st.Duration
+		windowSteps++
+		last := t.step == t.cfg.Steps
+		m := Metric{Step: t.step, Loss: st.Loss, LogDet: st.LogDet, LR: st.LR, GradNorm: st.GradNorm, MaxSigma: st.MaxSigma}
+		evalNow := t.step%t.cfg.EvalEvery == 0 || last
+		if evalNow {
+			ev, err := t.Evaluate()
+			if err != nil {
+				return sum, errors.Wrapf(err, "trainer: step %d", t.step)
+			}
+			sum.Final = ev
+			m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
+		}
+		if evalNow || t.step%t.cfg.LogEvery == 0 || last {
+			m.StepTimeMS = float64(window.Microseconds()) / 1000 / float64(windowSteps)
+			m.Elapsed = time.Since(start).Seconds()
+			if err := enc.Encode(m); err != nil {
+				return sum, errors.Wrap(err, "trainer: writing metrics")
+			}
+			p.report(m)
+			window, windowSteps = 0, 0
+		}
+		p.tick(t.step)
+		if o.OutDir != "" && (t.step%t.cfg.SaveEvery == 0 || last) {
+			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if sum.Final.Step != t.step { // stopped early: evaluate and save where we are
+		ev, err := t.Evaluate()
+		if err != nil {
+			return sum, err
+		}
+		sum.Final = ev
+		nll, se := ev.NLL, ev.NLLStd
+		_ = enc.Encode(Metric{Step: t.step, TestNLL: &nll, TestNLLSE: &se, TestLogDet: &ev.LogDet, Elapsed: time.Since(start).Seconds()})
+		if o.OutDir != "" {
+			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
+				return sum, err
+			}
+		}
+	}
+	sum.Steps = t.step
+	sum.Wall = time.Since(start)
+	if n := t.step - startStep; n > 0 {
+		sum.StepMean = trainTime / time.Duration(n)
+	}
+	return sum, nil
+}
+
+// openMetrics opens the metrics file for appending, first dropping lines
+// beyond step (left by a run that crashed after its last checkpoint).
+func openMetrics(path string, step int) (*os.File, error) {
+	if step > 0 {
+		data, err := os.ReadFile(path)
+		if err != nil && !os.IsNotExist(err) {
+			return nil, errors.Wrap(err, "trainer: reading metrics")
+		}
+		var kept bytes.Buffer
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var m Metric
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Step <= step {
+				kept.Write(sc.Bytes())
+				kept.WriteByte('\n')
+			}
+		}
+		if err := os.WriteFile(path, kept.Bytes(), 0o644); err != nil {
+			return nil, errors.Wrap(err, "trainer: rewriting metrics")
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+		return f, errors.Wrap(err, "trainer: opening metrics")
+	}
+	f, err := os.Create(path)
+	return f, errors.Wrap(err, "trainer: creating metrics")
+}
+
+// progress shows a bar on terminals and plain lines elsewhere.
+type progress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	total int
+	start time.Time
+	from  int
+}
+
+func newProgress(o RunOptions, from, total int) *progress {
+	p := &progress{w: o.Progress, total: total, start: time.Now(), from: from}
+	if o.Progress != nil && o.Interactive {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(o.Progress),
+			progressbar.OptionSetDescription("training"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("steps"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		_ = p.bar.Set(from)
+	}
+	return p
+}
+
+func (p *progress) tick(step int) {
+	if p.bar != nil {
+		_ = p.bar.Set(step)
+	}
+}
+
+func (p *progress) report(m Metric) {
+	if p.w == nil {
+		return
+	}
+	line := fmt.Sprintf("step %d/%d  loss %.4f  logdet %.3f  lr %.2g  σ̂max %.3f  %.1f ms/step", m.Step, p.total, m.Loss, m.LogDet, m.LR, m.MaxSigma, m.StepTimeMS)
+	if m.TestNLL != nil {
+		line += fmt.Sprintf("  test NLL %.4f ± %.4f nats", *m.TestNLL, *m.TestNLLSE)
+	}
+	if done := m.Step - p.from; p.bar == nil && done > 0 {
+		rate := float64(done) / time.Since(p.start).Seconds()
+		eta := time.Duration(float64(p.total-m.Step)/rate) * time.Second
+		line += fmt.Sprintf("  ETA %v", eta.Round(time.Second))
+	}
+	if p.bar != nil {
+		if m.TestNLL != nil { // keep evaluation lines above the bar
+			_ = p.bar.Clear()
+			fmt.Fprintln(p.w, line)
+		} else {
+			p.bar.Describe(fmt.Sprintf("loss %.3f", m.Loss))
+		}
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progress) printf(format string, args ...any) {
+	if p.w != nil {
+		if p.bar != nil {
+			_ = p.bar.Clear()
+		}
+		fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

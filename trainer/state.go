@@ -1,0 +1,151 @@
+package trainer
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+
+	"github.com/iresnet/iresnet/trainer/checkpoint"
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+)
+
+// checkpointFormat identifies the layout of the tensors and metadata below.
+const checkpointFormat = "iresnet-go/density/v1"
+
+// Tensor name prefixes in a checkpoint. Model tensors keep the names of
+// their graph nodes ("block3/fc0/w" is the weight (in, out) of the first
+// layer of residual block 3, "block3/fc0/w/u" its power-iteration vector).
+const (
+	prefixModel = "model/"
+	prefixEMA   = "ema/"
+	prefixM     = "optim/m/"
+	prefixV     = "optim/v/"
+)
+
+// Save writes everything needed to continue the run exactly: model tensors
+// (parameters and power-iteration state), optimizer moments, EMA weights,
+// step, configuration (readable JSON) and the state of the random source.
+// The file is replaced atomically: a crash mid-write leaves the previous
+// checkpoint intact.
+func (t *Trainer) Save(path string) error {
+	f := checkpoint.File{Tensors: map[string]*tensor.Dense{}, Metadata: map[string]string{}}
+	for _, nt := range t.model.Tensors() {
+		f.Tensors[prefixModel+nt.Name] = nt.Value
+	}
+	for i, p := range t.params {
+		f.Tensors[prefixM+p.Name] = t.opt.m[i]
+		f.Tensors[prefixV+p.Name] = t.opt.v[i]
+		if t.ema != nil {
+			f.Tensors[prefixEMA+p.Name] = t.ema[i]
+		}
+	}
+	rngState, err := t.pcg.MarshalBinary()
+	if err != nil {
+		return errors.Wrap(err, "trainer: saving the random state")
+	}
+	var inits []bool
+	for _, a := range t.model.ActNorms() {
+		inits = append(inits, a.Initialized())
+	}
+	meta := map[string]any{
+		"format":              checkpointFormat,
+		"config":              t.cfg,
+		"step":                t.step,
+		"optim_t":             t.opt.t,
+		"rng":                 base64.StdEncoding.EncodeToString(rngState),
+		"actnorm_initialized": inits,
+	}
+	for k, v := range meta {
+		if err := checkpoint.PutJSON(f.Metadata, k, v); err != nil {
+			return err
+		}
+	}
+	return errors.Wrapf(checkpoint.Save(path, f), "trainer: saving step %d", t.step)
+}
+
+// Load restores a trainer from a checkpoint written by Save; training
+// continues exactly where it stopped.
+func Load(path string) (*Trainer, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	var format string
+	if err := checkpoint.GetJSON(f.Metadata, "format", &format); err != nil {
+		return nil, errors.Wrapf(err, "trainer: %s", path)
+	}
+	if format != checkpointFormat {
+		return nil, errors.Errorf("trainer: %s has format %q, want %q", path, format, checkpointFormat)
+	}
+	var cfg Config
+	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
+		return nil, errors.Wrapf(err, "trainer: %s", path)
+	}
+	t, err := New(cfg)
+	if err != nil {
+		return nil, errors.Wrapf(err, "trainer: rebuilding the model of %s", path)
+	}
+	if err := t.restore(f); err != nil {
+		t.Close()
+		return nil, errors.Wrapf(err, "trainer: %s", path)
+	}
+	return t, nil
+}
+
+// restore overwrites the freshly built trainer's state with the file's.
+func (t *Trainer) restore(f checkpoint.File) error {
+	set := func(name string, dst *tensor.Dense) error {
+		src, ok := f.Tensors[name]
+		if !ok {
+			return errors.Errorf("tensor %q is missing", name)
+		}
+		if !src.Shape().Eq(dst.Shape()) || src.Dtype() != dst.Dtype() {
+			return errors.Errorf("tensor %q is %v %v, model expects %v %v", name, src.Dtype(), src.Shape(), dst.Dtype(), dst.Shape())
+		}
+		return tensor.Copy(dst, src)
+	}
+	for _, nt := range t.model.Tensors() {
+		if err := set(prefixModel+nt.Name, nt.Value); err != nil {
+			return err
+		}
+	}
+	for i, p := range t.params {
+		if err := set(prefixM+p.Name, t.opt.m[i]); err != nil {
+			return err
+		}
+		if err := set(prefixV+p.Name, t.opt.v[i]); err != nil {
+			return err
+		}
+		if t.ema != nil {
+			if err := set(prefixEMA+p.Name, t.ema[i]); err != nil {
+				return err
+			}
+		}
+	}
+	var rngState string
+	var inits []bool
+	for k, v := range map[string]any{"step": &t.step, "optim_t": &t.opt.t, "rng": &rngState, "actnorm_initialized": &inits} {
+		if err := checkpoint.GetJSON(f.Metadata, k, v); err != nil {
+			return err
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(rngState)
+	if err != nil {
+		return errors.Wrap(err, "random state")
+	}
+	pcg := &rand.PCG{}
+	if err := pcg.UnmarshalBinary(raw); err != nil {
+		return errors.Wrap(err, "random state")
+	}
+	*t.pcg = *pcg
+	as := t.model.ActNorms()
+	if len(inits) != len(as) {
+		return errors.Errorf("%d ActNorm flags for %d ActNorm layers", len(inits), len(as))
+	}
+	for i, a := range as {
+		a.SetInitialized(inits[i])
+	}
+	// σ̂ is recomputed from the restored u, v by the next power-iteration
+	// step; nothing else depends on it.
+	return nil
+}
