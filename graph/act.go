@@ -119,6 +119,9 @@ func (op actOp) into(out, x *tensor.Dense) (G.Value, error) {
 		od := out.Data().([]float32)
 		parallelFor(chunks(len(xd)), func(lo, hi int) {
 			lo, hi = lo*actChunk, min(hi*actChunk, len(xd))
+			if actKernel32(op.act, op.order, xd[lo:hi], od[lo:hi]) {
+				return
+			}
 			for i, v := range xd[lo:hi] {
 				od[lo+i] = float32(f(float64(v)))
 			}

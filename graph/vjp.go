@@ -65,18 +65,18 @@ func VJP(outputs, cotangents, wrt G.Nodes) (G.Nodes, error) {
 			continue
 		}
 		kids := children(n)
-		needKid := false
-		for _, k := range kids {
-			needKid = needKid || relevant[k]
-		}
-		if !needKid {
-			continue
-		}
 		op, ok := n.Op().(G.SDOp)
 		if !ok {
 			return nil, errors.Errorf("graph: VJP: op %v of node %v has no symbolic derivative", n.Op(), n.Name())
 		}
 		diffable := op.DiffWRT(len(kids))
+		needKid := false
+		for j, k := range kids {
+			needKid = needKid || (relevant[k] && j < len(diffable) && diffable[j])
+		}
+		if !needKid { // e.g. a stop-gradient, or only constants below
+			continue
+		}
 		kidGrads, err := op.SymDiff(kids, n, total)
 		if err != nil {
 			return nil, errors.Wrapf(err, "graph: VJP through %v", n.Op())

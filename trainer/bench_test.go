@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		cfg  Config
-	}{{"default", DefaultToyConfig()}, {"reference", referenceConfig()}} {
+	}{{"default", DefaultToyConfig()}, {"reference", referenceConfig()}, {"reference-neumann", neumann(referenceConfig())}} {
 		b.Run(c.name, func(b *testing.B) {
 			tr, err := New(c.cfg)
 			if err != nil {
@@ -46,4 +47,9 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 		})
 	}
+}
+
+func neumann(c Config) Config {
+	c.Gradient = estimator.NeumannGradient
+	return c
 }
