@@ -16,6 +16,10 @@ func SumPerSample(x *G.Node) (*G.Node, error) {
 		return x, nil
 	}
 	s := x.Shape()
+	if dims == 2 {
+		out, err := G.Sum(x, 1)
+		return out, errors.Wrap(err, "graph: SumPerSample")
+	}
 	flat, err := G.Reshape(x, []int{s[0], s.TotalSize() / s[0]})
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: SumPerSample")

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 )
 
@@ -12,6 +13,7 @@ func DefaultToyConfig() Config {
 	return Config{
 		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
 			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
-		Terms: 5, Probes: 1, BatchSize: 500, Steps: 5000, Seed: 1,
+		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
+		BatchSize: 500, Steps: 5000, Seed: 1,
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&est, "estimator", est, "training log-det estimator: powerseries, roulette, exact")
 	fs.IntVar(&cfg.Terms, "terms", cfg.Terms, "power-series terms (roulette: maximum terms, 0 means 20)")
 	fs.IntVar(&cfg.Probes, "probes", cfg.Probes, "Hutchinson vectors per sample")
+	grad := cfg.Gradient.String()
+	fs.StringVar(&grad, "gradient", grad, "log-det gradient of the power series: neumann (Chen et al. 2019; same expectation, cheaper) or series (differentiate the estimate)")
 	fs.IntVar(&cfg.PowerIters, "power-iters", cfg.PowerIters, "power-iteration steps per training step")
 	algo := cfg.Optim.Algorithm.String()
 	fs.StringVar(&algo, "optimizer", algo, "adam or adamax")
@@ -114,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
-		if err := parseInto(&cfg, data, hidden, act, est, algo); err != nil {
+		if err := parseInto(&cfg, data, hidden, act, est, algo, grad); err != nil {
 			return err
 		}
 		if o.out == "" {
@@ -136,9 +139,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	c := t.Config()
-	logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes), batch %d, %s lr %g, BLAS %s\n",
-		c.Data, c.Model.Blocks, c.Model.Dim, joinInts(c.Model.Hidden), c.Model.Dim, c.Model.Act, c.Model.Coeff,
-		c.Estimator, c.Terms, c.Probes, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+		c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
+		c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -193,8 +196,11 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 }
 
 // parseInto converts the string flags into the configuration's typed values.
-func parseInto(cfg *trainer.Config, data, hidden, act, est, algo string) error {
+func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad string) error {
 	var err error
+	if cfg.Gradient, err = estimator.ParseGradientMode(grad); err != nil {
+		return errors.Wrap(err, "-gradient")
+	}
 	if cfg.Data, err = datasets.ParseToy(data); err != nil {
 		return errors.Wrap(err, "-data")
 	}

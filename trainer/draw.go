@@ -1,0 +1,82 @@
+package trainer
+
+import (
+	"io"
+
+	"github.com/iresnet/iresnet/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GraphView selects which expression graph WriteDOT draws.
+type GraphView int
+
+// Graph views.
+const (
+	// ForwardView is log p(x): the blocks, their spectral normalization
+	// and log-det estimators, and the Gaussian prior.
+	ForwardView GraphView = iota
+	// TrainingView adds the loss and every symbolic gradient node: the
+	// graph a training step runs.
+	TrainingView
+)
+
+// ParseGraphView returns the view named "forward" or "training".
+func ParseGraphView(s string) (GraphView, error) {
+	switch s {
+	case "forward":
+		return ForwardView, nil
+	case "training":
+		return TrainingView, nil
+	}
+	return 0, errors.Errorf("trainer: unknown graph view %q (known: forward, training)", s)
+}
+
+// WriteDOT writes the model's graph in graphviz DOT with one cluster per
+// block (and nested clusters per layer), built for a batch of the given
+// size (the structure does not depend on it; 0 means 1).
+func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int) error {
+	if batch == 0 {
+		batch = 1
+	}
+	b, err := graph.NewBuilder(tensor.Float32)
+	if err != nil {
+		return err
+	}
+	xn, err := b.Input("x", tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, t.cfg.Model.Dim)))
+	if err != nil {
+		return err
+	}
+	logp, _, err := t.flow.LogProb(b, xn)
+	if err != nil {
+		return err
+	}
+	outputs := G.Nodes{logp}
+	title := "log p(x): " + t.cfg.Model.Act.String() + " i-ResNet"
+	if view == TrainingView {
+		loss, err := G.Sum(logp)
+		if err != nil {
+			return err
+		}
+		one, err := b.Scalar("loss/one", 1)
+		if err != nil {
+			return err
+		}
+		var wrt G.Nodes
+		for _, p := range b.Params() {
+			wrt = append(wrt, p.Node)
+		}
+		if _, err := graph.VJP(G.Nodes{loss}, G.Nodes{one}, wrt); err != nil {
+			return err
+		}
+		outputs = nil // everything
+		title = "training step: log p(x) and its gradients"
+	}
+	return b.WriteDOT(w, graph.DOTOptions{Title: title, Outputs: outputs, RankDir: "TB"})
+}
+
+// String returns "forward" or "training".
+func (v GraphView) String() string {
+	return [...]string{"forward", "training"}[v]
+}

@@ -1,0 +1,301 @@
+package trainer
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/estimator"
+	"github.com/iresnet/iresnet/graph"
+	"gorgonia.org/tensor"
+)
+
+// tinyConfig trains fast enough for unit tests: two blocks of width 8.
+func tinyConfig(seed uint64) Config {
+	return Config{
+		Data: datasets.EightGaussians,
+		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 2, Hidden: []int{8}, ActNorm: true,
+			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+		Terms: 3, Gradient: estimator.NeumannGradient,
+		Optim:     Optim{LR: 3e-3, Warmup: 3, ClipNorm: 10, EMADecay: 0.9},
+		BatchSize: 64, Steps: 12, EvalEvery: 5, EvalSize: 300, EvalBatch: 128,
+		LogEvery: 2, SaveEvery: 4, Seed: seed,
+	}
+}
+
+func newTrainer(t *testing.T, cfg Config) *Trainer {
+	t.Helper()
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func steps(t *testing.T, tr *Trainer, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// state returns every tensor a checkpoint holds, by name, as float64.
+func state(tr *Trainer) map[string][]float64 {
+	out := map[string][]float64{}
+	add := func(name string, v *tensor.Dense) {
+		d := v.Data().([]float32)
+		f := make([]float64, len(d))
+		for i, x := range d {
+			f[i] = float64(x)
+		}
+		out[name] = f
+	}
+	for _, nt := range tr.model.Tensors() {
+		add(prefixModel+nt.Name, nt.Value)
+	}
+	for i, p := range tr.params {
+		add(prefixM+p.Name, tr.opt.m[i])
+		add(prefixV+p.Name, tr.opt.v[i])
+		if tr.ema != nil {
+			add(prefixEMA+p.Name, tr.ema[i])
+		}
+	}
+	return out
+}
+
+func sameState(t *testing.T, a, b map[string][]float64) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d tensors vs %d", len(a), len(b))
+	}
+	for name, av := range a {
+		bv := b[name]
+		for i := range av {
+			if av[i] != bv[i] && !(math.IsNaN(av[i]) && math.IsNaN(bv[i])) {
+				t.Fatalf("%s[%d]: %v vs %v", name, i, av[i], bv[i])
+			}
+		}
+	}
+}
+
+func TestReproducible(t *testing.T) {
+	a, b := newTrainer(t, tinyConfig(7)), newTrainer(t, tinyConfig(7))
+	steps(t, a, 5)
+	steps(t, b, 5)
+	sameState(t, state(a), state(b))
+	c := newTrainer(t, tinyConfig(8))
+	steps(t, c, 5)
+	sa, sc := state(a), state(c)
+	name := prefixModel + "block1/fc0/w"
+	if sa[name][0] == sc[name][0] {
+		t.Errorf("seeds 7 and 8 gave the same %s[0] = %v", name, sa[name][0])
+	}
+}
+
+// TestResumeMatchesUninterrupted: N steps, save, load, M more steps gives
+// bit-identical parameters, optimizer state and EMA as N+M steps in one go.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	const n, m = 4, 5
+	whole := newTrainer(t, tinyConfig(3))
+	steps(t, whole, n+m)
+
+	first := newTrainer(t, tinyConfig(3))
+	steps(t, first, n)
+	path := filepath.Join(t.TempDir(), CheckpointFile)
+	if err := first.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	if resumed.Steps() != n {
+		t.Fatalf("resumed at step %d, want %d", resumed.Steps(), n)
+	}
+	steps(t, resumed, m)
+	sameState(t, state(whole), state(resumed))
+	ew, _ := whole.Evaluate()
+	er, _ := resumed.Evaluate()
+	if ew.NLL != er.NLL {
+		t.Errorf("held-out NLL %v (uninterrupted) vs %v (resumed)", ew.NLL, er.NLL)
+	}
+}
+
+// saveLoopEnv makes the test binary a child process that saves
+// checkpoints in a loop until it is killed.
+const saveLoopEnv = "IRESNET_TRAINER_SAVE_LOOP"
+
+func TestHelperSaveLoop(t *testing.T) {
+	path := os.Getenv(saveLoopEnv)
+	if path == "" {
+		t.Skip("helper process for TestKilledWhileSaving")
+	}
+	tr := newTrainer(t, tinyConfig(5))
+	for {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestKilledWhileSaving kills a process that checkpoints continuously at
+// random moments (SIGKILL, no chance to clean up) and checks that the
+// checkpoint on disk always loads.
+func TestKilledWhileSaving(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, CheckpointFile)
+	rng := rand.New(rand.NewPCG(1, 1))
+	lastStep := -1
+	for round := 0; round < 5; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSaveLoop$")
+		cmd.Env = append(os.Environ(), saveLoopEnv+"="+path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for the first checkpoint, then kill at a random moment.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := os.Stat(path); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		tr, err := Load(path)
+		if err != nil {
+			t.Fatalf("round %d: checkpoint of a killed process does not load: %v", round, err)
+		}
+		if tr.Steps() < 1 {
+			t.Errorf("round %d: loaded step %d", round, tr.Steps())
+		}
+		lastStep = tr.Steps()
+		tr.Close()
+	}
+	t.Logf("last checkpoint loaded at step %d", lastStep)
+}
+
+func TestNonFiniteLossStopsWithLastCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyConfig(9)
+	tr := newTrainer(t, cfg)
+	if _, err := tr.Run(context.Background(), RunOptions{OutDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, CheckpointFile)
+	before := state(tr)
+	// Poison a weight: the next loss is NaN.
+	if err := tr.SetSteps(cfg.Steps + 8); err != nil {
+		t.Fatal(err)
+	}
+	w := tr.params[len(tr.params)-2].Value.Data().([]float32)
+	w[0] = float32(math.NaN())
+	before[prefixModel+tr.params[len(tr.params)-2].Name][0] = math.NaN()
+	_, err := tr.Run(context.Background(), RunOptions{OutDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "step 13") {
+		t.Fatalf("Run with a NaN weight returned %v, want an error naming step 13", err)
+	}
+	sameState(t, before, state(tr)) // untouched by the failed step
+	saved, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer saved.Close()
+	if saved.Steps() != cfg.Steps {
+		t.Errorf("checkpoint is at step %d, want the last good one, %d", saved.Steps(), cfg.Steps)
+	}
+}
+
+func TestRunWritesMetricsAndPictures(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTrainer(t, tinyConfig(2))
+	sum, err := tr.Run(context.Background(), RunOptions{OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Steps != 12 || sum.Final.Step != 12 || !sum.Final.Exact {
+		t.Errorf("summary %+v", sum)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 7 { // steps 2,4,5,6,8,10,12
+		t.Errorf("%d metric lines, want 7:\n%s", len(lines), data)
+	}
+	if _, err := tr.WritePictures(dir, PictureOptions{Size: 32, Samples: 500}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{CheckpointFile, DataPicture, DensityPicture, SamplesPicture, CurvesPicture} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	bad := []func(*Config){
+		func(c *Config) { c.Model.Coeff = 1 },
+		func(c *Config) { c.BatchSize = -1 },
+		func(c *Config) { c.Optim.LR = -1 },
+		func(c *Config) { c.Optim.EMADecay = 1 },
+		func(c *Config) { c.Model.Hidden = []int{0} },
+		func(c *Config) { c.Estimator = ExactLogDet; c.Model.Dim = 100 },
+	}
+	for i, f := range bad {
+		cfg := tinyConfig(1)
+		f(&cfg)
+		if _, err := New(cfg); err == nil {
+			t.Errorf("case %d: New accepted an invalid configuration", i)
+		}
+	}
+}
+
+// TestLearns: a few hundred steps bring the held-out NLL well below that of
+// the untrained model.
+func TestLearns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a while")
+	}
+	cfg := tinyConfig(4)
+	cfg.Model.Hidden = []int{32, 32}
+	cfg.Model.Blocks = 4
+	cfg.Steps = 300
+	tr := newTrainer(t, cfg)
+	before, err := tr.Evaluate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps(t, tr, cfg.Steps)
+	after, err := tr.Evaluate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("held-out NLL %.3f → %.3f nats", before.NLL, after.NLL)
+	if after.NLL > before.NLL-0.5 {
+		t.Errorf("held-out NLL went from %.3f to %.3f; expected a drop of at least 0.5 nats", before.NLL, after.NLL)
+	}
+}
