@@ -216,6 +216,13 @@ func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad string) e
 	if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
 		return errors.Wrap(err, "-optimizer")
 	}
+	for name, v := range map[string]int{"-steps": cfg.Steps, "-batch": cfg.BatchSize, "-blocks": cfg.Model.Blocks,
+		"-terms": cfg.Terms, "-probes": cfg.Probes, "-power-iters": cfg.PowerIters, "-eval-every": cfg.EvalEvery,
+		"-eval-size": cfg.EvalSize, "-log-every": cfg.LogEvery, "-save-every": cfg.SaveEvery} {
+		if v < 1 && !(name == "-terms" && cfg.Estimator == trainer.RussianRoulette && v == 0) {
+			return errors.Errorf("%s %d: must be ≥ 1", name, v)
+		}
+	}
 	if !(cfg.Model.Coeff > 0 && cfg.Model.Coeff < 1) {
 		return errors.Errorf("-coeff %v: the spectral-norm coefficient must lie in (0, 1) for the blocks to be invertible", cfg.Model.Coeff)
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBadFlagsAreClearErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-data", "9gaussians"}, "unknown toy density"},
+		{[]string{"-act", "gelu"}, "unknown activation"},
+		{[]string{"-coeff", "1"}, "must lie in (0, 1)"},
+		{[]string{"-coeff", "1.5"}, "must lie in (0, 1)"},
+		{[]string{"-hidden", "64,x"}, "comma-separated list"},
+		{[]string{"-estimator", "hutch"}, "unknown estimator"},
+		{[]string{"-gradient", "magic"}, "unknown gradient mode"},
+		{[]string{"-optimizer", "sgd"}, "unknown optimizer"},
+		{[]string{"-batch", "0"}, "-batch 0: must be ≥ 1"},
+		{[]string{"-steps", "-5"}, "-steps -5: must be ≥ 1"},
+		{[]string{"-lr", "-1"}, "learning rate must be > 0"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-resume", "/nonexistent/run"}, "/nonexistent/run"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		err := run(c.args, &out, &errb)
+		if err == nil {
+			t.Errorf("%v: no error", c.args)
+			continue
+		}
+		if msg := err.Error() + errb.String(); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: error %q does not mention %q", c.args, msg, c.want)
+		}
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run([]string{"-help"}, &out, &errb)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help returned %v", err)
+	}
+	for _, f := range []string{"-data", "-out", "-resume", "-steps", "-coeff", "-estimator", "-gradient", "-terms", "-ema", "-time"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("-help does not mention %s", f)
+		}
+	}
+}
+
+func TestTrainsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	common := []string{"-quiet", "-blocks", "2", "-hidden", "8", "-batch", "64", "-eval-size", "500", "-eval-every", "5", "-save-every", "5", "-log-every", "5"}
+	var out, errb bytes.Buffer
+	if err := run(append([]string{"-data", "2moons", "-out", dir, "-steps", "5"}, common...), &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	for _, f := range []string{"checkpoint.safetensors", "metrics.jsonl", "data.png", "density.png", "samples.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s missing: %v", f, err)
+		}
+	}
+	if err := run([]string{"-resume", dir, "-steps", "10", "-quiet"}, &out, &errb); err != nil {
+		t.Fatalf("resume: %v\n%s", err, errb.String())
+	}
+	if err := run([]string{"-resume", dir, "-blocks", "3"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "cannot change when resuming") {
+		t.Errorf("changing -blocks on resume returned %v", err)
+	}
+}
