@@ -218,7 +218,7 @@ func zeroLogDet(b *graph.Builder, n int) (*G.Node, error) {
 type NotConvergedError struct {
 	Iter     int     // iterations run
 	Residual float64 // last max |x_{i+1} − x_i|
-	Tol      float64 // requested tolerance
+	Tol      float64 // tolerance the residual had to reach, Tol·(1 + max |x|)
 }
 
 func (e *NotConvergedError) Error() string {

@@ -15,10 +15,12 @@ import (
 // FixedPoint configures the fixed-point inverse x_{i+1} = y − g(x_i).
 // The zero value uses the defaults below.
 type FixedPoint struct {
-	// Tol stops the iteration once max |x_{i+1} − x_i| ≤ Tol. Since the
-	// error after that step is at most Tol·L/(1−L) for L = Lip(g), Tol is
-	// about the achievable accuracy for L ≤ ½. 0 means 1e-12 for float64
-	// and 1e-6 for float32 (a few ulps of values of order one).
+	// Tol stops the iteration once max |x_{i+1} − x_i| ≤ Tol·(1 + max |x|):
+	// a relative step for large values, an absolute one near zero. Since
+	// the error after that step is at most that bound times L/(1−L) for
+	// L = Lip(g), Tol is about the achievable relative accuracy for L ≤ ½.
+	// 0 means 1e-12 for float64 and 1e-6 for float32 (8 ulps: rounding in
+	// g alone moves float32 iterates by a few ulps of max |x|).
 	Tol float64 `json:"tol"`
 	// MaxIter caps the iterations; 0 means 500. At L = 0.9 the error
 	// shrinks by 10 every 22 iterations, so 500 reaches any float64 Tol.
@@ -134,21 +136,24 @@ func (r *Residual) InverseWithStats(y *tensor.Dense) (*tensor.Dense, FixedPointS
 		}
 		gd := toFloat64(gx)
 		st.Residual = 0
+		scale := 0.0
 		for i := range xd {
 			next := yd[i] - gd[i]
 			st.Residual = math.Max(st.Residual, math.Abs(next-xd[i]))
+			scale = math.Max(scale, math.Abs(next))
 			xd[i] = next
 		}
 		storeFloat64(x, xd)
+		tol := r.fp.Tol * (1 + scale)
 		if math.IsNaN(st.Residual) || math.IsInf(st.Residual, 0) {
-			return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol}
+			return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: tol}
 		}
-		if st.Residual <= r.fp.Tol {
+		if st.Residual <= tol {
 			return x, st, nil
 		}
 	}
 	st.Iter = r.fp.MaxIter
-	return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol}
+	return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol * (1 + maxAbs(xd))}
 }
 
 // compiled returns g compiled for inputs of the given shape.
@@ -224,4 +229,12 @@ func storeFloat64(t *tensor.Dense, src []float64) {
 			d[i] = float32(v)
 		}
 	}
+}
+
+func maxAbs(x []float64) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
 }

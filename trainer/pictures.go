@@ -18,21 +18,22 @@ const (
 	DensityPicture = "density.png"
 	SamplesPicture = "samples.png"
 	CurvesPicture  = "curves.png"
+	PanelPicture   = "panel.png" // data | density | samples side by side
 )
 
 // PictureOptions configures WritePictures; zero fields take the defaults.
 type PictureOptions struct {
 	Bounds  heatmap.Rect // plotted region; zero means [−4, 4]², the usual toy range
 	Size    int          // pixels per side; 0 means 256
-	Samples int          // points in the data and sample histograms; 0 means 50000
+	Samples int          // points in the data and sample histograms; 0 means 20000
 }
 
 // WritePictures writes, into dir: data.png (a histogram of the training
 // distribution), density.png (the model's density exp(log p) on a grid,
 // with the evaluation estimator: exact for 2-D), samples.png (a histogram
-// of base samples pushed through the inverse), and curves.png (training
-// loss and held-out NLL from the metrics file, when present). It returns
-// the paths written.
+// of base samples pushed through the inverse), panel.png (the three side
+// by side) and curves.png (training loss and held-out NLL from the metrics
+// file, when present). It returns the paths written.
 func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) {
 	if o.Bounds == (heatmap.Rect{}) {
 		o.Bounds = heatmap.Rect{XMin: -4, XMax: 4, YMin: -4, YMax: 4}
@@ -41,7 +42,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		o.Size = 256
 	}
 	if o.Samples == 0 {
-		o.Samples = 50000
+		o.Samples = 20000
 	}
 	if t.cfg.Model.Dim != 2 {
 		return nil, errors.Errorf("trainer: pictures need 2-D data, model is %d-D", t.cfg.Model.Dim)
@@ -66,6 +67,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 	if err := save(DataPicture, img); err != nil {
 		return written, err
 	}
+	panel := []image.Image{img}
 	logp, err := t.LogProb(heatmap.Grid(o.Bounds, o.Size))
 	if err != nil {
 		return written, errors.Wrap(err, "trainer: density on the grid")
@@ -76,6 +78,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 	if err := save(DensityPicture, img); err != nil {
 		return written, err
 	}
+	panel = append(panel, img)
 	x, err := t.Sample(o.Samples)
 	if err != nil {
 		return written, err
@@ -88,6 +91,9 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		return written, errors.Wrap(err, "trainer: samples picture")
 	}
 	if err := save(SamplesPicture, img); err != nil {
+		return written, err
+	}
+	if err := save(PanelPicture, heatmap.SideBySide(append(panel, img)...)); err != nil {
 		return written, err
 	}
 	if curves, err := curvesFrom(filepath.Join(dir, MetricsFile)); err == nil && len(curves[0]) > 1 {
