@@ -217,7 +217,17 @@ func TestNonFiniteLossStopsWithLastCheckpoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "step 13") {
 		t.Fatalf("Run with a NaN weight returned %v, want an error naming step 13", err)
 	}
-	sameState(t, before, state(tr)) // untouched by the failed step
+	// Learnable parameters, optimizer moments and EMA are untouched by the
+	// failed step (its power-iteration update of u, v is not: it runs
+	// before the forward pass, and the checkpoint holds the last good one).
+	after := state(tr)
+	for name := range before {
+		if strings.HasSuffix(name, "/u") || strings.HasSuffix(name, "/v") {
+			delete(before, name)
+			delete(after, name)
+		}
+	}
+	sameState(t, before, after)
 	saved, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
