@@ -144,3 +144,27 @@ func TestLipSwishValue(t *testing.T) {
 		t.Errorf("LipSwish(1) = %.17g, want σ(1)/1.1 = %.17g", got, want)
 	}
 }
+
+// TestCustomOpsDoNotMerge builds pairs of custom ops that differ in one
+// parameter on the same input; gorgonia would merge them if their hashes
+// ignored it (design brief, fact 6).
+func TestCustomOpsDoNotMerge(t *testing.T) {
+	b, _ := NewBuilder(tensor.Float64)
+	x, _ := b.Input("x", tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(2, 4, 2, 2)))
+	v, _ := b.Input("v", tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(4)))
+	pairs := []struct {
+		name string
+		a, b *G.Node
+	}{
+		{"AtLeast lo", G.Must(AtLeast(x, 0)), G.Must(AtLeast(x, 1))},
+		{"Squeeze/Unsqueeze", G.Must(Squeeze(x)), G.Must(Unsqueeze(x))},
+		{"Activate order", G.Must(Activate(ELU, x)), G.Must(Activate(Softplus, x))},
+		{"BroadcastChannels shape", G.Must(BroadcastChannels(v, tensor.Shape{2, 4, 2, 2})), G.Must(BroadcastChannels(v, tensor.Shape{3, 4, 1, 1}))},
+		{"StopGradient vs x", G.Must(StopGradient(x)), x},
+	}
+	for _, p := range pairs {
+		if p.a == p.b {
+			t.Errorf("%s: two different ops were merged into one node", p.name)
+		}
+	}
+}
