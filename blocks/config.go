@@ -12,7 +12,8 @@ import (
 
 // Lipschitz configures what every residual block shares: the contraction
 // coefficient, the activation, power iteration and the inverse.
-// The zero value is usable; each field documents its default.
+// The zero value is usable; each field documents its default. Estimator
+// and Dtype are not part of the JSON form; programs store them separately.
 type Lipschitz struct {
 	// Coeff is c in W̃ = W/max(1, σ̂/c); it must lie in (0, 1). 0 means 0.9,
 	// the paper's choice (Behrmann et al. 2019, §5).
