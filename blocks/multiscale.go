@@ -297,3 +297,25 @@ func (m *MultiScale) SetEstimator(e estimator.Estimator) error {
 	}
 	return nil
 }
+
+// Residuals returns every residual block, scale by scale.
+func (m *MultiScale) Residuals() []*Residual {
+	var out []*Residual
+	for _, sc := range m.scales {
+		out = append(out, sc.Residuals()...)
+	}
+	return out
+}
+
+// ActNorms returns every ActNorm layer, scale by scale.
+func (m *MultiScale) ActNorms() []*ActNorm {
+	var out []*ActNorm
+	for _, sc := range m.scales {
+		out = append(out, sc.ActNorms()...)
+	}
+	return out
+}
+
+// FinalShape returns (C, H, W) of the last scale's output, which is the
+// tail of the latent vector.
+func (m *MultiScale) FinalShape() [3]int { return m.shapes[len(m.shapes)-1] }

@@ -44,7 +44,7 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int) error {
 	if err != nil {
 		return err
 	}
-	xn, err := b.Input("x", tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, t.cfg.Model.Dim)))
+	xn, err := b.Input("x", tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{batch}, t.src.shape()...)...)))
 	if err != nil {
 		return err
 	}

@@ -44,8 +44,8 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 	if o.Samples == 0 {
 		o.Samples = 20000
 	}
-	if t.cfg.Model.Dim != 2 {
-		return nil, errors.Errorf("trainer: pictures need 2-D data, model is %d-D", t.cfg.Model.Dim)
+	if t.cfg.Images != nil || t.cfg.Model.Dim != 2 {
+		return nil, errors.Errorf("trainer: density pictures need 2-D toy data, model is %d-D", t.cfg.dim())
 	}
 	var written []string
 	save := func(name string, img image.Image) error {
@@ -56,7 +56,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		written = append(written, p)
 		return nil
 	}
-	data, err := t.cfg.Data.Sample(t.rng, o.Samples)
+	data, err := t.cfg.Data.Sample(t.sideRng(0xda7a), o.Samples)
 	if err != nil {
 		return written, err
 	}

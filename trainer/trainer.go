@@ -7,18 +7,40 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
+// Model is what the trainer needs of a model: a bijector with spectrally
+// normalized residual blocks, data-initialized ActNorms and checkpointable
+// tensors. *blocks.Chain (toy densities) and *blocks.MultiScale (images)
+// implement it.
+type Model interface {
+	blocks.Bijector
+	blocks.NormUpdater
+	blocks.DataInitializer
+	blocks.Tensorer
+	SetEstimator(estimator.Estimator) error
+	Residuals() []*blocks.Residual
+	ActNorms() []*blocks.ActNorm
+}
+
+var (
+	_ Model = (*blocks.Chain)(nil)
+	_ Model = (*blocks.MultiScale)(nil)
+)
+
 // A Trainer owns a model, its training and evaluation graphs (each built
 // once), the optimizer and every random choice of a run.
 type Trainer struct {
 	cfg   Config
-	model *blocks.Chain
+	model Model
 	flow  blocks.Flow
+	src   source
 
 	pcg *rand.PCG // the run's random source; its state is checkpointed
 	rng *rand.Rand
@@ -30,8 +52,7 @@ type Trainer struct {
 	opt    *optimizer
 	ema    []*tensor.Dense // nil without EMA
 
-	step  int       // completed training steps
-	testX []float64 // held-out set, EvalSize × Dim
+	step int // completed training steps
 }
 
 // compiled is a graph built once and re-run.
@@ -60,6 +81,7 @@ type StepStats struct {
 type EvalStats struct {
 	Step    int
 	NLL     float64 // mean −log p over the held-out set, nats
+	BPD     float64 // bits/dim in the 256-level pixel space (images only)
 	NLLStd  float64 // standard error of NLL
 	LogDet  float64 // mean log-det
 	Exact   bool    // log-det computed exactly
@@ -73,21 +95,27 @@ func New(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Model.Dtype != tensor.Float32 {
-		return nil, errors.Errorf("trainer: training runs in float32, got %v", cfg.Model.Dtype)
+	if cfg.dtype() != tensor.Float32 {
+		return nil, errors.Errorf("trainer: training runs in float32, got %v", cfg.dtype())
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0x1e5e7)
 	t := &Trainer{cfg: cfg, pcg: pcg, rng: rand.New(pcg)}
-	if t.model, err = blocks.NewDenseFlow(cfg.Model, t.rng); err != nil {
-		return nil, err
+	if cfg.Images != nil {
+		if t.model, err = blocks.NewMultiScale(cfg.Images.Model, t.rng); err != nil {
+			return nil, err
+		}
+		if t.src, err = newImageSource(cfg.Images, cfg.Seed, cfg.EvalSize); err != nil {
+			return nil, err
+		}
+	} else {
+		if t.model, err = blocks.NewDenseFlow(cfg.Model, t.rng); err != nil {
+			return nil, err
+		}
+		if t.src, err = newToySource(cfg.Data, cfg.Seed, cfg.EvalSize); err != nil {
+			return nil, err
+		}
 	}
 	t.flow = blocks.Flow{F: t.model}
-	// The held-out set has its own stream, so it does not depend on how
-	// many training batches were drawn.
-	testRng := rand.New(rand.NewPCG(cfg.Seed, 0x7e57))
-	if t.testX, err = cfg.Data.Sample(testRng, cfg.EvalSize); err != nil {
-		return nil, errors.Wrap(err, "trainer: drawing the held-out set")
-	}
 	if err := t.build(); err != nil {
 		return nil, err
 	}
@@ -131,7 +159,7 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{b: b, x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, t.cfg.Model.Dim))}
+	c := &compiled{b: b, x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{n}, t.src.shape()...)...))}
 	xn, err := b.Input("x", c.x)
 	if err != nil {
 		return nil, err
@@ -177,7 +205,7 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 func (t *Trainer) Config() Config { return t.cfg }
 
 // Model returns the model being trained.
-func (t *Trainer) Model() *blocks.Chain { return t.model }
+func (t *Trainer) Model() Model { return t.model }
 
 // Flow returns the density model.
 func (t *Trainer) Flow() blocks.Flow { return t.flow }
@@ -193,8 +221,8 @@ func (t *Trainer) Builder() *graph.Builder { return t.train.b }
 func (t *Trainer) Step() (StepStats, error) {
 	start := time.Now()
 	st := StepStats{Step: t.step + 1}
-	batch, err := t.cfg.Data.Sample(t.rng, t.cfg.BatchSize)
-	if err != nil {
+	batch := make([]float64, t.train.x.Shape().TotalSize())
+	if err := t.src.batch(t.rng, batch); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d: drawing a batch", st.Step)
 	}
 	copyF32(t.train.x, batch)
@@ -229,6 +257,7 @@ func (t *Trainer) Step() (StepStats, error) {
 			}
 		}
 	}
+	var err error
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
 		return st, err
 	}
@@ -260,77 +289,76 @@ func (t *Trainer) maxSigma() float64 {
 // Evaluate returns the held-out NLL, using the EMA weights when the run
 // keeps an average.
 func (t *Trainer) Evaluate() (EvalStats, error) {
-	st := EvalStats{Step: t.step, Exact: t.cfg.Model.Dim <= exactMaxDim, UsedEMA: t.ema != nil}
-	var nll, sq, ld float64
+	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
+	points, pre := t.src.heldOut()
+	var logp, lds []float64
 	err := t.withEMA(func() error {
 		var err error
-		nll, sq, ld, err = t.meanLogProb(t.testX)
+		logp, lds, err = t.logProb(points)
 		return err
 	})
 	if err != nil {
 		return st, err
 	}
-	n := float64(len(t.testX) / t.cfg.Model.Dim)
-	st.NLL = nll
-	st.NLLStd = math.Sqrt(math.Max(sq-nll*nll, 0) / n)
-	st.LogDet = ld
+	n := float64(len(logp))
+	var sum, sq, ld float64
+	for i, v := range logp {
+		sum -= v
+		sq += v * v
+		ld += lds[i]
+	}
+	st.NLL = sum / n
+	st.NLLStd = math.Sqrt(math.Max(sq/n-st.NLL*st.NLL, 0) / n)
+	st.LogDet = ld / n
+	if math.IsNaN(st.NLL) || math.IsInf(st.NLL, 0) {
+		return st, errors.Errorf("trainer: held-out NLL is %v", st.NLL)
+	}
+	if t.cfg.Images != nil {
+		bpd := datasets.BitsPerDim(logp, t.cfg.dim(), pre)
+		for _, v := range bpd {
+			st.BPD += v / n
+		}
+	}
 	return st, nil
 }
 
-// meanLogProb runs the evaluation graph over points (n × dim) and returns
-// mean −log p, mean (log p)² and mean log-det.
-func (t *Trainer) meanLogProb(points []float64) (nll, sq, ld float64, err error) {
-	dim, bs := t.cfg.Model.Dim, t.cfg.EvalBatch
-	n := len(points) / dim
+// logProb runs the evaluation graph over points (n × size) and returns log p
+// and the log-det of each point.
+func (t *Trainer) logProb(points []float64) (logp, logDet []float64, err error) {
+	d, bs := t.cfg.dim(), t.cfg.EvalBatch
+	if len(points)%d != 0 {
+		return nil, nil, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), d)
+	}
+	n := len(points) / d
+	rng := t.sideRng(0xe7a1)
 	for lo := 0; lo < n; lo += bs {
 		hi := min(lo+bs, n)
-		chunk := make([]float64, bs*dim)
-		copy(chunk, points[lo*dim:hi*dim]) // a short last batch is zero-padded
+		chunk := make([]float64, bs*d)
+		copy(chunk, points[lo*d:hi*d]) // a short last batch is zero-padded
 		copyF32(t.eval.x, chunk)
-		t.eval.b.Resample(t.rng)
+		t.eval.b.Resample(rng)
 		if err := run(t.eval.m); err != nil {
-			return 0, 0, 0, errors.Wrap(err, "trainer: evaluation")
+			return nil, nil, errors.Wrap(err, "trainer: evaluation")
 		}
 		lp := t.eval.logp.Value().Data().([]float32)
-		lds := t.eval.logDet.Value().Data().([]float32)
+		ld := t.eval.logDet.Value().Data().([]float32)
 		for i := 0; i < hi-lo; i++ {
-			v := float64(lp[i])
-			nll -= v
-			sq += v * v
-			ld += float64(lds[i])
+			logp = append(logp, float64(lp[i]))
+			logDet = append(logDet, float64(ld[i]))
 		}
 	}
-	if math.IsNaN(nll) || math.IsInf(nll, 0) {
-		return 0, 0, 0, errors.Errorf("trainer: held-out NLL is %v", nll/float64(n))
-	}
-	return nll / float64(n), sq / float64(n), ld / float64(n), nil
+	return logp, logDet, nil
 }
 
-// LogProb evaluates log p at points (n × dim, any n) with the evaluation
+// LogProb evaluates log p at points (n × size, any n) with the evaluation
 // estimator and the EMA weights when kept, e.g. on a grid for a density
 // picture.
 func (t *Trainer) LogProb(points []float64) ([]float64, error) {
-	dim, bs := t.cfg.Model.Dim, t.cfg.EvalBatch
-	if len(points)%dim != 0 {
-		return nil, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), dim)
-	}
-	n := len(points) / dim
-	out := make([]float64, 0, n)
+	var out []float64
 	err := t.withEMA(func() error {
-		for lo := 0; lo < n; lo += bs {
-			hi := min(lo+bs, n)
-			chunk := make([]float64, bs*dim)
-			copy(chunk, points[lo*dim:hi*dim])
-			copyF32(t.eval.x, chunk)
-			t.eval.b.Resample(t.rng)
-			if err := run(t.eval.m); err != nil {
-				return err
-			}
-			for _, v := range t.eval.logp.Value().Data().([]float32)[:hi-lo] {
-				out = append(out, float64(v))
-			}
-		}
-		return nil
+		var err error
+		out, _, err = t.logProb(points)
+		return err
 	})
 	return out, err
 }
@@ -341,10 +369,17 @@ func (t *Trainer) Sample(n int) (*tensor.Dense, error) {
 	var x *tensor.Dense
 	err := t.withEMA(func() error {
 		var err error
-		x, err = t.flow.Sample(t.rng, tensor.Float32, n, []int{t.cfg.Model.Dim}, 1)
+		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, 1)
 		return err
 	})
 	return x, err
+}
+
+// sideRng returns a random source for evaluation and sampling, determined
+// by the seed, the purpose and the step, so that evaluating or sampling
+// never changes the training trajectory.
+func (t *Trainer) sideRng(purpose uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(t.cfg.Seed^purpose, uint64(t.step)))
 }
 
 // withEMA runs fn with the averaged weights swapped into the parameters.
