@@ -87,3 +87,33 @@ func TestImageDensityTrainsAndResumes(t *testing.T) {
 		t.Errorf("samples have shape %v", x.Shape())
 	}
 }
+
+func TestImageSamplesAndReconstructions(t *testing.T) {
+	tr := newTrainer(t, imageConfig(tinyMNIST(t)))
+	steps(t, tr, 2)
+	imgs, err := tr.SampleImages(3, 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgs.N != 3 || imgs.C != 1 || imgs.H != 8 || len(imgs.Pixels) != 3*64 {
+		t.Fatalf("sample batch %+v", imgs)
+	}
+	r, err := tr.Reconstruct(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MaxAbsErr > 1e-3*(1+14) { // logit space reaches ±14 for α = 1e-6
+		t.Errorf("reconstruction error %.3g", r.MaxAbsErr)
+	}
+	worst := 0.0
+	for i := range r.Original.Pixels {
+		worst = math.Max(worst, math.Abs(float64(r.Original.Pixels[i]-r.Reconstructed.Pixels[i])))
+	}
+	if worst > 1e-4 {
+		t.Errorf("max pixel reconstruction error %.3g > 1e-4", worst)
+	}
+	if len(r.Stats) == 0 {
+		t.Error("no fixed-point statistics")
+	}
+	t.Logf("max error %.3g (input space), %.3g (pixels)", r.MaxAbsErr, worst)
+}
