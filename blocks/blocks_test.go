@@ -418,3 +418,38 @@ func TestFloat32InverseAtLargeMagnitudes(t *testing.T) {
 	}
 	t.Logf("%d iterations, residual %.3g, worst relative error %.3g", st.Iter, st.Residual, worst)
 }
+
+// TestVanillaInverseFailsLoudly: the paper's vanilla ResNet (the same conv
+// block without spectral normalization) is not invertible by fixed point
+// once its weights are large; the inverse must say so. The constrained twin
+// with the very same weights inverts.
+func TestVanillaInverseFailsLoudly(t *testing.T) {
+	for _, unconstrained := range []bool{false, true} {
+		rng := rand.New(rand.NewPCG(7, 7))
+		l := blocks.Lipschitz{Act: graph.ELU, Dtype: tensor.Float64, Unconstrained: unconstrained, Inverse: blocks.FixedPoint{MaxIter: 200}}
+		r := conv(t, 2, 4, 4, 8, l, rng)
+		for _, nt := range r.Tensors() {
+			if nt.Learnable && nt.Value.Dims() == 4 {
+				for i := range nt.Value.Data().([]float64) {
+					nt.Value.Data().([]float64)[i] *= 6
+				}
+			}
+		}
+		if err := r.UpdateSpectralNorms(200); err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(tensor.Float64, rng, 3, 2, 4, 4)
+		y, err := blocks.Apply(r, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Inverse(y)
+		var nc *blocks.NotConvergedError
+		switch {
+		case unconstrained && !errors.As(err, &nc):
+			t.Errorf("vanilla block: Inverse returned %v, want *NotConvergedError", err)
+		case !unconstrained && err != nil:
+			t.Errorf("i-ResNet block: Inverse failed: %v", err)
+		}
+	}
+}

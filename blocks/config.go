@@ -6,6 +6,7 @@ import (
 
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/normalize"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -24,12 +25,19 @@ type Lipschitz struct {
 	// InputAct applies φ to the input before the first layer, as the
 	// paper's density models do for every block but the first.
 	InputAct bool `json:"input_act"`
-	// InitPowerIters is the number of power-iteration steps run at
-	// construction so σ̂ is accurate from the start; 0 means 200.
+	// InitPowerIters caps the power-iteration steps run at construction so
+	// σ̂ is accurate from the start (it stops earlier once σ̂ changes by less
+	// than 1e-4 relative); 0 means 200.
 	InitPowerIters int `json:"init_power_iters"`
 	// Estimator estimates the log-det; nil means estimator.PowerSeries{}
 	// (5 terms, 1 Gaussian probe).
 	Estimator estimator.Estimator `json:"-"`
+	// Unconstrained switches spectral normalization off: the paper's
+	// "vanilla" ResNet with the same architecture (Behrmann et al. 2019,
+	// §5.1). Nothing keeps Lip(g) < 1, so the fixed-point inverse is
+	// expected to fail, and does so with a *NotConvergedError; log-det
+	// estimates are not valid either. For comparisons only.
+	Unconstrained bool `json:"unconstrained"`
 	// Inverse configures the fixed-point inverse.
 	Inverse FixedPoint `json:"inverse"`
 	// Dtype is the element type of the block's tensors; the zero value
@@ -67,10 +75,18 @@ func (l Lipschitz) withDefaults() (Lipschitz, error) {
 	return l, err
 }
 
+// initPowerTol is the relative change of σ̂ at which the construction-time
+// power iteration stops: σ̂ converges from below, so this leaves at most
+// about that much slack in ‖W̃‖ ≤ c until training iterations refine it.
+const initPowerTol = 1e-4
+
 // newResidual wraps a branch with the shared settings.
 func newResidual(g branch, l Lipschitz) (*Residual, error) {
 	for _, layer := range g.layers() {
-		if _, err := layer.sn.Update(layer.w, l.InitPowerIters); err != nil {
+		// Not converging within the cap is fine here: training advances
+		// the iteration every step.
+		var nc *normalize.NotConvergedError
+		if _, err := layer.sn.Converge(layer.w, initPowerTol, l.InitPowerIters); err != nil && !errors.As(err, &nc) {
 			return nil, err
 		}
 	}

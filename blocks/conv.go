@@ -30,9 +30,10 @@ type convLayer struct {
 }
 
 type convBranch struct {
-	act      graph.Activation
-	inputAct bool
-	ls       []convLayer
+	act           graph.Activation
+	inputAct      bool
+	unconstrained bool
+	ls            []convLayer
 }
 
 // NewConv returns a convolutional bottleneck residual block with weights
@@ -53,7 +54,7 @@ func NewConv(cfg ConvConfig, rng *rand.Rand) (*Residual, error) {
 	if hid < 1 {
 		return nil, errors.Errorf("blocks: conv block hidden channels %d must be ≥ 1", hid)
 	}
-	br := &convBranch{act: l.Act, inputAct: l.InputAct}
+	br := &convBranch{act: l.Act, inputAct: l.InputAct, unconstrained: l.Unconstrained}
 	for _, spec := range []struct{ in, out, k int }{{c, hid, 3}, {hid, hid, 1}, {hid, c, 3}} {
 		g := graph.ConvGeom{N: 1, C: spec.in, H: h, W: w, O: spec.out, KH: spec.k, KW: spec.k, Stride: 1, Pad: spec.k / 2}
 		sn, err := normalize.NewConv(g, l.Coeff, l.Dtype, rng)
@@ -96,9 +97,11 @@ func (cb *convBranch) build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 			if err != nil {
 				return err
 			}
-			wn, err := l.sn.Normalize(b, "w", w)
-			if err != nil {
-				return err
+			wn := w
+			if !cb.unconstrained {
+				if wn, err = l.sn.Normalize(b, "w", w); err != nil {
+					return err
+				}
 			}
 			if h, err = graph.Conv2d(h, wn, l.geom.Stride, l.geom.Pad); err != nil {
 				return err

@@ -23,10 +23,11 @@ type DenseConfig struct {
 // denseBranch is the MLP of a dense residual block; layer i computes
 // h·W̃ᵢ + bᵢ with Wᵢ of shape (in, out).
 type denseBranch struct {
-	act      graph.Activation
-	inputAct bool
-	ws, bs   []*tensor.Dense
-	sns      []*normalize.SpectralNorm
+	act           graph.Activation
+	inputAct      bool
+	unconstrained bool
+	ws, bs        []*tensor.Dense
+	sns           []*normalize.SpectralNorm
 }
 
 // NewDense returns a dense residual block with weights drawn from rng.
@@ -43,7 +44,7 @@ func NewDense(cfg DenseConfig, rng *rand.Rand) (*Residual, error) {
 		hidden = []int{64, 64}
 	}
 	widths := append(append([]int{cfg.Dim}, hidden...), cfg.Dim)
-	br := &denseBranch{act: l.Act, inputAct: l.InputAct}
+	br := &denseBranch{act: l.Act, inputAct: l.InputAct, unconstrained: l.Unconstrained}
 	for i := 0; i+1 < len(widths); i++ {
 		in, out := widths[i], widths[i+1]
 		if out < 1 {
@@ -85,9 +86,11 @@ func (d *denseBranch) build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 			if err != nil {
 				return err
 			}
-			wn, err := d.sns[i].Normalize(b, "w", w)
-			if err != nil {
-				return err
+			wn := w
+			if !d.unconstrained {
+				if wn, err = d.sns[i].Normalize(b, "w", w); err != nil {
+					return err
+				}
 			}
 			if h, err = G.Mul(h, wn); err != nil {
 				return errors.Wrap(err, "blocks: h·W̃")

@@ -238,3 +238,24 @@ func maxAbs(x []float64) float64 {
 	}
 	return m
 }
+
+// Sigmas returns each layer's current σ̂ in layer order, for checkpoints.
+func (r *Residual) Sigmas() []float64 {
+	var out []float64
+	for _, l := range r.g.layers() {
+		out = append(out, l.sn.Sigma())
+	}
+	return out
+}
+
+// SetSigmas restores the σ̂ values saved by Sigmas.
+func (r *Residual) SetSigmas(s []float64) error {
+	ls := r.g.layers()
+	if len(s) != len(ls) {
+		return errors.Errorf("blocks: %d σ̂ values for %d layers", len(s), len(ls))
+	}
+	for i, l := range ls {
+		l.sn.SetSigma(s[i])
+	}
+	return nil
+}

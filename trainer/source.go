@@ -59,18 +59,34 @@ type imageSource struct {
 }
 
 func newImageSource(cfg *ImageConfig, seed uint64, evalSize int) (*imageSource, error) {
-	dir := cfg.Dir
-	if dir == "" {
+	load := func(split datasets.Split) (*datasets.Images, error) {
+		var im *datasets.Images
 		var err error
-		if dir, err = datasets.MNISTDir(); err != nil {
+		switch cfg.Set {
+		case CIFAR10:
+			if cfg.Dir == "" {
+				return nil, errors.New("trainer: CIFAR-10 needs a folder of its binary batches (it cannot be downloaded here)")
+			}
+			im, err = datasets.LoadCIFAR10(cfg.Dir, split)
+		default:
+			dir := cfg.Dir
+			if dir == "" {
+				if dir, err = datasets.MNISTDir(); err != nil {
+					return nil, err
+				}
+			}
+			im, err = datasets.LoadMNIST(dir, split)
+		}
+		if err != nil {
 			return nil, err
 		}
+		return pad(im, cfg.Pad), nil
 	}
-	train, err := datasets.LoadMNIST(dir, datasets.Train)
+	train, err := load(datasets.Train)
 	if err != nil {
 		return nil, err
 	}
-	test, err := datasets.LoadMNIST(dir, datasets.Test)
+	test, err := load(datasets.Test)
 	if err != nil {
 		return nil, err
 	}
@@ -116,3 +132,22 @@ func (s *imageSource) batch(rng *rand.Rand, dst []float64) error {
 }
 
 func (s *imageSource) heldOut() ([]float64, []float64) { return s.testX, s.testLogDet }
+
+// pad surrounds every image with p zero pixels on each side.
+func pad(im *datasets.Images, p int) *datasets.Images {
+	if p == 0 {
+		return im
+	}
+	h, w := im.H+2*p, im.W+2*p
+	out := &datasets.Images{N: im.N, C: im.C, H: h, W: w, Labels: im.Labels, Classes: im.Classes,
+		Pixels: make([]uint8, im.N*im.C*h*w)}
+	for n := 0; n < im.N; n++ {
+		for c := 0; c < im.C; c++ {
+			for y := 0; y < im.H; y++ {
+				src := im.Pixels[((n*im.C+c)*im.H+y)*im.W : ((n*im.C+c)*im.H+y+1)*im.W]
+				copy(out.Pixels[((n*im.C+c)*h+y+p)*w+p:], src)
+			}
+		}
+	}
+	return out
+}

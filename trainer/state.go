@@ -47,6 +47,10 @@ func (t *Trainer) Save(path string) error {
 	for _, a := range t.model.ActNorms() {
 		inits = append(inits, a.Initialized())
 	}
+	var sigmas [][]float64
+	for _, r := range t.model.Residuals() {
+		sigmas = append(sigmas, r.Sigmas())
+	}
 	meta := map[string]any{
 		"format":              checkpointFormat,
 		"config":              t.cfg,
@@ -54,6 +58,7 @@ func (t *Trainer) Save(path string) error {
 		"optim_t":             t.opt.t,
 		"rng":                 base64.StdEncoding.EncodeToString(rngState),
 		"actnorm_initialized": inits,
+		"sigmas":              sigmas,
 	}
 	for k, v := range meta {
 		if err := checkpoint.PutJSON(f.Metadata, k, v); err != nil {
@@ -145,7 +150,18 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	for i, a := range as {
 		a.SetInitialized(inits[i])
 	}
-	// σ̂ is recomputed from the restored u, v by the next power-iteration
-	// step; nothing else depends on it.
+	var sigmas [][]float64
+	if err := checkpoint.GetJSON(f.Metadata, "sigmas", &sigmas); err != nil {
+		return err
+	}
+	rs := t.model.Residuals()
+	if len(sigmas) != len(rs) {
+		return errors.Errorf("%d σ̂ lists for %d residual blocks", len(sigmas), len(rs))
+	}
+	for i, r := range rs {
+		if err := r.SetSigmas(sigmas[i]); err != nil {
+			return errors.Wrapf(err, "residual block %d", i)
+		}
+	}
 	return nil
 }

@@ -107,6 +107,11 @@ func New(cfg Config) (*Trainer, error) {
 		if t.src, err = newImageSource(cfg.Images, cfg.Seed, cfg.EvalSize); err != nil {
 			return nil, err
 		}
+		m := cfg.Images.Model
+		if s := t.src.shape(); s[0] != m.Channels || s[1] != m.Height || s[2] != m.Width {
+			return nil, errors.Errorf("trainer: %v images (with padding %d) are %d×%d×%d, the model expects %d×%d×%d",
+				cfg.Images.Set, cfg.Images.Pad, s[0], s[1], s[2], m.Channels, m.Height, m.Width)
+		}
 	} else {
 		if t.model, err = blocks.NewDenseFlow(cfg.Model, t.rng); err != nil {
 			return nil, err

@@ -125,6 +125,9 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if resumed.Steps() != n {
 		t.Fatalf("resumed at step %d, want %d", resumed.Steps(), n)
 	}
+	if a, b := first.maxSigma(), resumed.maxSigma(); a != b {
+		t.Errorf("largest σ̂ %v before saving, %v after loading", a, b)
+	}
 	steps(t, resumed, m)
 	sameState(t, state(whole), state(resumed))
 	ew, _ := whole.Evaluate()

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/estimator"
+	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/trainer"
+)
+
+// tinyMNIST writes a small IDX dataset of 8×8 images (bright squares at
+// random places) into a temporary folder (as trainer's tests do).
+func tinyMNIST(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, split := range []datasets.Split{datasets.Train, datasets.Test} {
+		n := 64
+		im := &datasets.Images{N: n, C: 1, H: 8, W: 8, Pixels: make([]uint8, n*64), Labels: make([]int, n), Classes: 10}
+		for i := 0; i < n; i++ {
+			y, x := rng.IntN(6), rng.IntN(6)
+			for dy := 0; dy < 3; dy++ {
+				for dx := 0; dx < 3; dx++ {
+					im.Pixels[i*64+(y+dy)*8+x+dx] = 200
+				}
+			}
+			im.Labels[i] = rng.IntN(10)
+		}
+		if err := datasets.WriteMNIST(dir, split, im, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func imageConfig(dir string) trainer.Config {
+	return trainer.Config{
+		Images: &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+			Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1, Hidden: []int{4, 4},
+			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Act: graph.ELU}}},
+		Terms: 2, Gradient: estimator.NeumannGradient, Optim: trainer.Optim{LR: 1e-3},
+		BatchSize: 16, Steps: 6, EvalSize: 32, EvalBatch: 16, EvalEvery: 3, LogEvery: 3, SaveEvery: 3, Seed: 1,
+	}
+}
+
+// newCheckpoint trains cfg for two steps and saves it in a new run folder.
+func newCheckpoint(t *testing.T, cfg trainer.Config) string {
+	t.Helper()
+	tr, err := trainer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Save(filepath.Join(dir, trainer.CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// sigmaLine matches the rows of the σ̂ table: block, layer, three numbers.
+var sigmaLine = regexp.MustCompile(`(?m)^\s*\d+\s+(conv|fc)\d+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s*$`)
+
+// layers counts the spectrally normalized layers of the checkpoint's model.
+func layers(t *testing.T, dir string) int {
+	t.Helper()
+	tr, err := trainer.Load(filepath.Join(dir, trainer.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	k := 0
+	for _, r := range tr.Model().Residuals() {
+		k += len(r.SpectralNorms())
+	}
+	return k
+}
+
+func TestImageEvaluation(t *testing.T) {
+	dir := newCheckpoint(t, imageConfig(tinyMNIST(t)))
+	want := layers(t, dir)
+	if want == 0 {
+		t.Fatal("the model has no spectrally normalized layers")
+	}
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-recon", "4"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	s := out.String()
+	t.Log(s)
+	for _, w := range []string{"test bits/dim", "±", "test NLL", "nats", "held-out set: the first 32 test images", "reconstruction of 4 test images", "inverse iterations per block: min"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("output does not mention %q", w)
+		}
+	}
+	if got := len(sigmaLine.FindAllString(s, -1)); got != want {
+		t.Errorf("%d σ̂ lines, want one per layer (%d)", got, want)
+	}
+
+	// -json and -n: one object with the same quantities on fewer images.
+	out.Reset()
+	if err := run([]string{"-checkpoint", filepath.Join(dir, trainer.CheckpointFile), "-json", "-n", "16", "-recon", "2", "-power-iters", "20"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var rep report
+	dec := json.NewDecoder(&out)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	if dec.More() {
+		t.Error("more than one JSON value")
+	}
+	if !rep.Images || rep.TestPoints != 16 || rep.BPD == nil || !(*rep.BPD > 0) || rep.BPDSE == nil || !(*rep.BPDSE > 0) {
+		t.Errorf("report %+v", rep)
+	}
+	if d := 64.0; math.Abs(*rep.BPDSE-rep.NLLSE/(d*math.Ln2)) > 1e-12 {
+		t.Errorf("bits/dim SE %v, want NLL SE/(d ln 2) = %v", *rep.BPDSE, rep.NLLSE/(64*math.Ln2))
+	}
+	if rc := rep.Reconstruction; rc == nil || rc.Images != 2 || rc.Error != "" || rc.IterMin < 1 || rc.MaxPixelErr > 1e-4 {
+		t.Errorf("reconstruction %+v", rc)
+	}
+	if len(rep.SpectralNorms) != want || rep.Exceeding != 0 {
+		t.Errorf("%d spectral norms (%d exceeding), want %d", len(rep.SpectralNorms), rep.Exceeding, want)
+	}
+	for _, l := range rep.SpectralNorms {
+		if !(l.Sigma > 0) || l.Normalized != math.Min(l.Sigma, l.Coeff) || l.Coeff != 0.9 {
+			t.Errorf("layer %+v", l)
+		}
+	}
+	// The run folder is left as it was (the -n copy is temporary).
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Errorf("run folder holds %v (%v)", entries, err)
+	}
+}
+
+func TestToyEvaluation(t *testing.T) {
+	cfg := trainer.DefaultToyConfig()
+	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
+	dir := newCheckpoint(t, cfg)
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	s := out.String()
+	t.Log(s)
+	if !strings.Contains(s, "test NLL") || !strings.Contains(s, "exact log-det") || strings.Contains(s, "bits/dim") || strings.Contains(s, "reconstruction") {
+		t.Errorf("toy output:\n%s", s)
+	}
+	if got := len(sigmaLine.FindAllString(s, -1)); got != 2*2 {
+		t.Errorf("%d σ̂ lines, want 4 (2 blocks × 2 layers)", got)
+	}
+}
+
+func TestFailingInverseIsReported(t *testing.T) {
+	cfg := imageConfig(tinyMNIST(t))
+	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1}
+	dir := newCheckpoint(t, cfg)
+	var out, errb bytes.Buffer
+	err := run([]string{"-checkpoint", dir, "-recon", "2"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "did not converge") || !strings.Contains(err.Error(), "inverting block") {
+		t.Errorf("error %v", err)
+	}
+	if !strings.Contains(out.String(), "reconstruction: FAILED") || !strings.Contains(out.String(), "bits/dim") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestBadFlagsAreClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "-checkpoint is required"},
+		{[]string{"-checkpoint", dir, "-n", "-1"}, "-n -1: must be ≥ 1"},
+		{[]string{"-checkpoint", dir, "-recon", "-1"}, "-recon -1: must be ≥ 0"},
+		{[]string{"-checkpoint", dir, "-power-iters", "0"}, "-power-iters 0: must be ≥ 1"},
+		{[]string{"-checkpoint", "/nonexistent/run"}, "/nonexistent/run"},
+		{[]string{"-checkpoint", dir}, "not a run folder"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
+		{[]string{"extra"}, "unexpected arguments"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		err := run(c.args, &out, &errb)
+		if err == nil {
+			t.Errorf("%v: no error", c.args)
+			continue
+		}
+		if msg := err.Error() + errb.String(); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: error %q does not mention %q", c.args, msg, c.want)
+		}
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"-help"}, &out, &errb); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help returned %v", err)
+	}
+	for _, f := range []string{"-checkpoint", "-n", "-recon", "-power-iters", "-json", "bits/dim", "d·ln 2"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("-help does not mention %s", f)
+		}
+	}
+}
+
+func TestSortedLayers(t *testing.T) {
+	got := sortedLayers(map[string][2]float64{"conv10": {}, "conv2": {}, "conv0": {}, "fc1": {}})
+	if strings.Join(got, ",") != "conv0,conv2,conv10,fc1" {
+		t.Errorf("sortedLayers = %v", got)
+	}
+}
+
+func TestTextFlagsExceedingLayers(t *testing.T) {
+	var out bytes.Buffer
+	writeText(&out, report{Checkpoint: "x", Shape: []int{2}, PowerIters: 1, Exceeding: 1, SpectralNorms: []layerNorm{
+		{Block: 0, Layer: "fc0", Sigma: 0.5, Normalized: 0.5, Coeff: 0.9},
+		{Block: 3, Layer: "fc1", Sigma: 0.95, Normalized: 0.95, Coeff: 0.9, Exceeds: true},
+	}})
+	lines := strings.Split(out.String(), "\n")
+	var flagged []string
+	for _, l := range lines {
+		if strings.Contains(l, "EXCEEDS") {
+			flagged = append(flagged, l)
+		}
+	}
+	if len(flagged) != 1 || !strings.Contains(flagged[0], "fc1") || !strings.Contains(out.String(), "1 layers exceed their bound") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/estimator"
+	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/heatmap"
+	"github.com/iresnet/iresnet/trainer"
+)
+
+// tinyMNIST writes a small IDX dataset of 8×8 images (bright squares at
+// random places) into a temporary folder (as trainer's tests do).
+func tinyMNIST(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, split := range []datasets.Split{datasets.Train, datasets.Test} {
+		n := 64
+		im := &datasets.Images{N: n, C: 1, H: 8, W: 8, Pixels: make([]uint8, n*64), Labels: make([]int, n), Classes: 10}
+		for i := 0; i < n; i++ {
+			y, x := rng.IntN(6), rng.IntN(6)
+			for dy := 0; dy < 3; dy++ {
+				for dx := 0; dx < 3; dx++ {
+					im.Pixels[i*64+(y+dy)*8+x+dx] = 200
+				}
+			}
+			im.Labels[i] = rng.IntN(10)
+		}
+		if err := datasets.WriteMNIST(dir, split, im, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func imageConfig(dir string) trainer.Config {
+	return trainer.Config{
+		Images: &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+			Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1, Hidden: []int{4, 4},
+			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Act: graph.ELU}}},
+		Terms: 2, Gradient: estimator.NeumannGradient, Optim: trainer.Optim{LR: 1e-3},
+		BatchSize: 16, Steps: 6, EvalSize: 32, EvalBatch: 16, EvalEvery: 3, LogEvery: 3, SaveEvery: 3, Seed: 1,
+	}
+}
+
+// checkpoint trains cfg for two steps and saves it in a new run folder.
+func checkpoint(t *testing.T, cfg trainer.Config) string {
+	t.Helper()
+	tr, err := trainer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Save(filepath.Join(dir, trainer.CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func decodePNG(t *testing.T, path string) (w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
+}
+
+// gridSize is the size of heatmap.ImageGrid's grid of n 8×8 images.
+func gridSize(n, cols, scale int) (w, h int) {
+	cols = min(cols, n)
+	rows := (n + cols - 1) / cols
+	return cols*8*scale + (cols-1)*heatmap.GridGap, rows*8*scale + (rows-1)*heatmap.GridGap
+}
+
+func TestSamplesAndReconstructions(t *testing.T) {
+	run1 := checkpoint(t, imageConfig(tinyMNIST(t)))
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", run1, "-n", "10", "-recon", "5"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	t.Log(out.String())
+	w, h := decodePNG(t, filepath.Join(run1, "samples.png"))
+	if ww, wh := gridSize(10, 8, 2); w != ww || h != wh {
+		t.Errorf("samples.png is %d×%d, want %d×%d", w, h, ww, wh)
+	}
+	w, h = decodePNG(t, filepath.Join(run1, reconFile))
+	if ww, wh := gridSize(5, 8, 2); w != ww || h != 2*wh+heatmap.Gap {
+		t.Errorf("%s is %d×%d, want %d×%d", reconFile, w, h, ww, 2*wh+heatmap.Gap)
+	}
+	for _, s := range []string{"fixed-point iterations per block min", "max reconstruction error", "in pixels", "5 test images"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output does not mention %q:\n%s", s, out.String())
+		}
+	}
+
+	// A temperature goes into the file name; -out may be a new folder; the
+	// checkpoint may be named as a file.
+	dst := filepath.Join(t.TempDir(), "pics")
+	out.Reset()
+	args := []string{"-checkpoint", filepath.Join(run1, trainer.CheckpointFile), "-out", dst, "-temperature", "0.7", "-n", "3", "-recon", "0", "-cols", "2", "-scale", "1"}
+	if err := run(args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	w, h = decodePNG(t, filepath.Join(dst, "samples_T0.7.png"))
+	if ww, wh := gridSize(3, 2, 1); w != ww || h != wh {
+		t.Errorf("samples_T0.7.png is %d×%d, want %d×%d", w, h, ww, wh)
+	}
+	if _, err := os.Stat(filepath.Join(dst, reconFile)); err == nil {
+		t.Errorf("-recon 0 wrote %s", reconFile)
+	}
+}
+
+func TestNonConvergingInverseWritesNothing(t *testing.T) {
+	cfg := imageConfig(tinyMNIST(t))
+	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1} // no inverse converges in one step
+	dir := checkpoint(t, cfg)
+	for _, args := range [][]string{{"-n", "4"}, {"-n", "0", "-recon", "4"}} {
+		var out, errb bytes.Buffer
+		err := run(append([]string{"-checkpoint", dir}, args...), &out, &errb)
+		t.Log(err)
+		if err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		for _, s := range []string{"did not converge", "inverting block", "inverting scale"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%v: error %q does not mention %q", args, err, s)
+			}
+		}
+		for _, f := range []string{"samples.png", reconFile} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				t.Errorf("%v: %s written despite the failing inverse", args, f)
+			}
+		}
+	}
+}
+
+func TestToyCheckpointIsAClearError(t *testing.T) {
+	cfg := trainer.DefaultToyConfig()
+	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 1, []int{8}, 16, 16, 16
+	dir := checkpoint(t, cfg)
+	var out, errb bytes.Buffer
+	err := run([]string{"-checkpoint", dir}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "toy density model") || !strings.Contains(err.Error(), "cmd/train") {
+		t.Errorf("toy checkpoint: error %v", err)
+	}
+}
+
+func TestBadFlagsAreClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "-checkpoint is required"},
+		{[]string{"-checkpoint", dir, "-temperature", "0"}, "-temperature 0: must be a finite number > 0"},
+		{[]string{"-checkpoint", dir, "-temperature", "-1"}, "must be a finite number > 0"},
+		{[]string{"-checkpoint", dir, "-temperature", "NaN"}, "must be a finite number > 0"},
+		{[]string{"-checkpoint", dir, "-n", "-1"}, "-n -1: must be ≥ 0"},
+		{[]string{"-checkpoint", dir, "-recon", "-2"}, "-recon -2: must be ≥ 0"},
+		{[]string{"-checkpoint", dir, "-n", "0", "-recon", "0"}, "nothing to do"},
+		{[]string{"-checkpoint", dir, "-cols", "0"}, "-cols 0"},
+		{[]string{"-checkpoint", dir, "-scale", "0"}, "-scale 0"},
+		{[]string{"-checkpoint", "/nonexistent/run"}, "/nonexistent/run"},
+		{[]string{"-checkpoint", dir}, "not a run folder"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
+		{[]string{"extra"}, "unexpected arguments"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		err := run(c.args, &out, &errb)
+		if err == nil {
+			t.Errorf("%v: no error", c.args)
+			continue
+		}
+		if msg := err.Error() + errb.String(); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: error %q does not mention %q", c.args, msg, c.want)
+		}
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"-help"}, &out, &errb); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help returned %v", err)
+	}
+	for _, f := range []string{"-checkpoint", "-out", "-n", "-temperature", "-recon", "-cols", "-scale"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("-help does not mention %s", f)
+		}
+	}
+}
+
+func TestSamplesFile(t *testing.T) {
+	for temp, want := range map[float64]string{1: "samples.png", 0.7: "samples_T0.7.png", 1.25: "samples_T1.25.png"} {
+		if got := samplesFile(temp); got != want {
+			t.Errorf("samplesFile(%v) = %q, want %q", temp, got, want)
+		}
+	}
+}
