@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
@@ -120,12 +119,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
-		if data == "mnist" {
-			cfg = mnistPreset(cfg, set, mnistDir)
-			data = cfg.Data.String()
-		}
 		if err := parseInto(&cfg, data, hidden, act, est, algo, grad); err != nil {
 			return err
+		}
+		if data == "mnist" {
+			cfg = mnistPreset(cfg, set, mnistDir)
 		}
 		if o.out == "" {
 			o.out = filepath.Join("runs", cfg.Data.String())
@@ -214,35 +212,42 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 	return t, nil
 }
 
-// mnistPreset is the small MNIST density configuration: a multi-scale
-// i-ResNet with an initial squeeze (1×28×28 → 4×14×14), two scales of four
-// ActNorm + conv bottleneck blocks (32 hidden channels), ELU, c = 0.9,
-// logit transform with α = 1e-6, batch 64, Adam 1e-3, evaluation on 1,000
-// test images. Flags given explicitly on the command line still apply.
-func mnistPreset(cfg trainer.Config, set map[string]bool, dir string) trainer.Config {
-	cfg.Images = &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
-		Channels: 1, Height: 28, Width: 28, Scales: 2, Blocks: 4, Hidden: []int{32, 32},
-		InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: cfg.Model.Coeff, Act: cfg.Model.Act}}}
-	defaults := map[string]func(){
-		"batch":      func() { cfg.BatchSize = 64 },
-		"lr":         func() { cfg.Optim.LR = 1e-3 },
-		"eval-size":  func() { cfg.EvalSize = 1000 },
-		"eval-every": func() { cfg.EvalEvery = 500 },
-		"steps":      func() { cfg.Steps = 20000 },
-		"warmup":     func() { cfg.Optim.Warmup = 100 },
+// mnistPreset returns trainer.SmallMNISTDensity with the training flags
+// given explicitly on the command line applied on top.
+func mnistPreset(flags trainer.Config, set map[string]bool, dir string) trainer.Config {
+	cfg := trainer.SmallMNISTDensity(dir)
+	apply := map[string]func(){
+		"steps":       func() { cfg.Steps = flags.Steps },
+		"batch":       func() { cfg.BatchSize = flags.BatchSize },
+		"seed":        func() { cfg.Seed = flags.Seed },
+		"coeff":       func() { cfg.Images.Model.Coeff = flags.Model.Coeff },
+		"terms":       func() { cfg.Terms = flags.Terms },
+		"probes":      func() { cfg.Probes = flags.Probes },
+		"power-iters": func() { cfg.PowerIters = flags.PowerIters },
+		"lr":          func() { cfg.Optim.LR = flags.Optim.LR },
+		"warmup":      func() { cfg.Optim.Warmup = flags.Optim.Warmup },
+		"wd":          func() { cfg.Optim.WeightDecay = flags.Optim.WeightDecay },
+		"clip":        func() { cfg.Optim.ClipNorm = flags.Optim.ClipNorm },
+		"ema":         func() { cfg.Optim.EMADecay = flags.Optim.EMADecay },
+		"eval-every":  func() { cfg.EvalEvery = flags.EvalEvery },
+		"eval-size":   func() { cfg.EvalSize = flags.EvalSize; cfg.EvalBatch = min(cfg.EvalBatch, flags.EvalSize) },
+		"log-every":   func() { cfg.LogEvery = flags.LogEvery },
+		"save-every":  func() { cfg.SaveEvery = flags.SaveEvery },
 	}
-	for flagName, apply := range defaults {
-		if !set[flagName] {
-			apply()
+	for name, f := range apply {
+		if set[name] {
+			f()
 		}
 	}
-	cfg.EvalBatch = min(cfg.EvalSize, 200)
 	return cfg
 }
 
 // parseInto converts the string flags into the configuration's typed values.
 func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad string) error {
 	var err error
+	if data == "mnist" { // the preset sets the model; see mnistPreset
+		return nil
+	}
 	if cfg.Gradient, err = estimator.ParseGradientMode(grad); err != nil {
 		return errors.Wrap(err, "-gradient")
 	}
