@@ -175,12 +175,6 @@ func (h *ClassifierHead) Tensors() []NamedTensor {
 	)
 }
 
-// FinalShape returns the shape (C, H, W) of the multi-scale model's last
-// scale output: the feature map a classifier head reads (C is the head's
-// Channels). The latent vector of MultiScale.Forward ends with this map,
-// flattened in (C, H, W) order.
-func FinalShape(m *MultiScale) [3]int { return m.shapes[len(m.shapes)-1] }
-
 // FinalFeatureMap returns the last scale's feature map (N, C, H, W) as a
 // node, cut from the tail of the latent z (N, D) that m.Forward returned
 // and reshaped to [FinalShape]. The gradient of anything built on it flows
@@ -191,7 +185,7 @@ func FinalFeatureMap(m *MultiScale, z *G.Node) (*G.Node, error) {
 	if s.Dims() != 2 || s[1] != m.Dim() {
 		return nil, errors.Errorf("blocks: multi-scale latent must be (N, %d), got %v", m.Dim(), s)
 	}
-	fs := FinalShape(m)
+	fs := m.FinalShape()
 	size := fs[0] * fs[1] * fs[2]
 	tail := z
 	if size < s[1] {
@@ -212,7 +206,7 @@ func FinalFeatureTensor(m *MultiScale, z *tensor.Dense) (*tensor.Dense, error) {
 	if s.Dims() != 2 || s[1] != m.Dim() {
 		return nil, errors.Errorf("blocks: multi-scale latent must be (N, %d), got %v", m.Dim(), s)
 	}
-	fs := FinalShape(m)
+	fs := m.FinalShape()
 	size := fs[0] * fs[1] * fs[2]
 	zd := toFloat64(z)
 	tail := make([]float64, s[0]*size)

@@ -472,7 +472,7 @@ func TestClassifierOnMultiScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := blocks.FinalShape(model)
+	fs := model.FinalShape()
 	if fs != [3]int{8, 2, 2} {
 		t.Fatalf("final shape %v, want [8 2 2]", fs)
 	}

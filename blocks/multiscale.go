@@ -316,6 +316,7 @@ func (m *MultiScale) ActNorms() []*ActNorm {
 	return out
 }
 
-// FinalShape returns (C, H, W) of the last scale's output, which is the
-// tail of the latent vector.
+// FinalShape returns (C, H, W) of the last scale's output: the feature map
+// a classifier head reads. The latent vector of Forward ends with this map,
+// flattened in (C, H, W) order.
 func (m *MultiScale) FinalShape() [3]int { return m.shapes[len(m.shapes)-1] }
