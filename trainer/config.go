@@ -121,6 +121,52 @@ type ImageConfig struct {
 	// (Residual Flows uses 1e-6 for MNIST); 0 trains on x̃ ∈ [0, 1) itself.
 	LogitAlpha float64                 `json:"logit_alpha"`
 	Model      blocks.MultiScaleConfig `json:"model"`
+	// Task is what the network is trained for.
+	Task Task `json:"task"`
+	// HybridWeight is the weight of the density term of the hybrid loss
+	// mean(CE) − w·mean(log p(x))/D (blocks.HybridLoss); 0 means 1, i.e. the
+	// density term in nats per dimension.
+	HybridWeight float64 `json:"hybrid_weight"`
+}
+
+// Task is the training objective of an image model.
+type Task int
+
+// Tasks (Behrmann et al. 2019, §5).
+const (
+	Density  Task = iota // maximize log p(x): bits/dim
+	Classify             // minimize cross-entropy of the head on the last scale
+	Hybrid               // both: cross-entropy − weight·log p(x)/D
+)
+
+var taskNames = [...]string{"density", "classify", "hybrid"}
+
+// String returns the task's flag name.
+func (k Task) String() string {
+	if k < 0 || int(k) >= len(taskNames) {
+		return "Task(?)"
+	}
+	return taskNames[k]
+}
+
+// ParseTask returns the task with the given name.
+func ParseTask(s string) (Task, error) {
+	for i, n := range taskNames {
+		if n == s {
+			return Task(i), nil
+		}
+	}
+	return 0, errors.Errorf("trainer: unknown task %q (known: density, classify, hybrid)", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k Task) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Task) UnmarshalText(b []byte) error {
+	v, err := ParseTask(string(b))
+	*k = v
+	return err
 }
 
 // ImageSet is an image dataset.
@@ -201,6 +247,12 @@ func (c Config) WithDefaults() (Config, error) {
 	}
 	if c.Images != nil {
 		im := *c.Images
+		if im.HybridWeight == 0 {
+			im.HybridWeight = 1
+		}
+		if im.Task < Density || im.Task > Hybrid {
+			return c, errors.Errorf("trainer: unknown task %d", int(im.Task))
+		}
 		if im.Pad < 0 {
 			return c, errors.Errorf("trainer: image padding %d must be ≥ 0", im.Pad)
 		}

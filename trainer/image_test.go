@@ -117,3 +117,45 @@ func TestImageSamplesAndReconstructions(t *testing.T) {
 	}
 	t.Logf("max error %.3g (input space), %.3g (pixels)", r.MaxAbsErr, worst)
 }
+
+// TestClassifyAndHybrid trains the head (classification) and head + density
+// (hybrid) for a few steps, and resumes the hybrid run exactly.
+func TestClassifyAndHybrid(t *testing.T) {
+	dir := tinyMNIST(t)
+	for _, task := range []Task{Classify, Hybrid} {
+		t.Run(task.String(), func(t *testing.T) {
+			cfg := imageConfig(dir)
+			cfg.Images.Task = task
+			whole := newTrainer(t, cfg)
+			steps(t, whole, 6)
+			ev, err := whole.Evaluate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Error < 0 || ev.Error > 1 {
+				t.Errorf("test error %v", ev.Error)
+			}
+			if task == Hybrid && (math.IsNaN(ev.BPD) || ev.BPD <= 0) {
+				t.Errorf("hybrid bits/dim %v", ev.BPD)
+			}
+			if task == Classify && ev.NLL != 0 {
+				t.Errorf("a classifier reported an NLL of %v", ev.NLL)
+			}
+			t.Logf("%v: test error %.2f, bits/dim %.3f", task, ev.Error, ev.BPD)
+
+			first := newTrainer(t, cfg)
+			steps(t, first, 3)
+			path := filepath.Join(t.TempDir(), CheckpointFile)
+			if err := first.Save(path); err != nil {
+				t.Fatal(err)
+			}
+			resumed, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resumed.Close()
+			steps(t, resumed, 3)
+			sameState(t, state(whole), state(resumed))
+		})
+	}
+}

@@ -34,8 +34,9 @@ type Metric struct {
 	TestNLL    *float64 `json:"test_nll,omitempty"`    // held-out NLL, nats
 	TestNLLSE  *float64 `json:"test_nll_se,omitempty"` // its standard error
 	TestLogDet *float64 `json:"test_logdet,omitempty"`
-	TestBPD    *float64 `json:"test_bpd,omitempty"` // images: held-out bits/dim
-	Elapsed    float64  `json:"elapsed_s"`          // wall time of this process's run
+	TestBPD    *float64 `json:"test_bpd,omitempty"`   // images: held-out bits/dim
+	TestError  *float64 `json:"test_error,omitempty"` // classifiers: held-out error, a fraction
+	Elapsed    float64  `json:"elapsed_s"`            // wall time of this process's run
 }
 
 // RunOptions configures Run. The zero value trains silently without
@@ -108,7 +109,14 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 			sum.Final = ev
 			m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
 			if t.cfg.Images != nil {
-				m.TestBPD = &ev.BPD
+				if t.cfg.Images.Task != Classify {
+					m.TestBPD = &ev.BPD
+				} else {
+					m.TestNLL, m.TestNLLSE, m.TestLogDet = nil, nil, nil
+				}
+				if t.cfg.Images.Task != Density {
+					m.TestError = &ev.Error
+				}
 			}
 		}
 		if evalNow || t.step%t.cfg.LogEvery == 0 || last {
@@ -214,6 +222,9 @@ func (p *progress) report(m Metric) {
 		return
 	}
 	line := fmt.Sprintf("step %d/%d  loss %.4f  logdet %.3f  lr %.2g  σ̂max %.3f  %.1f ms/step", m.Step, p.total, m.Loss, m.LogDet, m.LR, m.MaxSigma, m.StepTimeMS)
+	if m.TestError != nil {
+		line += fmt.Sprintf("  test error %.2f%%", 100**m.TestError)
+	}
 	if m.TestNLL != nil {
 		line += fmt.Sprintf("  test NLL %.4f ± %.4f nats", *m.TestNLL, *m.TestNLLSE)
 		if m.TestBPD != nil {
@@ -226,7 +237,7 @@ func (p *progress) report(m Metric) {
 		line += fmt.Sprintf("  ETA %v", eta.Round(time.Second))
 	}
 	if p.bar != nil {
-		if m.TestNLL != nil { // keep evaluation lines above the bar
+		if m.TestNLL != nil || m.TestError != nil { // keep evaluation lines above the bar
 			_ = p.bar.Clear()
 			fmt.Fprintln(p.w, line)
 		} else {

@@ -12,8 +12,9 @@ import (
 type source interface {
 	// shape is the per-sample shape, e.g. (2) or (1, 28, 28).
 	shape() []int
-	// batch fills dst (n × size) with a fresh training batch.
-	batch(rng *rand.Rand, dst []float64) error
+	// batch fills dst (n × size) with a fresh training batch and, when
+	// labels is not nil, labels (n) with its classes.
+	batch(rng *rand.Rand, dst []float64, labels []int) error
 	// heldOut returns the held-out points (n × size) and each point's
 	// preprocessing log-det (nil when there is none).
 	heldOut() (points []float64, preLogDet []float64)
@@ -37,7 +38,10 @@ func newToySource(toy datasets.Toy, seed uint64, n int) (*toySource, error) {
 
 func (s *toySource) shape() []int { return []int{2} }
 
-func (s *toySource) batch(rng *rand.Rand, dst []float64) error {
+func (s *toySource) batch(rng *rand.Rand, dst []float64, labels []int) error {
+	if labels != nil {
+		return errors.New("trainer: toy densities have no labels")
+	}
 	pts, err := s.toy.Sample(rng, len(dst)/2)
 	if err != nil {
 		return err
@@ -119,12 +123,16 @@ func (s *imageSource) preprocess(rng *rand.Rand, pixels []uint8, n, d int) ([]fl
 	return out, lds
 }
 
-func (s *imageSource) batch(rng *rand.Rand, dst []float64) error {
+func (s *imageSource) batch(rng *rand.Rand, dst []float64, labels []int) error {
 	d := s.train.Dim()
 	n := len(dst) / d
 	pixels := make([]uint8, n*d)
 	for i := 0; i < n; i++ {
-		copy(pixels[i*d:(i+1)*d], s.train.Image(rng.IntN(s.train.N)))
+		k := rng.IntN(s.train.N)
+		copy(pixels[i*d:(i+1)*d], s.train.Image(k))
+		if labels != nil {
+			labels[i] = s.train.Labels[k]
+		}
 	}
 	x, _ := s.preprocess(rng, pixels, n, d)
 	copy(dst, x)
@@ -151,3 +159,6 @@ func pad(im *datasets.Images, p int) *datasets.Images {
 	}
 	return out
 }
+
+// testLabels returns the labels of the held-out images.
+func (s *imageSource) testLabels() []int { return s.test.Labels[:len(s.testX)/s.test.Dim()] }

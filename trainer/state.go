@@ -29,7 +29,7 @@ const (
 // checkpoint intact.
 func (t *Trainer) Save(path string) error {
 	f := checkpoint.File{Tensors: map[string]*tensor.Dense{}, Metadata: map[string]string{}}
-	for _, nt := range t.model.Tensors() {
+	for _, nt := range t.tensors() {
 		f.Tensors[prefixModel+nt.Name] = nt.Value
 	}
 	for i, p := range t.params {
@@ -46,6 +46,9 @@ func (t *Trainer) Save(path string) error {
 	var inits []bool
 	for _, a := range t.model.ActNorms() {
 		inits = append(inits, a.Initialized())
+	}
+	if t.head != nil {
+		inits = append(inits, t.head.Initialized())
 	}
 	var sigmas [][]float64
 	for _, r := range t.model.Residuals() {
@@ -109,7 +112,7 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		}
 		return tensor.Copy(dst, src)
 	}
-	for _, nt := range t.model.Tensors() {
+	for _, nt := range t.tensors() {
 		if err := set(prefixModel+nt.Name, nt.Value); err != nil {
 			return err
 		}
@@ -144,6 +147,9 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	}
 	*t.pcg = *pcg
 	as := t.model.ActNorms()
+	if t.head != nil {
+		as = append(as, t.head.Norm())
+	}
 	if len(inits) != len(as) {
 		return errors.Errorf("%d ActNorm flags for %d ActNorm layers", len(inits), len(as))
 	}

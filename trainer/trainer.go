@@ -41,6 +41,7 @@ type Trainer struct {
 	model Model
 	flow  blocks.Flow
 	src   source
+	head  *blocks.ClassifierHead // classification and hybrid tasks only
 
 	pcg *rand.PCG // the run's random source; its state is checkpointed
 	rng *rand.Rand
@@ -64,6 +65,8 @@ type compiled struct {
 	logDet *G.Node       // (N)
 	loss   *G.Node       // scalar; training graph only
 	grads  G.Nodes       // training graph only
+	logits *G.Node       // (N, classes); with a classifier head
+	onehot *tensor.Dense // (N, classes) labels input; with a classifier head
 }
 
 // StepStats reports one training step.
@@ -80,7 +83,8 @@ type StepStats struct {
 // EvalStats reports a held-out evaluation.
 type EvalStats struct {
 	Step    int
-	NLL     float64 // mean −log p over the held-out set, nats
+	NLL     float64 // mean −log p over the held-out set, nats (not for Classify)
+	Error   float64 // held-out classification error, a fraction (with a head)
 	BPD     float64 // bits/dim in the 256-level pixel space (images only)
 	NLLStd  float64 // standard error of NLL
 	LogDet  float64 // mean log-det
@@ -106,6 +110,13 @@ func New(cfg Config) (*Trainer, error) {
 		}
 		if t.src, err = newImageSource(cfg.Images, cfg.Seed, cfg.EvalSize); err != nil {
 			return nil, err
+		}
+		if cfg.Images.Task != Density {
+			fs := t.model.(*blocks.MultiScale).FinalShape()
+			im := t.src.(*imageSource)
+			if t.head, err = blocks.NewClassifierHead(blocks.HeadConfig{Channels: fs[0], Classes: im.train.Classes, Dtype: tensor.Float32}, t.rng); err != nil {
+				return nil, err
+			}
 		}
 		m := cfg.Images.Model
 		if s := t.src.shape(); s[0] != m.Channels || s[1] != m.Height || s[2] != m.Width {
@@ -169,20 +180,57 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.logp, c.logDet, err = t.flow.LogProb(b, xn); err != nil {
+	z, logDet, err := t.model.Forward(b, xn)
+	if err != nil {
 		return nil, err
 	}
+	lpz, err := blocks.GaussianLogProb(b, z)
+	if err != nil {
+		return nil, err
+	}
+	if c.logp, err = G.Add(lpz, logDet); err != nil {
+		return nil, err
+	}
+	c.logDet = logDet
+	var ce *G.Node
+	if t.head != nil {
+		feat, err := blocks.FinalFeatureMap(t.model.(*blocks.MultiScale), z)
+		if err != nil {
+			return nil, err
+		}
+		if c.logits, err = t.head.Logits(b, feat); err != nil { // builds in scope "head"
+			return nil, err
+		}
+		if ce, c.onehot, err = blocks.SoftmaxCrossEntropy(b, c.logits, nil); err != nil {
+			return nil, err
+		}
+	}
+	task := Density
+	if t.cfg.Images != nil {
+		task = t.cfg.Images.Task
+	}
 	if withGrad {
-		negMean, err := b.Scalar("loss/neg_inv_n", -1/float64(n))
-		if err != nil {
-			return nil, err
-		}
-		sum, err := G.Sum(c.logp)
-		if err != nil {
-			return nil, err
-		}
-		if c.loss, err = G.Mul(sum, negMean); err != nil {
-			return nil, err
+		switch task {
+		case Classify:
+			if c.loss, err = G.Mean(ce); err != nil {
+				return nil, err
+			}
+		case Hybrid:
+			if c.loss, err = blocks.HybridLoss(b, c.logp, ce, t.cfg.Images.HybridWeight, t.cfg.dim()); err != nil {
+				return nil, err
+			}
+		default:
+			negMean, err := b.Scalar("loss/neg_inv_n", -1/float64(n))
+			if err != nil {
+				return nil, err
+			}
+			sum, err := G.Sum(c.logp)
+			if err != nil {
+				return nil, err
+			}
+			if c.loss, err = G.Mul(sum, negMean); err != nil {
+				return nil, err
+			}
 		}
 		one, err := b.Scalar("loss/one", 1)
 		if err != nil {
@@ -201,6 +249,16 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 				return nil, errors.Errorf("trainer: the loss does not depend on %s", params[i].Name)
 			}
 		}
+	}
+	if task == Classify {
+		// Compile only what classification needs: no log-det estimator.
+		roots := append(G.Nodes{c.logits}, c.grads...)
+		if c.loss != nil {
+			roots = append(roots, c.loss)
+		}
+		c.logp, c.logDet = nil, nil
+		c.m = G.NewTapeMachine(b.Graph().ExactSubgraphRoots(roots...))
+		return c, nil
 	}
 	c.m = G.NewTapeMachine(b.Graph())
 	return c, nil
@@ -227,10 +285,19 @@ func (t *Trainer) Step() (StepStats, error) {
 	start := time.Now()
 	st := StepStats{Step: t.step + 1}
 	batch := make([]float64, t.train.x.Shape().TotalSize())
-	if err := t.src.batch(t.rng, batch); err != nil {
+	var labels []int
+	if t.head != nil {
+		labels = make([]int, t.cfg.BatchSize)
+	}
+	if err := t.src.batch(t.rng, batch, labels); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d: drawing a batch", st.Step)
 	}
 	copyF32(t.train.x, batch)
+	if t.head != nil {
+		if err := blocks.OneHot(t.train.onehot, labels); err != nil {
+			return st, err
+		}
+	}
 	if t.step == 0 {
 		for _, a := range t.model.ActNorms() {
 			if !a.Initialized() {
@@ -238,6 +305,11 @@ func (t *Trainer) Step() (StepStats, error) {
 					return st, errors.Wrap(err, "trainer: ActNorm data initialization")
 				}
 				break
+			}
+		}
+		if t.head != nil && !t.head.Initialized() {
+			if err := t.initHead(); err != nil {
+				return st, err
 			}
 		}
 	}
@@ -249,7 +321,9 @@ func (t *Trainer) Step() (StepStats, error) {
 		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
 	}
 	st.Loss = scalar(t.train.loss)
-	st.LogDet = mean(t.train.logDet)
+	if t.train.logDet != nil {
+		st.LogDet = mean(t.train.logDet)
+	}
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 		return st, errors.Errorf("trainer: step %d: loss is %v (mean log-det %v); parameters left at step %d", st.Step, st.Loss, st.LogDet, t.step)
 	}
@@ -281,6 +355,31 @@ func (t *Trainer) Step() (StepStats, error) {
 	return st, nil
 }
 
+// tensors lists every persistent tensor of the model and the head.
+func (t *Trainer) tensors() []blocks.NamedTensor {
+	out := t.model.Tensors()
+	if t.head != nil {
+		out = append(out, t.head.Tensors()...)
+	}
+	return out
+}
+
+// initHead sets the head's normalization from the feature maps of the
+// current training batch.
+func (t *Trainer) initHead() error {
+	ms := t.model.(*blocks.MultiScale)
+	z, err := blocks.Apply(ms, t.train.x)
+	if err != nil {
+		return errors.Wrap(err, "trainer: head initialization")
+	}
+	feat, err := blocks.FinalFeatureTensor(ms, z)
+	if err != nil {
+		return err
+	}
+	return errors.Wrap(t.head.InitFromBatch(feat), "trainer: head initialization")
+}
+
+// maxSigma returns the largest σ̂ over all layers.
 func (t *Trainer) maxSigma() float64 {
 	m := 0.0
 	for _, r := range t.model.Residuals() {
@@ -296,21 +395,34 @@ func (t *Trainer) maxSigma() float64 {
 func (t *Trainer) Evaluate() (EvalStats, error) {
 	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
 	points, pre := t.src.heldOut()
-	var logp, lds []float64
+	var res evalResult
 	err := t.withEMA(func() error {
 		var err error
-		logp, lds, err = t.logProb(points)
+		res, err = t.evalPass(points)
 		return err
 	})
 	if err != nil {
 		return st, err
 	}
-	n := float64(len(logp))
+	if res.preds != nil {
+		labels := t.src.(*imageSource).testLabels()
+		wrong := 0
+		for i, p := range res.preds {
+			if p != labels[i] {
+				wrong++
+			}
+		}
+		st.Error = float64(wrong) / float64(len(res.preds))
+	}
+	if res.logp == nil { // classification only
+		return st, nil
+	}
+	n := float64(len(res.logp))
 	var sum, sq, ld float64
-	for i, v := range logp {
+	for i, v := range res.logp {
 		sum -= v
 		sq += v * v
-		ld += lds[i]
+		ld += res.logDet[i]
 	}
 	st.NLL = sum / n
 	st.NLLStd = math.Sqrt(math.Max(sq/n-st.NLL*st.NLL, 0) / n)
@@ -319,7 +431,7 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 		return st, errors.Errorf("trainer: held-out NLL is %v", st.NLL)
 	}
 	if t.cfg.Images != nil {
-		bpd := datasets.BitsPerDim(logp, t.cfg.dim(), pre)
+		bpd := datasets.BitsPerDim(res.logp, t.cfg.dim(), pre)
 		for _, v := range bpd {
 			st.BPD += v / n
 		}
@@ -327,12 +439,18 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	return st, nil
 }
 
-// logProb runs the evaluation graph over points (n × size) and returns log p
-// and the log-det of each point.
-func (t *Trainer) logProb(points []float64) (logp, logDet []float64, err error) {
+// evalResult holds per-point outputs of the evaluation graph.
+type evalResult struct {
+	logp, logDet []float64 // nil for classification-only models
+	preds        []int     // predicted classes, with a head
+}
+
+// evalPass runs the evaluation graph over points (n × size).
+func (t *Trainer) evalPass(points []float64) (evalResult, error) {
+	var r evalResult
 	d, bs := t.cfg.dim(), t.cfg.EvalBatch
 	if len(points)%d != 0 {
-		return nil, nil, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), d)
+		return r, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), d)
 	}
 	n := len(points) / d
 	rng := t.sideRng(0xe7a1)
@@ -343,16 +461,25 @@ func (t *Trainer) logProb(points []float64) (logp, logDet []float64, err error) 
 		copyF32(t.eval.x, chunk)
 		t.eval.b.Resample(rng)
 		if err := run(t.eval.m); err != nil {
-			return nil, nil, errors.Wrap(err, "trainer: evaluation")
+			return r, errors.Wrap(err, "trainer: evaluation")
 		}
-		lp := t.eval.logp.Value().Data().([]float32)
-		ld := t.eval.logDet.Value().Data().([]float32)
-		for i := 0; i < hi-lo; i++ {
-			logp = append(logp, float64(lp[i]))
-			logDet = append(logDet, float64(ld[i]))
+		if t.eval.logp != nil {
+			lp := t.eval.logp.Value().Data().([]float32)
+			ld := t.eval.logDet.Value().Data().([]float32)
+			for i := 0; i < hi-lo; i++ {
+				r.logp = append(r.logp, float64(lp[i]))
+				r.logDet = append(r.logDet, float64(ld[i]))
+			}
+		}
+		if t.eval.logits != nil {
+			preds, err := blocks.Predictions(t.eval.logits.Value().(*tensor.Dense))
+			if err != nil {
+				return r, err
+			}
+			r.preds = append(r.preds, preds[:hi-lo]...)
 		}
 	}
-	return logp, logDet, nil
+	return r, nil
 }
 
 // LogProb evaluates log p at points (n × size, any n) with the evaluation
@@ -361,10 +488,13 @@ func (t *Trainer) logProb(points []float64) (logp, logDet []float64, err error) 
 func (t *Trainer) LogProb(points []float64) ([]float64, error) {
 	var out []float64
 	err := t.withEMA(func() error {
-		var err error
-		out, _, err = t.logProb(points)
+		r, err := t.evalPass(points)
+		out = r.logp
 		return err
 	})
+	if err == nil && out == nil {
+		return nil, errors.New("trainer: a classification-only model has no log p")
+	}
 	return out, err
 }
 

