@@ -26,4 +26,7 @@
 // [ActNorm] is a per-channel affine map with data-dependent initialization
 // (Kingma & Dhariwal 2018), [Squeeze] the 2×2 space-to-depth permutation,
 // and [SplitChannels]/[MergeChannels] the factor-out of a multi-scale model.
+// [MultiScale] is the paper's multi-scale convolutional i-ResNet for images;
+// [ClassifierHead], [SoftmaxCrossEntropy] and [HybridLoss] turn it into a
+// classifier or a hybrid model. [Flow] adds the Gaussian base density.
 package blocks

@@ -19,7 +19,8 @@
 //   - [Activate]: ReLU, ELU, LipSwish and softplus with derivatives to
 //     third order;
 //   - [AtLeast], [BroadcastChannels], [SumChannels], [AddBias], [Squeeze],
-//     [Unsqueeze] and [LogDetIPlus].
+//     [Unsqueeze], [SpatialMean], [SpatialSpread], [StopGradient] and
+//     [LogDetIPlus].
 //
 // Every op's hash covers all of its parameters, since gorgonia merges nodes
 // with equal hashes.
