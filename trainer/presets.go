@@ -18,7 +18,7 @@ func SmallMNISTDensity(dir string) Config {
 			Channels: 1, Height: 28, Width: 28, Scales: 2, Blocks: 4, Hidden: []int{32, 32},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
-		Optim:     Optim{Algorithm: Adam, LR: 1e-3, Warmup: 100, EMADecay: 0.999},
+		Optim:     Optim{Algorithm: Adam, LR: 1e-3, Warmup: 100, EMADecay: 0.995},
 		BatchSize: 64, Steps: 20000, EvalEvery: 500, EvalSize: 1000, EvalBatch: 200,
 		LogEvery: 20, SaveEvery: 250, Seed: 1,
 	}

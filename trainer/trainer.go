@@ -312,6 +312,11 @@ func (t *Trainer) Step() (StepStats, error) {
 				return st, err
 			}
 		}
+		// The average starts from the data-initialized parameters, not
+		// from the identity ActNorms it was copied from at construction.
+		for i, e := range t.ema {
+			copy(e.Data().([]float32), t.params[i].Value.Data().([]float32))
+		}
 	}
 	if err := t.model.UpdateSpectralNorms(t.cfg.PowerIters); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d: power iteration", st.Step)

@@ -312,3 +312,24 @@ func TestLearns(t *testing.T) {
 		t.Errorf("held-out NLL went from %.3f to %.3f; expected a drop of at least 0.5 nats", before.NLL, after.NLL)
 	}
 }
+
+// TestEMAStartsAfterDataInit: the weight average must start from the
+// data-initialized ActNorm parameters (a bug once made it start from the
+// identity, so early evaluations used a badly scaled model).
+func TestEMAStartsAfterDataInit(t *testing.T) {
+	cfg := tinyConfig(6)
+	cfg.Optim.EMADecay = 0.999
+	tr := newTrainer(t, cfg)
+	steps(t, tr, 1)
+	for i, p := range tr.params {
+		if !strings.HasSuffix(p.Name, "logscale") {
+			continue
+		}
+		pv, ev := p.Value.Data().([]float32), tr.ema[i].Data().([]float32)
+		for j := range pv {
+			if math.Abs(float64(pv[j]-ev[j])) > 0.01 {
+				t.Fatalf("%s[%d]: parameter %v, average %v after one step", p.Name, j, pv[j], ev[j])
+			}
+		}
+	}
+}
