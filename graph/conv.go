@@ -31,7 +31,10 @@ type convOp struct {
 	geom ConvGeom
 }
 
-var _ G.SDOp = convOp{}
+var (
+	_ G.SDOp            = convOp{}
+	_ G.UsePreallocDoer = convOp{}
+)
 
 func (op convOp) Arity() int { return 2 }
 
@@ -65,25 +68,58 @@ func (op convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op convOp) Do(vals ...G.Value) (G.Value, error) {
+	a, b, err := op.inputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	_, _, so := op.shapes()
+	return op.into(newLike(a, so), a, b)
+}
+
+// UsePreallocDo writes into the machine's preallocated output when it has
+// the output's shape and dtype and shares no memory with an input, and
+// otherwise allocates as Do does.
+func (op convOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	a, b, err := op.inputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	_, _, so := op.shapes()
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || out.Dtype() != a.Dtype() || !out.Shape().Eq(tensor.Shape(so)) || out.IsView() ||
+		overlaps(out, a) || overlaps(out, b) {
+		out = newLike(a, so)
+	}
+	return op.into(out, a, b)
+}
+
+// inputs checks the op's two inputs and returns them as dense tensors.
+func (op convOp) inputs(vals []G.Value) (a, b *tensor.Dense, err error) {
 	if len(vals) != 2 {
-		return nil, errors.Errorf("graph: %v takes 2 inputs, got %d", op, len(vals))
+		return nil, nil, errors.Errorf("graph: %v takes 2 inputs, got %d", op, len(vals))
 	}
-	a, err := denseOf(op.String(), vals[0])
-	if err != nil {
-		return nil, err
+	if a, err = denseOf(op.String(), vals[0]); err != nil {
+		return nil, nil, err
 	}
-	b, err := denseOf(op.String(), vals[1])
-	if err != nil {
-		return nil, err
+	if b, err = denseOf(op.String(), vals[1]); err != nil {
+		return nil, nil, err
 	}
-	sa, sb, so := op.shapes()
+	sa, sb, _ := op.shapes()
 	if err := checkShape(op.String(), "input 0", a, sa); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkShape(op.String(), "input 1", b, sb); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := newLike(a, so)
+	if a.Dtype() != b.Dtype() {
+		return nil, nil, errors.Errorf("graph: %v: inputs have dtypes %v and %v", op, a.Dtype(), b.Dtype())
+	}
+	return a, b, nil
+}
+
+// into computes the op on a and b into out, which has the output's shape
+// and dtype, and returns out.
+func (op convOp) into(out, a, b *tensor.Dense) (G.Value, error) {
 	switch ad := a.Data().(type) {
 	case []float32:
 		runConv(op.kind, op.geom, ad, b.Data().([]float32), out.Data().([]float32))
@@ -93,6 +129,13 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 		return nil, errors.Errorf("graph: %v: unsupported dtype %v", op, a.Dtype())
 	}
 	return out, nil
+}
+
+// overlaps reports whether the backing memory of a and b intersects.
+func overlaps(a, b *tensor.Dense) bool {
+	pa, na := a.Uintptr(), a.MemSize()
+	pb, nb := b.Uintptr(), b.MemSize()
+	return na > 0 && nb > 0 && pa < pb+nb && pb < pa+na
 }
 
 func runConv[T Float](k convKind, g ConvGeom, a, b, out []T) {

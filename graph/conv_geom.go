@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pkg/errors"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // ConvGeom describes a 2-D convolution of a batch of images with a square
@@ -62,142 +63,232 @@ func (g ConvGeom) isPointwise() bool {
 	return g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0
 }
 
-// im2col writes the columns of x (N, C, H, W) into cols, a row-major matrix
-// of shape (C·KH·KW, N·OH·OW): row (c, i, j) holds, for each output position,
-// the input pixel under kernel tap (i, j) of channel c, or 0 in the padding.
-func im2col[T Float](g ConvGeom, x, cols []T) {
+// validCols returns the range [x0, x1) of output columns xx in [0, ow) whose
+// input column xx·stride + off lies in [0, w); outside it a kernel tap reads
+// padding.
+func validCols(off, stride, w, ow int) (x0, x1 int) {
+	if off < 0 {
+		x0 = (-off + stride - 1) / stride
+	}
+	if last := w - 1 - off; last >= 0 {
+		x1 = last/stride + 1
+	}
+	x0, x1 = min(x0, ow), min(x1, ow)
+	return x0, max(x0, x1)
+}
+
+// im2colSample writes the column matrix of one image x (C, H, W) into cols,
+// a row-major (C·KH·KW, OH·OW) matrix with leading dimension ld ≥ OH·OW:
+// row (c, i, j) holds, for each output position, the input pixel under
+// kernel tap (i, j) of channel c, or 0 in the padding.
+func im2colSample[T Float](g ConvGeom, x, cols []T, ld int) {
 	oh, ow := g.OH(), g.OW()
-	p := oh * ow
-	np := g.N * p
-	parallelFor(g.C*g.KH*g.KW, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c := r / (g.KH * g.KW)
-			i := (r / g.KW) % g.KH
-			j := r % g.KW
-			row := cols[r*np : (r+1)*np]
-			for n := 0; n < g.N; n++ {
-				img := x[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
-				out := row[n*p : (n+1)*p]
-				for y := 0; y < oh; y++ {
-					iy := y*g.Stride - g.Pad + i
-					o := out[y*ow : (y+1)*ow]
-					if iy < 0 || iy >= g.H {
-						clear(o)
+	p, hw, s := oh*ow, g.H*g.W, g.Stride
+	// For a stride-1 convolution as wide as its input ("same" padding),
+	// row (c, i, j) is channel c shifted by (i−Pad)·W + j−Pad: one copy
+	// fills it, after which the entries that wrapped around from the
+	// neighbouring image row are padding, reset to 0.
+	same := s == 1 && ow == g.W
+	r := 0
+	for c := 0; c < g.C; c++ {
+		img := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.KH; i++ {
+			y0, y1 := validCols(i-g.Pad, s, g.H, oh)
+			for j := 0; j < g.KW; j++ {
+				row := cols[r*ld : r*ld+p]
+				r++
+				off := j - g.Pad
+				x0, x1 := validCols(off, s, g.W, ow)
+				clear(row[:y0*ow])
+				clear(row[y1*ow:])
+				if same && y0 < y1 {
+					dst := row[y0*ow : y1*ow]
+					lo := (y0+i-g.Pad)*g.W + off
+					a, b := max(0, -lo), min(len(dst), hw-lo)
+					copy(dst[a:b], img[lo+a:lo+b])
+					if x0 > 0 || x1 < ow {
+						for y := 0; y < len(dst); y += ow {
+							clear(dst[y : y+x0])
+							clear(dst[y+x1 : y+ow])
+						}
+					}
+					continue
+				}
+				for y := y0; y < y1; y++ {
+					o := row[y*ow : (y+1)*ow]
+					iy := y*s - g.Pad + i
+					src := img[iy*g.W : (iy+1)*g.W]
+					clear(o[:x0])
+					clear(o[x1:])
+					if s == 1 {
+						copy(o[x0:x1], src[x0+off:x1+off])
 						continue
 					}
-					src := img[iy*g.W : (iy+1)*g.W]
-					for xx := 0; xx < ow; xx++ {
-						ix := xx*g.Stride - g.Pad + j
-						if ix < 0 || ix >= g.W {
-							o[xx] = 0
-						} else {
-							o[xx] = src[ix]
-						}
+					for xx, ix := x0, x0*s+off; xx < x1; xx, ix = xx+1, ix+s {
+						o[xx] = src[ix]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// col2im is the adjoint of im2col: it sums every column entry back into the
-// input pixel it was read from and writes the result to x (N, C, H, W),
-// overwriting it.
-func col2im[T Float](g ConvGeom, cols, x []T) {
+// col2imSample is the adjoint of im2colSample: it sums every entry of cols
+// (C·KH·KW, OH·OW), leading dimension ld, back into the pixel of x (C, H, W)
+// it was read from, overwriting x. It may set the entries of cols that
+// im2colSample would have set to 0 (the padding) to 0.
+func col2imSample[T Float](g ConvGeom, cols, x []T, ld int) {
 	oh, ow := g.OH(), g.OW()
-	p := oh * ow
-	np := g.N * p
+	p, hw, s := oh*ow, g.H*g.W, g.Stride
+	same := s == 1 && ow == g.W
 	clear(x)
-	// Parallel over channels: each channel's taps write only that channel.
-	parallelFor(g.C, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			for i := 0; i < g.KH; i++ {
-				for j := 0; j < g.KW; j++ {
-					r := (c*g.KH+i)*g.KW + j
-					row := cols[r*np : (r+1)*np]
-					for n := 0; n < g.N; n++ {
-						img := x[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
-						in := row[n*p : (n+1)*p]
-						for y := 0; y < oh; y++ {
-							iy := y*g.Stride - g.Pad + i
-							if iy < 0 || iy >= g.H {
-								continue
-							}
-							dst := img[iy*g.W : (iy+1)*g.W]
-							src := in[y*ow : (y+1)*ow]
-							for xx := 0; xx < ow; xx++ {
-								ix := xx*g.Stride - g.Pad + j
-								if ix >= 0 && ix < g.W {
-									dst[ix] += src[xx]
-								}
-							}
+	r := 0
+	for c := 0; c < g.C; c++ {
+		img := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.KH; i++ {
+			y0, y1 := validCols(i-g.Pad, s, g.H, oh)
+			for j := 0; j < g.KW; j++ {
+				row := cols[r*ld : r*ld+p]
+				r++
+				off := j - g.Pad
+				x0, x1 := validCols(off, s, g.W, ow)
+				if x0 == x1 || y0 == y1 {
+					continue
+				}
+				if same {
+					// The transpose of im2colSample's single copy: zero the
+					// padding entries, then add the valid rows as one run.
+					src := row[y0*ow : y1*ow]
+					if x0 > 0 || x1 < ow {
+						for y := 0; y < len(src); y += ow {
+							clear(src[y : y+x0])
+							clear(src[y+x1 : y+ow])
 						}
+					}
+					lo := (y0+i-g.Pad)*g.W + off
+					a, b := max(0, -lo), min(len(src), hw-lo)
+					addTo(img[lo+a:lo+b], src[a:b])
+					continue
+				}
+				for y := y0; y < y1; y++ {
+					iy := y*s - g.Pad + i
+					dst := img[iy*g.W : (iy+1)*g.W]
+					src := row[y*ow+x0 : y*ow+x1]
+					if s == 1 {
+						addTo(dst[x0+off:x1+off], src)
+						continue
+					}
+					for k, ix := 0, x0*s+off; k < len(src); k, ix = k+1, ix+s {
+						dst[ix] += src[k]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// toChannelMajor rearranges y (N, O, P) into out (O, N·P).
-func toChannelMajor[T Float](n, o, p int, y, out []T) {
-	for b := 0; b < n; b++ {
-		for c := 0; c < o; c++ {
-			copy(out[c*n*p+b*p:c*n*p+(b+1)*p], y[(b*o+c)*p:(b*o+c+1)*p])
+// addTo adds src to dst elementwise; the slices have equal lengths. Long
+// runs go to gonum's assembly axpy (y += 1·x, which is exact addition).
+func addTo[T Float](dst, src []T) {
+	dst = dst[:len(src)]
+	if len(src) >= 16 {
+		switch d := any(dst).(type) {
+		case []float32:
+			gonum.Implementation{}.Saxpy(len(src), 1, any(src).([]float32), 1, d, 1)
+			return
+		case []float64:
+			gonum.Implementation{}.Daxpy(len(src), 1, any(src).([]float64), 1, d, 1)
+			return
 		}
 	}
-}
-
-// fromChannelMajor rearranges in (O, N·P) into y (N, O, P).
-func fromChannelMajor[T Float](n, o, p int, in, y []T) {
-	for b := 0; b < n; b++ {
-		for c := 0; c < o; c++ {
-			copy(y[(b*o+c)*p:(b*o+c+1)*p], in[c*n*p+b*p:c*n*p+(b+1)*p])
-		}
+	for k, v := range src {
+		dst[k] += v
 	}
 }
 
-// columns returns the column matrix (C·KH·KW, N·OH·OW) of x. For a pointwise
-// convolution this is x rearranged channel-major.
-func columns[T Float](g ConvGeom, x []T) []T {
-	p := g.OH() * g.OW()
-	cols := make([]T, g.C*g.KH*g.KW*g.N*p)
-	if g.isPointwise() {
-		toChannelMajor(g.N, g.C, p, x, cols)
-	} else {
-		im2col(g, x, cols)
+// The three kernels below work one image at a time: the column matrix of
+// image n is built in a scratch buffer of C·KH·KW × OH·OW elements (none for
+// a pointwise convolution, whose column matrix is the image itself), and one
+// matrix product per image reads and writes the NCHW tensors in place. The
+// batch is split into one contiguous range of images per CPU, each with its
+// own scratch buffer; imageGemm picks how the products are computed.
+
+// imageGemm returns the matrix product for the per-image products when
+// count ranges of images run concurrently: gemmSerial for several; for a
+// single one, gonum's gemm, which parallelizes itself with goroutines, or
+// gemmPanels for an external BLAS.
+func imageGemm[T Float](count int) func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch {
+	case count > 1:
+		return gemmSerial[T]
+	case isGonumBLAS[T]():
+		return gemm[T]
 	}
-	return cols
+	return gemmPanels[T]
 }
 
 // ConvForward computes y = conv(x, w) for x (N, C, H, W) and w (O, C, KH, KW)
 // into y (N, O, OH, OW). Slices are row-major and must have the geometry's sizes.
 func ConvForward[T Float](g ConvGeom, x, w, y []T) {
+	if !g.isPointwise() && isGonumBLAS[T]() {
+		convForwardRows(g, x, w, y)
+		return
+	}
 	p := g.OH() * g.OW()
-	np := g.N * p
 	ckk := g.C * g.KH * g.KW
-	cols := columns(g, x)
-	tmp := make([]T, g.O*np)
-	gemm(false, false, g.O, np, ckk, 1, w, ckk, cols, np, 0, tmp, np)
-	fromChannelMajor(g.N, g.O, p, tmp, y)
+	xs, ys := g.C*g.H*g.W, g.O*p
+	nc, size := splitRange(g.N)
+	mm := imageGemm[T](nc)
+	parallelChunks(g.N, nc, size, func(_, lo, hi int) {
+		var cols []T
+		if !g.isPointwise() {
+			cols = make([]T, ckk*p)
+		}
+		for n := lo; n < hi; n++ {
+			xn := x[n*xs : (n+1)*xs]
+			if cols != nil {
+				im2colSample(g, xn, cols, p)
+				xn = cols
+			}
+			// y_n (O, P) = W (O, CKK) · cols_n (CKK, P)
+			mm(false, false, g.O, p, ckk, 1, w, ckk, xn, p, 0, y[n*ys:(n+1)*ys], p)
+		}
+	})
 }
 
 // ConvTranspose computes the adjoint of ConvForward in its input:
 // dx = convᵀ(dy, w) for dy (N, O, OH, OW), written to dx (N, C, H, W).
 // It satisfies ⟨conv(x, w), dy⟩ = ⟨x, convᵀ(dy, w)⟩.
 func ConvTranspose[T Float](g ConvGeom, dy, w, dx []T) {
-	p := g.OH() * g.OW()
-	np := g.N * p
-	ckk := g.C * g.KH * g.KW
-	dyc := make([]T, g.O*np)
-	toChannelMajor(g.N, g.O, p, dy, dyc)
-	cols := make([]T, ckk*np)
-	gemm(true, false, ckk, np, g.O, 1, w, ckk, dyc, np, 0, cols, np)
-	if g.isPointwise() {
-		fromChannelMajor(g.N, g.C, p, cols, dx)
+	if gf, ok := flippedGeom(g); ok && !g.isPointwise() && isGonumBLAS[T]() {
+		wf := make([]T, len(w))
+		flipKernel(g, w, wf)
+		convForwardRows(gf, dy, wf, dx)
 		return
 	}
-	col2im(g, cols, dx)
+	p := g.OH() * g.OW()
+	ckk := g.C * g.KH * g.KW
+	xs, ys := g.C*g.H*g.W, g.O*p
+	nc, size := splitRange(g.N)
+	mm := imageGemm[T](nc)
+	parallelChunks(g.N, nc, size, func(_, lo, hi int) {
+		var cols []T
+		if !g.isPointwise() {
+			cols = make([]T, ckk*p)
+		}
+		for n := lo; n < hi; n++ {
+			dxn := dx[n*xs : (n+1)*xs]
+			out := dxn
+			if cols != nil {
+				out = cols
+			}
+			// cols_n (CKK, P) = Wᵀ (CKK, O) · dy_n (O, P)
+			mm(true, false, ckk, p, g.O, 1, w, ckk, dy[n*ys:(n+1)*ys], p, 0, out, p)
+			if cols != nil {
+				col2imSample(g, cols, dxn, p)
+			}
+		}
+	})
 }
 
 // ConvFilterGrad computes the adjoint of ConvForward in its kernel:
@@ -205,10 +296,42 @@ func ConvTranspose[T Float](g ConvGeom, dy, w, dx []T) {
 // dw (O, C, KH, KW). It satisfies ⟨conv(x, w), dy⟩ = ⟨w, dw⟩.
 func ConvFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	p := g.OH() * g.OW()
-	np := g.N * p
 	ckk := g.C * g.KH * g.KW
-	cols := columns(g, x)
-	dyc := make([]T, g.O*np)
-	toChannelMajor(g.N, g.O, p, dy, dyc)
-	gemm(false, true, g.O, ckk, np, 1, dyc, np, cols, np, 0, dw, ckk)
+	xs, ys := g.C*g.H*g.W, g.O*p
+	// Each range of images sums its terms into its own partial kernel, the
+	// first one into dw; the partials are added in order, so the result
+	// does not depend on scheduling.
+	nc, size := splitRange(g.N)
+	mm := imageGemm[T](nc)
+	partial := make([][]T, nc)
+	parallelChunks(g.N, nc, size, func(k, lo, hi int) {
+		acc := dw
+		if k > 0 {
+			acc = make([]T, len(dw))
+			partial[k] = acc
+		}
+		var cols []T
+		if !g.isPointwise() {
+			cols = make([]T, ckk*p)
+		}
+		var beta T
+		for n := lo; n < hi; n++ {
+			xn := x[n*xs : (n+1)*xs]
+			if cols != nil {
+				im2colSample(g, xn, cols, p)
+				xn = cols
+			}
+			// dw += dy_n (O, P) · cols_nᵀ (P, CKK)
+			mm(false, true, g.O, ckk, p, 1, dy[n*ys:(n+1)*ys], p, xn, p, beta, acc, ckk)
+			beta = 1
+		}
+		if lo == hi {
+			clear(acc)
+		}
+	})
+	for _, pk := range partial[1:] {
+		for i, v := range pk {
+			dw[i] += v
+		}
+	}
 }
