@@ -14,8 +14,8 @@ import (
 )
 
 // TestConvKernelsOpenBLAS compares the kernels on OpenBLAS, whose per-image
-// products gemmSerial splits into panels, with the naive sums in float64
-// and float32.
+// products gemmSerial and gemmPanels split into panels, with the naive sums
+// in float64 and float32.
 func TestConvKernelsOpenBLAS(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // several ranges of images
 	prev32, prev64 := blas32.Implementation(), blas64.Implementation()
@@ -26,6 +26,7 @@ func TestConvKernelsOpenBLAS(t *testing.T) {
 	geoms := append([]ConvGeom{
 		{N: 3, C: 16, H: 14, W: 14, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{N: 2, C: 32, H: 14, W: 13, O: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, C: 16, H: 14, W: 14, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	}, kernelTestGeoms...)
 	for _, g := range geoms {
 		x := randSlice(rng, size(g.InShape()))
