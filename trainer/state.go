@@ -3,6 +3,8 @@ package trainer
 import (
 	"encoding/base64"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
@@ -170,4 +172,21 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		}
 	}
 	return nil
+}
+
+// CheckpointPath resolves p, a checkpoint file or a run folder written by
+// Run, to the checkpoint file, with an error naming p when neither exists.
+func CheckpointPath(p string) (string, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", errors.Wrapf(err, "trainer: checkpoint %s", p)
+	}
+	if !fi.IsDir() {
+		return p, nil
+	}
+	path := filepath.Join(p, CheckpointFile)
+	if _, err := os.Stat(path); err != nil {
+		return "", errors.Wrapf(err, "trainer: %s is not a run folder", p)
+	}
+	return path, nil
 }

@@ -140,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case *powerIters < 1:
 		return errors.Errorf("-power-iters %d: must be ≥ 1", *powerIters)
 	}
-	path, err := checkpointPath(*ckpt)
+	path, err := trainer.CheckpointPath(*ckpt)
 	if err != nil {
 		return err
 	}
@@ -161,22 +161,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		writeText(stdout, rep)
 	}
 	return evalErr
-}
-
-// checkpointPath resolves a checkpoint file or a run folder into the file.
-func checkpointPath(p string) (string, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return "", errors.Wrap(err, "-checkpoint")
-	}
-	if !fi.IsDir() {
-		return p, nil
-	}
-	path := filepath.Join(p, trainer.CheckpointFile)
-	if _, err := os.Stat(path); err != nil {
-		return "", errors.Wrapf(err, "-checkpoint %s: not a run folder", p)
-	}
-	return path, nil
 }
 
 // load restores the trainer of path. A held-out size n > 0 other than the

@@ -69,9 +69,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var t *trainer.Trainer
 	if *ckpt != "" {
-		path := *ckpt
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			path = filepath.Join(path, trainer.CheckpointFile)
+		path, err := trainer.CheckpointPath(*ckpt)
+		if err != nil {
+			return err
 		}
 		if t, err = trainer.Load(path); err != nil {
 			return err

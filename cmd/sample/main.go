@@ -162,21 +162,13 @@ func samplesFile(temp float64) string {
 	return "samples_T" + strconv.FormatFloat(temp, 'g', -1, 64) + ".png"
 }
 
-// checkpointPath resolves a checkpoint file or a run folder into the file
-// and the folder it lies in.
+// checkpointPath resolves -checkpoint to the checkpoint file and the
+// folder outputs go to by default.
 func checkpointPath(p string) (path, dir string, err error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return "", "", errors.Wrap(err, "-checkpoint")
+	if path, err = trainer.CheckpointPath(p); err != nil {
+		return "", "", err
 	}
-	if fi.IsDir() {
-		path = filepath.Join(p, trainer.CheckpointFile)
-		if _, err := os.Stat(path); err != nil {
-			return "", "", errors.Wrapf(err, "-checkpoint %s: not a run folder", p)
-		}
-		return path, p, nil
-	}
-	return p, filepath.Dir(p), nil
+	return path, filepath.Dir(path), nil
 }
 
 // stackedGrid puts the grid of original images above the grid of their

@@ -197,9 +197,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 // resume loads the checkpoint and applies the flags that may change in a
 // resumed run.
 func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trainer, error) {
-	path := o.resume
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, trainer.CheckpointFile)
+	path, err := trainer.CheckpointPath(o.resume)
+	if err != nil {
+		return nil, err
 	}
 	for name := range set {
 		switch name {
