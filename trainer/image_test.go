@@ -2,40 +2,14 @@ package trainer
 
 import (
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
-	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/imagetest"
 )
-
-// tinyMNIST writes a small IDX dataset of 8×8 images (bright squares at
-// random places) into a temporary folder.
-func tinyMNIST(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, split := range []datasets.Split{datasets.Train, datasets.Test} {
-		n := 64
-		im := &datasets.Images{N: n, C: 1, H: 8, W: 8, Pixels: make([]uint8, n*64), Labels: make([]int, n), Classes: 10}
-		for i := 0; i < n; i++ {
-			y, x := rng.IntN(6), rng.IntN(6)
-			for dy := 0; dy < 3; dy++ {
-				for dx := 0; dx < 3; dx++ {
-					im.Pixels[i*64+(y+dy)*8+x+dx] = 200
-				}
-			}
-			im.Labels[i] = rng.IntN(10)
-		}
-		if err := datasets.WriteMNIST(dir, split, im, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func imageConfig(dir string) Config {
 	return Config{
@@ -50,7 +24,7 @@ func imageConfig(dir string) Config {
 // TestImageDensityTrainsAndResumes trains the multi-scale model on a tiny
 // IDX dataset, reports bits/dim, and resumes exactly.
 func TestImageDensityTrainsAndResumes(t *testing.T) {
-	dir := tinyMNIST(t)
+	dir := imagetest.TinyMNIST(t)
 	whole := newTrainer(t, imageConfig(dir))
 	ev0, err := whole.Evaluate()
 	if err != nil {
@@ -89,7 +63,7 @@ func TestImageDensityTrainsAndResumes(t *testing.T) {
 }
 
 func TestImageSamplesAndReconstructions(t *testing.T) {
-	tr := newTrainer(t, imageConfig(tinyMNIST(t)))
+	tr := newTrainer(t, imageConfig(imagetest.TinyMNIST(t)))
 	steps(t, tr, 2)
 	imgs, err := tr.SampleImages(3, 0.8)
 	if err != nil {
@@ -121,7 +95,7 @@ func TestImageSamplesAndReconstructions(t *testing.T) {
 // TestClassifyAndHybrid trains the head (classification) and head + density
 // (hybrid) for a few steps, and resumes the hybrid run exactly.
 func TestClassifyAndHybrid(t *testing.T) {
-	dir := tinyMNIST(t)
+	dir := imagetest.TinyMNIST(t)
 	for _, task := range []Task{Classify, Hybrid} {
 		t.Run(task.String(), func(t *testing.T) {
 			cfg := imageConfig(dir)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,36 +13,11 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
-	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/imagetest"
 	"github.com/iresnet/iresnet/trainer"
 )
-
-// tinyMNIST writes a small IDX dataset of 8×8 images (bright squares at
-// random places) into a temporary folder (as trainer's tests do).
-func tinyMNIST(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, split := range []datasets.Split{datasets.Train, datasets.Test} {
-		n := 64
-		im := &datasets.Images{N: n, C: 1, H: 8, W: 8, Pixels: make([]uint8, n*64), Labels: make([]int, n), Classes: 10}
-		for i := 0; i < n; i++ {
-			y, x := rng.IntN(6), rng.IntN(6)
-			for dy := 0; dy < 3; dy++ {
-				for dx := 0; dx < 3; dx++ {
-					im.Pixels[i*64+(y+dy)*8+x+dx] = 200
-				}
-			}
-			im.Labels[i] = rng.IntN(10)
-		}
-		if err := datasets.WriteMNIST(dir, split, im, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func imageConfig(dir string) trainer.Config {
 	return trainer.Config{
@@ -97,7 +71,7 @@ func layers(t *testing.T, dir string) int {
 }
 
 func TestImageEvaluation(t *testing.T) {
-	dir := newCheckpoint(t, imageConfig(tinyMNIST(t)))
+	dir := newCheckpoint(t, imageConfig(imagetest.TinyMNIST(t)))
 	want := layers(t, dir)
 	if want == 0 {
 		t.Fatal("the model has no spectrally normalized layers")
@@ -174,7 +148,7 @@ func TestToyEvaluation(t *testing.T) {
 }
 
 func TestFailingInverseIsReported(t *testing.T) {
-	cfg := imageConfig(tinyMNIST(t))
+	cfg := imageConfig(imagetest.TinyMNIST(t))
 	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1}
 	dir := newCheckpoint(t, cfg)
 	var out, errb bytes.Buffer

@@ -5,44 +5,18 @@ import (
 	"errors"
 	"flag"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
-	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/heatmap"
+	"github.com/iresnet/iresnet/internal/imagetest"
 	"github.com/iresnet/iresnet/trainer"
 )
-
-// tinyMNIST writes a small IDX dataset of 8×8 images (bright squares at
-// random places) into a temporary folder (as trainer's tests do).
-func tinyMNIST(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, split := range []datasets.Split{datasets.Train, datasets.Test} {
-		n := 64
-		im := &datasets.Images{N: n, C: 1, H: 8, W: 8, Pixels: make([]uint8, n*64), Labels: make([]int, n), Classes: 10}
-		for i := 0; i < n; i++ {
-			y, x := rng.IntN(6), rng.IntN(6)
-			for dy := 0; dy < 3; dy++ {
-				for dx := 0; dx < 3; dx++ {
-					im.Pixels[i*64+(y+dy)*8+x+dx] = 200
-				}
-			}
-			im.Labels[i] = rng.IntN(10)
-		}
-		if err := datasets.WriteMNIST(dir, split, im, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func imageConfig(dir string) trainer.Config {
 	return trainer.Config{
@@ -99,7 +73,7 @@ func gridSize(n, cols, scale int) (w, h int) {
 }
 
 func TestSamplesAndReconstructions(t *testing.T) {
-	run1 := checkpoint(t, imageConfig(tinyMNIST(t)))
+	run1 := checkpoint(t, imageConfig(imagetest.TinyMNIST(t)))
 	var out, errb bytes.Buffer
 	if err := run([]string{"-checkpoint", run1, "-n", "10", "-recon", "5"}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
@@ -137,7 +111,7 @@ func TestSamplesAndReconstructions(t *testing.T) {
 }
 
 func TestNonConvergingInverseWritesNothing(t *testing.T) {
-	cfg := imageConfig(tinyMNIST(t))
+	cfg := imageConfig(imagetest.TinyMNIST(t))
 	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1} // no inverse converges in one step
 	dir := checkpoint(t, cfg)
 	for _, args := range [][]string{{"-n", "4"}, {"-n", "0", "-recon", "4"}} {
