@@ -42,7 +42,7 @@ func (d TermDist) String() string {
 // VJPs and term k is masked by its weight 1[k ≤ N]/P(N ≥ k); N is capped at
 // MaxTerms. The estimate is therefore unbiased for the MaxTerms-term series,
 // whose distance to the full log-det is at most WeakBound(σ, d, MaxTerms)
-// (about 1e-7·d for σ = 0.5 and the default 20 terms). Its cost is that of a
+// (4.4e-8·d for σ = 0.5 and the default 20 terms). Its cost is that of a
 // MaxTerms-term PowerSeries: use it for evaluation, PowerSeries for training.
 //
 // The zero value: geometric with P = 0.5, MinTerms 1, MaxTerms 20, 1
