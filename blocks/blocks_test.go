@@ -149,6 +149,21 @@ var models = []model{
 		}
 		return m
 	}},
+	{"multi-scale classifier trunk (no split) 1x8x8", []int{2, 1, 8, 8}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
+		l.Act = graph.ELU
+		m, err := blocks.NewMultiScale(blocks.MultiScaleConfig{Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1,
+			Hidden: []int{4, 8}, InitSqueeze: true, ActNorm: true, NoSplit: true, Lipschitz: l}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := m.FinalShape(); fs != [3]int{16, 2, 2} {
+			t.Fatalf("final shape %v, want [16 2 2]: without splits every channel reaches the last scale", fs)
+		}
+		if err := m.InitFromBatch(randTensor(l.Dtype, rng, 8, 1, 8, 8)); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}},
 	{"multi-scale conv stack", []int{2, 1, 4, 4}, func(t *testing.T, l blocks.Lipschitz, rng *rand.Rand) blocks.Bijector {
 		l.Act = graph.ELU
 		c := chain(t,

@@ -25,6 +25,11 @@ type MultiScaleConfig struct {
 	Hidden                  []int // bottleneck channels per scale; nil means 32 at every scale
 	InitSqueeze             bool  // squeeze the input before the first scale
 	ActNorm                 bool  // ActNorm before every residual block
+	// NoSplit keeps every channel through every scale instead of factoring
+	// out half of them after each scale but the last. The paper's
+	// classifiers work this way (Behrmann et al. 2019, §5.1): the head then
+	// reads the whole representation, not the last quarter of it.
+	NoSplit bool
 	Lipschitz
 }
 
@@ -109,7 +114,7 @@ func NewMultiScale(cfg MultiScaleConfig, rng *rand.Rand) (*MultiScale, error) {
 		}
 		m.scales = append(m.scales, chain)
 		m.shapes = append(m.shapes, [3]int{c, h, w})
-		split := s+1 < cfg.Scales
+		split := s+1 < cfg.Scales && !cfg.NoSplit
 		m.factor = append(m.factor, split)
 		if split {
 			if c%2 != 0 {

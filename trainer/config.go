@@ -101,6 +101,11 @@ type Optim struct {
 	Eps         float64   `json:"eps"`          // 0 means 1e-8
 	WeightDecay float64   `json:"weight_decay"` // L2 coefficient added to the gradient, ≥ 0
 	Warmup      int       `json:"warmup"`       // steps of linear learning-rate warm-up, ≥ 0
+	// DecaySteps > 0 lowers the rate after warm-up along a half cosine,
+	// from LR at step Warmup to 0 at step DecaySteps (Loshchilov & Hutter
+	// 2017, without restarts), so a run ends on small, settled steps and
+	// its final evaluation holds; 0 keeps LR constant.
+	DecaySteps int `json:"decay_steps"`
 	ClipNorm    float64   `json:"clip_norm"`    // clip the global gradient norm to this; 0 means no clipping
 	EMADecay    float64   `json:"ema_decay"`    // decay of the weight average used to evaluate and sample; 0 means no average
 }
@@ -309,6 +314,7 @@ func (c Config) WithDefaults() (Config, error) {
 		{o.Eps > 0, "eps must be > 0, got %v", o.Eps},
 		{o.WeightDecay >= 0, "weight decay must be ≥ 0, got %v", o.WeightDecay},
 		{o.Warmup >= 0, "warm-up must be ≥ 0 steps, got %v", o.Warmup},
+		{o.DecaySteps == 0 || o.DecaySteps > o.Warmup, "cosine decay must end after the warm-up (decay steps 0 or > warm-up), got %v", []int{o.DecaySteps, o.Warmup}},
 		{o.ClipNorm >= 0, "gradient clip norm must be ≥ 0, got %v", o.ClipNorm},
 		{o.EMADecay >= 0 && o.EMADecay < 1, "EMA decay must lie in [0, 1), got %v", o.EMADecay},
 		{c.Estimator != ExactLogDet || c.dim() <= exactMaxDim, "exact log-det training needs dim ≤ 16, got %v", c.dim()},

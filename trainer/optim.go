@@ -26,13 +26,23 @@ func newOptimizer(cfg Optim, params []*tensor.Dense) *optimizer {
 	return o
 }
 
-// lr returns the learning rate for update number t (1-based) with linear
-// warm-up.
+// lr returns the learning rate for update number t (1-based): linear
+// warm-up, then constant or, with DecaySteps, a half cosine down to 0.
 func (o *optimizer) lr(t int) float64 {
-	if o.cfg.Warmup > 0 && t < o.cfg.Warmup {
-		return o.cfg.LR * float64(t) / float64(o.cfg.Warmup)
+	return scheduledLR(o.cfg, t)
+}
+
+func scheduledLR(cfg Optim, t int) float64 {
+	switch {
+	case cfg.Warmup > 0 && t < cfg.Warmup:
+		return cfg.LR * float64(t) / float64(cfg.Warmup)
+	case cfg.DecaySteps <= 0:
+		return cfg.LR
+	case t >= cfg.DecaySteps:
+		return 0
 	}
-	return o.cfg.LR
+	frac := float64(t-cfg.Warmup) / float64(cfg.DecaySteps-cfg.Warmup)
+	return cfg.LR * 0.5 * (1 + math.Cos(math.Pi*frac))
 }
 
 // step applies one update with gradients grads (same order and shapes as

