@@ -105,9 +105,9 @@ type Optim struct {
 	// from LR at step Warmup to 0 at step DecaySteps (Loshchilov & Hutter
 	// 2017, without restarts), so a run ends on small, settled steps and
 	// its final evaluation holds; 0 keeps LR constant.
-	DecaySteps int `json:"decay_steps"`
-	ClipNorm    float64   `json:"clip_norm"`    // clip the global gradient norm to this; 0 means no clipping
-	EMADecay    float64   `json:"ema_decay"`    // decay of the weight average used to evaluate and sample; 0 means no average
+	DecaySteps int     `json:"decay_steps"`
+	ClipNorm   float64 `json:"clip_norm"` // clip the global gradient norm to this; 0 means no clipping
+	EMADecay   float64 `json:"ema_decay"` // decay of the weight average used to evaluate and sample; 0 means no average
 }
 
 // ImageConfig selects image density training: a multi-scale
