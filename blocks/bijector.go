@@ -123,28 +123,69 @@ func (c *Chain) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 // the fixed-point iterations used and the final residual.
 func (c *Chain) InverseWithStats(y *tensor.Dense) (*tensor.Dense, map[string]FixedPointStats, error) {
 	stats := map[string]FixedPointStats{}
+	x, err := c.invert(y, "", stats, nil)
+	return x, stats, err
+}
+
+// InverseLenient inverts the chain like InverseWithStats, except that a
+// residual block whose fixed point does not converge hands its last iterate
+// on instead of stopping the inversion. It is for looking at what a failing
+// inverse produces, such as the paper's unconstrained ("vanilla") network;
+// the error is a *FailedBlocksError whenever any block failed. Only an
+// iteration that blew up to Inf or NaN stops it, with a nil result.
+func (c *Chain) InverseLenient(y *tensor.Dense) (*tensor.Dense, map[string]FixedPointStats, error) {
+	stats := map[string]FixedPointStats{}
+	failed := &FailedBlocksError{}
+	x, err := c.invert(y, "", stats, failed)
+	if err == nil && len(failed.Blocks) > 0 {
+		err = failed
+	}
+	return x, stats, err
+}
+
+// invert runs the inverse, recording stats under prefix. With failed
+// non-nil, non-converged blocks are recorded there and passed over.
+func (c *Chain) invert(y *tensor.Dense, prefix string, stats map[string]FixedPointStats, failed *FailedBlocksError) (*tensor.Dense, error) {
 	x := y
 	for i := len(c.blocks) - 1; i >= 0; i-- {
 		var err error
+		name := prefix + scopeName(i)
 		switch bl := c.blocks[i].(type) {
 		case *Residual:
 			var st FixedPointStats
 			x, st, err = bl.InverseWithStats(x)
-			stats[scopeName(i)] = st
-		case *Chain:
-			var inner map[string]FixedPointStats
-			x, inner, err = bl.InverseWithStats(x)
-			for k, st := range inner {
-				stats[scopeName(i)+"/"+k] = st
+			stats[name] = st
+			var nc *NotConvergedError
+			if failed != nil && errors.As(err, &nc) && nc.Last != nil {
+				failed.Blocks = append(failed.Blocks, name)
+				failed.Errs = append(failed.Errs, nc)
+				x, err = nc.Last, nil
 			}
+		case *Chain:
+			x, err = bl.invert(x, name+"/", stats, failed)
 		default:
 			x, err = bl.Inverse(x)
 		}
 		if err != nil {
-			return nil, stats, errors.Wrapf(err, "blocks: inverting block %d (%T)", i, c.blocks[i])
+			return nil, errors.Wrapf(err, "blocks: inverting block %d (%T)", i, c.blocks[i])
 		}
 	}
-	return x, stats, nil
+	return x, nil
+}
+
+// FailedBlocksError lists the residual blocks whose fixed point did not
+// converge during a lenient inverse ([Chain.InverseLenient],
+// [MultiScale.InverseLenient]).
+type FailedBlocksError struct {
+	Blocks []string             // scope paths, in the order they were inverted
+	Errs   []*NotConvergedError // each block's failure
+}
+
+func (e *FailedBlocksError) Error() string {
+	if len(e.Blocks) == 0 {
+		return "blocks: no failed blocks"
+	}
+	return fmt.Sprintf("blocks: the fixed-point inverse did not converge in %d residual block(s) (first %s: %v); the result is not an inverse", len(e.Blocks), e.Blocks[0], e.Errs[0])
 }
 
 // UpdateSpectralNorms advances the power iteration of every block.
@@ -219,6 +260,9 @@ type NotConvergedError struct {
 	Iter     int     // iterations run
 	Residual float64 // last max |x_{i+1} − x_i|
 	Tol      float64 // tolerance the residual had to reach, Tol·(1 + max |x|)
+	// Last is the last iterate when it is finite (the iteration ran out
+	// of steps), nil when it blew up. It is not an inverse.
+	Last *tensor.Dense
 }
 
 func (e *NotConvergedError) Error() string {

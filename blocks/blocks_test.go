@@ -468,3 +468,59 @@ func TestVanillaInverseFailsLoudly(t *testing.T) {
 		}
 	}
 }
+
+// TestInverseLenient: a lenient inverse of a chain whose middle block is an
+// unconstrained (vanilla) block with large weights passes over that block,
+// names it, and still runs the blocks after it; on a chain that inverts, it
+// is exactly InverseWithStats.
+func TestInverseLenient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	ok := blocks.Lipschitz{Act: graph.ELU, Dtype: tensor.Float64}
+	bad := ok
+	bad.Unconstrained, bad.Inverse = true, blocks.FixedPoint{MaxIter: 30}
+	vanilla := conv(t, 2, 4, 4, 8, bad, rng)
+	for _, nt := range vanilla.Tensors() {
+		if nt.Learnable && nt.Value.Dims() == 4 {
+			for i := range nt.Value.Data().([]float64) {
+				nt.Value.Data().([]float64)[i] *= 3
+			}
+		}
+	}
+	c := chain(t, conv(t, 2, 4, 4, 8, ok, rng), vanilla, conv(t, 2, 4, 4, 8, ok, rng))
+	x := randTensor(tensor.Float64, rng, 2, 2, 4, 4)
+	y, err := blocks.Apply(c, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.InverseWithStats(y); err == nil {
+		t.Fatal("the strict inverse of a chain with a vanilla block succeeded; make its weights larger")
+	}
+	back, stats, err := c.InverseLenient(y)
+	var fb *blocks.FailedBlocksError
+	if !errors.As(err, &fb) {
+		t.Fatalf("InverseLenient error %v, want *FailedBlocksError", err)
+	}
+	if back == nil || !back.Shape().Eq(x.Shape()) {
+		t.Fatalf("InverseLenient returned %v, want a %v tensor (the last iterate carried through)", back, x.Shape())
+	}
+	if len(fb.Blocks) != 1 || fb.Blocks[0] != "block1" || fb.Errs[0].Iter != 30 {
+		t.Errorf("failed blocks %v (%v), want [block1] after 30 iterations", fb.Blocks, fb.Errs)
+	}
+	if len(stats) != 3 || stats["block0"].Iter == 0 || stats["block2"].Iter == 0 {
+		t.Errorf("stats %v: want all three blocks, the constrained ones inverted", stats)
+	}
+	if d := maxAbsDiff(back, x); !(d > 1e-3) {
+		t.Errorf("lenient result within %.3g of x: the vanilla block's last iterate should not be an inverse", d)
+	}
+
+	good := chain(t, conv(t, 2, 4, 4, 8, ok, rng), conv(t, 2, 4, 4, 8, ok, rng))
+	y, _ = blocks.Apply(good, x)
+	strict, st1, err1 := good.InverseWithStats(y)
+	lenient, st2, err2 := good.InverseLenient(y)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("invertible chain: strict error %v, lenient error %v", err1, err2)
+	}
+	if d := maxAbsDiff(strict, lenient); d != 0 || st1["block0"] != st2["block0"] || st1["block1"] != st2["block1"] {
+		t.Errorf("lenient and strict inverses differ on an invertible chain: %.3g, %v vs %v", d, st1, st2)
+	}
+}

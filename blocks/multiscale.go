@@ -197,6 +197,23 @@ func (m *MultiScale) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 // InverseWithStats inverts the model and reports every residual block's
 // fixed-point iterations, keyed "scale<i>/block<j>".
 func (m *MultiScale) InverseWithStats(y *tensor.Dense) (*tensor.Dense, map[string]FixedPointStats, error) {
+	return m.invert(y, nil)
+}
+
+// InverseLenient inverts the model like InverseWithStats, except that a
+// residual block whose fixed point does not converge hands its last iterate
+// on (see [Chain.InverseLenient]). The error is a *FailedBlocksError naming
+// every such block, keyed like the stats; the result is then not an inverse.
+func (m *MultiScale) InverseLenient(y *tensor.Dense) (*tensor.Dense, map[string]FixedPointStats, error) {
+	failed := &FailedBlocksError{}
+	x, stats, err := m.invert(y, failed)
+	if err == nil && len(failed.Blocks) > 0 {
+		err = failed
+	}
+	return x, stats, err
+}
+
+func (m *MultiScale) invert(y *tensor.Dense, failed *FailedBlocksError) (*tensor.Dense, map[string]FixedPointStats, error) {
 	s := y.Shape()
 	if s.Dims() != 2 || s[1] != m.Dim() {
 		return nil, nil, errors.Errorf("blocks: multi-scale inverse wants (N, %d), got %v", m.Dim(), s)
@@ -237,12 +254,8 @@ func (m *MultiScale) InverseWithStats(y *tensor.Dense) (*tensor.Dense, map[strin
 				return nil, stats, err
 			}
 		}
-		var st map[string]FixedPointStats
 		var err error
-		h, st, err = m.scales[i].InverseWithStats(h)
-		for k, v := range st {
-			stats[scaleName(i)+"/"+k] = v
-		}
+		h, err = m.scales[i].invert(h, scaleName(i)+"/", stats, failed)
 		if err != nil {
 			return nil, stats, errors.Wrapf(err, "blocks: inverting scale %d", i)
 		}

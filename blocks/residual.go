@@ -153,7 +153,7 @@ func (r *Residual) InverseWithStats(y *tensor.Dense) (*tensor.Dense, FixedPointS
 		}
 	}
 	st.Iter = r.fp.MaxIter
-	return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol * (1 + maxAbs(xd))}
+	return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol * (1 + maxAbs(xd)), Last: x}
 }
 
 // compiled returns g compiled for inputs of the given shape.
