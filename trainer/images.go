@@ -63,6 +63,20 @@ func (t *Trainer) SampleImages(n int, temperature float64) (ImageBatch, error) {
 // Reconstruct maps the first n held-out images forward and back and
 // reports the error and every block's fixed-point iterations.
 func (t *Trainer) Reconstruct(n int) (Reconstruction, error) {
+	return t.reconstruct(n, false)
+}
+
+// ReconstructLenient is Reconstruct for a model that may not invert, such
+// as the paper's unconstrained ("vanilla") network: a residual block whose
+// fixed point does not converge hands its last iterate on, so
+// Reconstructed shows what the failing inverse produces. The error is then
+// a *blocks.FailedBlocksError naming every such block; Reconstructed is
+// filled unless the iteration blew up to Inf or NaN.
+func (t *Trainer) ReconstructLenient(n int) (Reconstruction, error) {
+	return t.reconstruct(n, true)
+}
+
+func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 	var r Reconstruction
 	ms, ok := t.model.(*blocks.MultiScale)
 	if !ok || t.cfg.Images == nil {
@@ -79,9 +93,13 @@ func (t *Trainer) Reconstruct(n int) (Reconstruction, error) {
 		if err != nil {
 			return err
 		}
-		back, stats, err := ms.InverseWithStats(z)
+		invert := ms.InverseWithStats
+		if lenient {
+			invert = ms.InverseLenient
+		}
+		back, stats, err := invert(z)
 		r.Stats = stats
-		if err != nil {
+		if back == nil {
 			return err
 		}
 		xb := floats64(back)
@@ -89,7 +107,7 @@ func (t *Trainer) Reconstruct(n int) (Reconstruction, error) {
 			r.MaxAbsErr = math.Max(r.MaxAbsErr, math.Abs(xb[i]-points[i]))
 		}
 		r.Reconstructed = t.toPixels(xb)
-		return nil
+		return err
 	})
 	r.Original = t.toPixels(points[:n*d])
 	return r, err

@@ -20,13 +20,12 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/draw"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/internal/heatmap"
@@ -61,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	recon := fs.Int("recon", 16, "number of test images to reconstruct (0: no "+reconFile+"; at most the model's held-out set)")
 	cols := fs.Int("cols", 8, "images per row of the grids")
 	scale := fs.Int("scale", 2, "each image pixel is drawn as a scale×scale block")
+	compare := fs.String("compare", "", "a second checkpoint (file or run folder), e.g. the same network trained with cmd/train -vanilla: its reconstructions of the same test images go below this model's in "+compareFile+"; its inverse may fail, which is reported, not hidden")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,7 +119,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if r, err = t.Reconstruct(*recon); err != nil {
 			return errors.Wrapf(err, "reconstructing %d test images", *recon)
 		}
-		if grid, err = stackedGrid(r, *cols, *scale); err != nil {
+		if grid, err = trainer.ReconstructionGrid(r, *cols, *scale); err != nil {
+			return err
+		}
+	}
+
+	var cmp *comparison
+	if *compare != "" {
+		if *recon == 0 {
+			return errors.New("-compare needs -recon > 0: it compares reconstructions of the same test images")
+		}
+		if cmp, err = compareWith(*compare, t, r, *cols, *scale); err != nil {
 			return err
 		}
 	}
@@ -140,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "reconstructions: %d test images (top) and F⁻¹(F(x)) (below) → %s\n", r.Original.N, p)
-		it := summarize(r.Stats)
+		it := trainer.SummarizeIterations(r.Stats)
 		fmt.Fprintf(stdout, "inverse: fixed-point iterations per block min %d, mean %.1f, max %d (%s) over %d blocks; largest final step %.3g\n",
 			it.Min, it.Mean, it.Max, it.MaxBlock, it.Blocks, it.Residual)
 		space := "input space"
@@ -148,9 +158,95 @@ func run(args []string, stdout, stderr io.Writer) error {
 			space = "input (logit) space"
 		}
 		fmt.Fprintf(stdout, "max reconstruction error: %.3g in the model's %s, %.3g in pixels (intensities in [0, 1])\n",
-			r.MaxAbsErr, space, maxPixelErr(r))
+			r.MaxAbsErr, space, trainer.MaxPixelError(r))
+	}
+	if cmp != nil {
+		p := filepath.Join(*out, compareFile)
+		if err := heatmap.SavePNG(p, cmp.img); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "comparison with %s (%s): %s → %s\n", cmp.path, cmp.label, cmp.verdict, p)
 	}
 	return nil
+}
+
+// compareFile is the name of the side-by-side reconstruction picture.
+const compareFile = "reconstructions_compare.png"
+
+// comparison is the reconstruction picture of two models on the same test
+// images, and what became of the second model's inverse.
+type comparison struct {
+	path, label, verdict string
+	img                  image.Image
+}
+
+// compareWith reconstructs the test images of r with the model in the
+// checkpoint at other, leniently, and stacks three captioned grids: the
+// test images, the first model's reconstructions and the other's.
+func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction, cols, scale int) (*comparison, error) {
+	path, err := trainer.CheckpointPath(other)
+	if err != nil {
+		return nil, errors.Wrap(err, "-compare")
+	}
+	t2, err := trainer.Load(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "-compare")
+	}
+	defer t2.Close()
+	c1, c2 := first.Config(), t2.Config()
+	if c2.Images == nil || c2.Images.Set != c1.Images.Set || c2.Images.Pad != c1.Images.Pad || c2.Images.LogitAlpha != c1.Images.LogitAlpha {
+		return nil, errors.Errorf("-compare %s: not an image model on the same data and preprocessing as the first checkpoint", path)
+	}
+	r2, err := t2.ReconstructLenient(r.Original.N)
+	var failed *blocks.FailedBlocksError
+	verdict := fmt.Sprintf("inverse converged, max error %.2g (%.2g in pixels)", r2.MaxAbsErr, trainer.MaxPixelError(r2))
+	switch {
+	case errors.As(err, &failed):
+		verdict = fmt.Sprintf("inverse did NOT converge in %d of %d residual blocks (first: %s, residual %.3g after %d iterations); max pixel error %.2g: not an inverse",
+			len(failed.Blocks), len(r2.Stats), failed.Blocks[0], failed.Errs[0].Residual, failed.Errs[0].Iter, trainer.MaxPixelError(r2))
+	case err != nil && r2.Reconstructed.N == 0:
+		verdict = fmt.Sprintf("inverse blew up to Inf or NaN, nothing to show (%v)", err)
+	case err != nil:
+		return nil, errors.Wrapf(err, "-compare %s: reconstructing", path)
+	}
+	orig, err := heatmap.ImageGrid(r.Original.Pixels, r.Original.N, r.Original.C, r.Original.H, r.Original.W, cols, scale)
+	if err != nil {
+		return nil, err
+	}
+	rows := []image.Image{heatmap.Captioned(orig, "test images")}
+	for _, m := range []struct {
+		t *trainer.Trainer
+		r trainer.Reconstruction
+		v string
+	}{
+		{first, r, fmt.Sprintf("inverse converged, max error %.2g", r.MaxAbsErr)},
+		{t2, r2, verdict},
+	} {
+		label := modelLabel(m.t)
+		if m.r.Reconstructed.N == 0 {
+			rows = append(rows, heatmap.Captioned(image.NewRGBA(image.Rect(0, 0, 1, 1)), label+": "+m.v))
+			continue
+		}
+		g, err := heatmap.ImageGrid(m.r.Reconstructed.Pixels, m.r.Reconstructed.N, m.r.Reconstructed.C, m.r.Reconstructed.H, m.r.Reconstructed.W, cols, scale)
+		if err != nil {
+			return nil, err
+		}
+		short, _, _ := strings.Cut(m.v, " (") // the details are printed, not drawn
+		rows = append(rows, heatmap.Captioned(g, label+" F^-1(F(x)):", short))
+	}
+	return &comparison{path: path, label: modelLabel(t2), verdict: verdict, img: heatmap.Stacked(rows...)}, nil
+}
+
+// modelLabel names a model for a caption: vanilla or i-ResNet with its c.
+func modelLabel(t *trainer.Trainer) string {
+	m, ok := t.Model().(*blocks.MultiScale)
+	switch {
+	case !ok:
+		return "model"
+	case m.Config().Unconstrained:
+		return "vanilla ResNet (no spectral norm)"
+	}
+	return fmt.Sprintf("i-ResNet (c = %g)", m.Config().Coeff)
 }
 
 // samplesFile is the name of the sample grid at temperature temp:
@@ -169,63 +265,4 @@ func checkpointPath(p string) (path, dir string, err error) {
 		return "", "", err
 	}
 	return path, filepath.Dir(path), nil
-}
-
-// stackedGrid puts the grid of original images above the grid of their
-// reconstructions, heatmap.Gap pixels apart.
-func stackedGrid(r trainer.Reconstruction, cols, scale int) (image.Image, error) {
-	o, rec := r.Original, r.Reconstructed
-	top, err := heatmap.ImageGrid(o.Pixels, o.N, o.C, o.H, o.W, cols, scale)
-	if err != nil {
-		return nil, errors.Wrap(err, "test images")
-	}
-	bottom, err := heatmap.ImageGrid(rec.Pixels, rec.N, rec.C, rec.H, rec.W, cols, scale)
-	if err != nil {
-		return nil, errors.Wrap(err, "reconstructions")
-	}
-	tb, bb := top.Bounds(), bottom.Bounds()
-	img := image.NewRGBA(image.Rect(0, 0, max(tb.Dx(), bb.Dx()), tb.Dy()+heatmap.Gap+bb.Dy()))
-	draw.Draw(img, img.Bounds(), image.NewUniform(heatmap.Background), image.Point{}, draw.Src)
-	draw.Draw(img, tb, top, image.Point{}, draw.Src)
-	draw.Draw(img, bb.Add(image.Pt(0, tb.Dy()+heatmap.Gap)), bottom, image.Point{}, draw.Src)
-	return img, nil
-}
-
-// iterations summarizes the fixed-point iterations over blocks.
-type iterations struct {
-	Blocks   int
-	Min, Max int
-	Mean     float64
-	MaxBlock string  // the block that needed the most
-	Residual float64 // largest final step over blocks
-}
-
-func summarize(stats map[string]blocks.FixedPointStats) iterations {
-	names := make([]string, 0, len(stats))
-	for k := range stats {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var it iterations
-	for i, k := range names {
-		s := stats[k]
-		if i == 0 || s.Iter < it.Min {
-			it.Min = s.Iter
-		}
-		if i == 0 || s.Iter > it.Max {
-			it.Max, it.MaxBlock = s.Iter, k
-		}
-		it.Mean += float64(s.Iter) / float64(len(names))
-		it.Residual = math.Max(it.Residual, s.Residual)
-	}
-	it.Blocks = len(names)
-	return it
-}
-
-func maxPixelErr(r trainer.Reconstruction) float64 {
-	worst := 0.0
-	for i, v := range r.Original.Pixels {
-		worst = math.Max(worst, math.Abs(float64(v-r.Reconstructed.Pixels[i])))
-	}
-	return worst
 }

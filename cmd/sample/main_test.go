@@ -197,3 +197,72 @@ func TestSamplesFile(t *testing.T) {
 		}
 	}
 }
+
+// vanillaCheckpoint saves the tiny image model with spectral normalization
+// switched off and its conv kernels scaled up, so that its fixed point
+// cannot converge: the paper's vanilla ResNet after training.
+func vanillaCheckpoint(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := imageConfig(dir)
+	cfg.Images.Task = trainer.Classify
+	cfg.Images.Model.Unconstrained = true
+	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 40}
+	tr, err := trainer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for _, nt := range tr.Model().(blocks.Tensorer).Tensors() {
+		if nt.Learnable && nt.Value.Dims() == 4 {
+			for i := range nt.Value.Data().([]float32) {
+				nt.Value.Data().([]float32)[i] *= 3
+			}
+		}
+	}
+	out := filepath.Join(t.TempDir(), "vanilla")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Save(filepath.Join(out, trainer.CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestCompareWithVanilla(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	iresnet := checkpoint(t, imageConfig(data))
+	vanilla := vanillaCheckpoint(t, data)
+	for _, c := range []struct {
+		name, other string
+		want        []string
+	}{
+		{"vanilla", vanilla, []string{"vanilla ResNet (no spectral norm)", "did NOT converge", "not an inverse"}},
+		{"itself", iresnet, []string{"i-ResNet (c = 0.9)", "inverse converged"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			if err := run([]string{"-checkpoint", iresnet, "-n", "0", "-recon", "4", "-compare", c.other, "-out", out}, &stdout, &stderr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			w, h := decodePNG(t, filepath.Join(out, compareFile))
+			gw, gh := gridSize(4, 8, 2)
+			// Three captioned grids: test images (one caption line), then
+			// each model's reconstructions (two lines), Gap apart.
+			if wantH := 3*gh + 5*15 + 3*4 + 2*heatmap.Gap; h != wantH || w < gw {
+				t.Errorf("%s is %d×%d, want height %d and width ≥ %d", compareFile, w, h, wantH, gw)
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"-checkpoint", iresnet, "-recon", "0", "-compare", vanilla}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-compare needs -recon") {
+		t.Errorf("-compare with -recon 0: error %v", err)
+	}
+}

@@ -67,7 +67,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
 	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
-	fs.BoolVar(&o.pictures, "pictures", true, "write data.png, density.png, samples.png and curves.png at the end")
+	fs.BoolVar(&o.pictures, "pictures", true, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
+	vanilla := false
+	fs.BoolVar(&vanilla, "vanilla", false, "with -data mnist -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
 
 	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
@@ -133,13 +135,25 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if cfg, err = mnistPreset(cfg, set, mnistDir, tk, schedule); err != nil {
 				return err
 			}
-		} else if set["task"] {
-			return errors.New("-task applies to -data mnist; toy densities are density models")
+			if vanilla {
+				if tk != trainer.Classify {
+					return errors.New("-vanilla needs -task classify: without spectral normalization the log-det power series diverges, so there is no density to train")
+				}
+				cfg.Images.Model.Unconstrained = true
+			}
+		} else if set["task"] || set["vanilla"] {
+			return errors.New("-task and -vanilla apply to -data mnist; toy densities are density models")
 		}
 		if o.out == "" {
 			o.out = filepath.Join("runs", cfg.Data.String())
 			if cfg.Images != nil {
 				o.out = filepath.Join("runs", "mnist")
+				if t := cfg.Images.Task; t != trainer.Density {
+					o.out += "-" + t.String()
+				}
+				if vanilla {
+					o.out += "-vanilla"
+				}
 			}
 		}
 		if t, err = trainer.New(cfg); err != nil {
@@ -191,8 +205,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if c.Images != nil && c.Images.Task != trainer.Density {
 		logf("test error %.2f%%\n", 100*sum.Final.Error)
 	}
-	if o.pictures && c.Images == nil {
-		paths, err := t.WritePictures(o.out, trainer.PictureOptions{})
+	if o.pictures {
+		var paths []string
+		if c.Images == nil {
+			paths, err = t.WritePictures(o.out, trainer.PictureOptions{})
+		} else {
+			paths, err = t.WriteImagePictures(o.out, trainer.ImagePictureOptions{})
+		}
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,11 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"-no-such-flag"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-resume", "/nonexistent/run"}, "/nonexistent/run"},
+		{[]string{"-vanilla"}, "apply to -data mnist"},
+		{[]string{"-data", "mnist", "-vanilla"}, "-vanilla needs -task classify"},
+		{[]string{"-schedule", "step"}, "-schedule \"step\": want constant or cosine"},
+		{[]string{"-data", "mnist", "-task", "classify", "-schedule", "linear"}, "want constant or cosine"},
+		{[]string{"-data", "mnist", "-task", "classify", "-steps", "100"}, "cosine decay must end after the warm-up"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -1,0 +1,95 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/internal/heatmap"
+	"github.com/iresnet/iresnet/internal/imagetest"
+)
+
+func pngSize(t *testing.T, path string) (w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
+}
+
+// TestWriteImagePictures runs each image task through Run and writes its
+// pictures: samples only where there is a density, reconstructions and
+// curves always; a vanilla classifier whose inverse fails still gets its
+// reconstruction picture (captioned), not an error.
+func TestWriteImagePictures(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	for _, c := range []struct {
+		name        string
+		task        Task
+		vanilla     bool
+		wantSamples bool
+	}{
+		{"density", Density, false, true},
+		{"classify", Classify, false, false},
+		{"hybrid", Hybrid, false, true},
+		{"vanilla classifier", Classify, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := imageConfig(data)
+			cfg.Images.Task = c.task
+			if c.vanilla {
+				cfg.Images.Model.Unconstrained = true
+				cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 20}
+			}
+			tr := newTrainer(t, cfg)
+			out := t.TempDir()
+			if _, err := tr.Run(context.Background(), RunOptions{OutDir: out}); err != nil {
+				t.Fatal(err)
+			}
+			if c.vanilla { // make sure this vanilla model cannot invert
+				for _, nt := range tr.Model().(blocks.Tensorer).Tensors() {
+					if nt.Learnable && nt.Value.Dims() == 4 {
+						for i := range nt.Value.Data().([]float32) {
+							nt.Value.Data().([]float32)[i] *= 3
+						}
+					}
+				}
+				tr.ema = nil
+				var failed *blocks.FailedBlocksError
+				if r, err := tr.ReconstructLenient(4); !errors.As(err, &failed) || r.Reconstructed.N != 4 {
+					t.Fatalf("vanilla reconstruction: error %v with %d images; want a *FailedBlocksError and the last iterates", err, r.Reconstructed.N)
+				}
+				if _, err := tr.Reconstruct(4); err == nil {
+					t.Fatal("the strict inverse of the vanilla model succeeded")
+				}
+			}
+			paths, err := tr.WriteImagePictures(out, ImagePictureOptions{Samples: 6, Recon: 4, Cols: 4, Scale: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := map[string]bool{}
+			for _, p := range paths {
+				written[filepath.Base(p)] = true
+			}
+			if written[SamplesPicture] != c.wantSamples || !written[ReconstructionsPicture] || !written[CurvesPicture] {
+				t.Fatalf("wrote %v", paths)
+			}
+			// A row of four 8×8 test images above a row of four
+			// reconstructions (heatmap.Gap apart), under a two-line caption.
+			w, h := pngSize(t, filepath.Join(out, ReconstructionsPicture))
+			if grid := 4*8 + 3*heatmap.GridGap; w < grid || h != (2*15+4)+8+heatmap.Gap+8 {
+				t.Errorf("reconstructions.png is %d×%d", w, h)
+			}
+		})
+	}
+}
