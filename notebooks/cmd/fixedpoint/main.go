@@ -240,7 +240,6 @@ func iterate(out *Run, g *graph.Func, y, xStar []float64, s settings) error {
 			}
 			bound := math.Pow(L, float64(k)) / (1 - L) * step0[p]
 			if bound > 100*s.Floor { // below that, rounding dominates both
-
 				out.BoundRatio = math.Max(out.BoundRatio, er/bound)
 			}
 			worstStep, worstErr = math.Max(worstStep, st), math.Max(worstErr, er)
@@ -263,6 +262,7 @@ func iterate(out *Run, g *graph.Func, y, xStar []float64, s settings) error {
 	return nil
 }
 
+// parseFloats parses a comma-separated list of numbers.
 func parseFloats(s string) ([]float64, error) {
 	var out []float64
 	for _, f := range strings.Split(s, ",") {
@@ -275,6 +275,8 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
+// parseInts parses a comma-separated list of positive integers; an empty
+// string is an empty list.
 func parseInts(s string) ([]int, error) {
 	out := []int{}
 	if strings.TrimSpace(s) == "" {
