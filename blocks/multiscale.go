@@ -30,6 +30,11 @@ type MultiScaleConfig struct {
 	// classifiers work this way (Behrmann et al. 2019, §5.1): the head then
 	// reads the whole representation, not the last quarter of it.
 	NoSplit bool
+	// PadChannels > 0 appends that many zero channels after the initial
+	// squeeze (PadChannels, the paper's injective padding inj_pad). The
+	// model then classifies but is no density model: Forward's log-det
+	// leaves the padding out, and the latent is larger than the image.
+	PadChannels int
 	Lipschitz
 }
 
@@ -79,6 +84,8 @@ func NewMultiScale(cfg MultiScaleConfig, rng *rand.Rand) (*MultiScale, error) {
 		return nil, errors.Errorf("blocks: multi-scale input (C, H, W) = (%d, %d, %d) must be positive", c, h, w)
 	case cfg.Scales < 1 || cfg.Blocks < 1:
 		return nil, errors.Errorf("blocks: multi-scale needs ≥ 1 scale and ≥ 1 block per scale, got %d and %d", cfg.Scales, cfg.Blocks)
+	case cfg.PadChannels < 0:
+		return nil, errors.Errorf("blocks: multi-scale channel padding must be ≥ 0, got %d", cfg.PadChannels)
 	case len(cfg.Hidden) != cfg.Scales:
 		return nil, errors.Errorf("blocks: %d hidden widths for %d scales", len(cfg.Hidden), cfg.Scales)
 	}
@@ -91,6 +98,10 @@ func NewMultiScale(cfg MultiScaleConfig, rng *rand.Rand) (*MultiScale, error) {
 			}
 			bs = append(bs, Squeeze{})
 			c, h, w = 4*c, h/2, w/2
+		}
+		if s == 0 && cfg.PadChannels > 0 {
+			bs = append(bs, PadChannels{N: cfg.PadChannels})
+			c += cfg.PadChannels
 		}
 		for k := 0; k < cfg.Blocks; k++ {
 			if cfg.ActNorm {
@@ -129,8 +140,15 @@ func NewMultiScale(cfg MultiScaleConfig, rng *rand.Rand) (*MultiScale, error) {
 // Config returns the configuration with defaults filled in.
 func (m *MultiScale) Config() MultiScaleConfig { return m.cfg }
 
-// Dim returns the latent size C·H·W.
-func (m *MultiScale) Dim() int { return m.in[0] * m.in[1] * m.in[2] }
+// Dim returns the size of the latent vector: the image's C·H·W, plus the
+// padded channels with PadChannels.
+func (m *MultiScale) Dim() int {
+	if m.cfg.PadChannels == 0 {
+		return m.in[0] * m.in[1] * m.in[2]
+	}
+	s0 := m.shapes[0]
+	return s0[0] * s0[1] * s0[2]
+}
 
 // Scales returns each scale's chain, in forward order.
 func (m *MultiScale) Scales() []*Chain { return append([]*Chain(nil), m.scales...) }
