@@ -15,16 +15,17 @@ import (
 type Algorithm int
 
 // Optimizers. Adamax is the paper's choice for density models
-// (Behrmann et al. 2019, Appendix C); Adam (Kingma & Ba 2015) trains the toy
-// models faster.
+// (Behrmann et al. 2019, Appendix C) and SGD with momentum for its
+// classifiers; Adam (Kingma & Ba 2015) trains the toy models faster.
 const (
 	Adam Algorithm = iota
 	Adamax
+	SGD // stochastic gradient descent with (heavy-ball) momentum, the paper's classifier optimizer
 )
 
-var algorithmNames = [...]string{"adam", "adamax"}
+var algorithmNames = [...]string{"adam", "adamax", "sgd"}
 
-// String returns "adam" or "adamax".
+// String returns "adam", "adamax" or "sgd".
 func (a Algorithm) String() string {
 	if a < 0 || int(a) >= len(algorithmNames) {
 		return "Algorithm(?)"
@@ -96,7 +97,7 @@ func (k *EstimatorKind) UnmarshalText(b []byte) error {
 type Optim struct {
 	Algorithm   Algorithm `json:"algorithm"`
 	LR          float64   `json:"lr"`           // peak learning rate; 0 means 1e-3
-	Beta1       float64   `json:"beta1"`        // 0 means 0.9
+	Beta1       float64   `json:"beta1"`        // 0 means 0.9; SGD's momentum
 	Beta2       float64   `json:"beta2"`        // 0 means 0.999
 	Eps         float64   `json:"eps"`          // 0 means 1e-8
 	WeightDecay float64   `json:"weight_decay"` // L2 coefficient added to the gradient, ≥ 0
@@ -179,13 +180,14 @@ type ImageSet int
 
 // Image datasets.
 const (
-	MNIST   ImageSet = iota // 60,000 + 10,000 gray 28×28 digits
-	CIFAR10                 // 50,000 + 10,000 color 32×32 images
+	MNIST    ImageSet = iota // 60,000 + 10,000 gray 28×28 digits
+	CIFAR10                  // 50,000 + 10,000 color 32×32 images, 10 classes
+	CIFAR100                 // 50,000 + 10,000 color 32×32 images, 100 (fine) classes
 )
 
-var imageSetNames = [...]string{"mnist", "cifar10"}
+var imageSetNames = [...]string{"mnist", "cifar10", "cifar100"}
 
-// String returns "mnist" or "cifar10".
+// String returns "mnist", "cifar10" or "cifar100".
 func (s ImageSet) String() string {
 	if s < 0 || int(s) >= len(imageSetNames) {
 		return "ImageSet(?)"
@@ -200,7 +202,7 @@ func ParseImageSet(name string) (ImageSet, error) {
 			return ImageSet(i), nil
 		}
 	}
-	return 0, errors.Errorf("trainer: unknown image dataset %q (known: mnist, cifar10)", name)
+	return 0, errors.Errorf("trainer: unknown image dataset %q (known: mnist, cifar10, cifar100)", name)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -318,6 +320,7 @@ func (c Config) WithDefaults() (Config, error) {
 		{o.ClipNorm >= 0, "gradient clip norm must be ≥ 0, got %v", o.ClipNorm},
 		{o.EMADecay >= 0 && o.EMADecay < 1, "EMA decay must lie in [0, 1), got %v", o.EMADecay},
 		{c.Estimator != ExactLogDet || c.dim() <= exactMaxDim, "exact log-det training needs dim ≤ 16, got %v", c.dim()},
+		{c.Images == nil || c.Images.Model.PadChannels == 0 || c.Images.Task == Classify, "injective channel padding leaves no density: PadChannels %v needs the classify task", padChannels(c)},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
@@ -348,6 +351,13 @@ func (c Config) dim() int {
 		return m.Channels * m.Height * m.Width
 	}
 	return c.Model.Dim
+}
+
+func padChannels(c Config) int {
+	if c.Images == nil {
+		return 0
+	}
+	return c.Images.Model.PadChannels
 }
 
 // dtype returns the model's element type.

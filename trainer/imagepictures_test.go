@@ -38,15 +38,20 @@ func TestWriteImagePictures(t *testing.T) {
 		task        Task
 		vanilla     bool
 		wantSamples bool
+		pad         int
 	}{
-		{"density", Density, false, true},
-		{"classify", Classify, false, false},
-		{"hybrid", Hybrid, false, true},
-		{"vanilla classifier", Classify, true, false},
+		{"density", Density, false, true, 0},
+		{"classify", Classify, false, false, 0},
+		{"hybrid", Hybrid, false, true, 0},
+		{"vanilla classifier", Classify, true, false, 0},
+		{"classifier with injective padding", Classify, false, false, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := imageConfig(data)
 			cfg.Images.Task = c.task
+			if c.pad > 0 {
+				cfg.Images.Model.PadChannels, cfg.Images.Model.NoSplit = c.pad, true
+			}
 			if c.vanilla {
 				cfg.Images.Model.Unconstrained = true
 				cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 20}

@@ -73,14 +73,21 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 		vd := o.v[i].Data().([]float32)
 		for j, g32 := range grads[i] {
 			g := float64(g32)*scale + wd*float64(pd[j])
+			if o.cfg.Algorithm == SGD { // v ← β₁v + g; p ← p − lr·v (PyTorch's form of momentum)
+				m := b1*float64(md[j]) + g
+				md[j] = float32(m)
+				pd[j] = float32(float64(pd[j]) - lr*m)
+				continue
+			}
 			m := b1*float64(md[j]) + (1-b1)*g
 			md[j] = float32(m)
 			var step float64
-			if o.cfg.Algorithm == Adamax {
+			switch o.cfg.Algorithm {
+			case Adamax:
 				u := math.Max(b2*float64(vd[j]), math.Abs(g))
 				vd[j] = float32(u)
 				step = lr / c1 * m / (u + eps)
-			} else {
+			default:
 				v := b2*float64(vd[j]) + (1-b2)*g*g
 				vd[j] = float32(v)
 				step = lr * (m / c1) / (math.Sqrt(v/c2) + eps)

@@ -3,6 +3,8 @@ package trainer
 import (
 	"math"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 func TestScheduledLR(t *testing.T) {
@@ -36,5 +38,28 @@ func TestDecayMustEndAfterWarmup(t *testing.T) {
 	cfg.Optim.Warmup, cfg.Optim.DecaySteps = 100, 50
 	if _, err := cfg.WithDefaults(); err == nil {
 		t.Fatal("decay ending before the warm-up was accepted")
+	}
+}
+
+// TestSGDMomentum checks two SGD updates by hand: v₁ = g₁, p₁ = p₀ − lr·v₁;
+// v₂ = μv₁ + g₂ + wd·p₁, p₂ = p₁ − lr·v₂.
+func TestSGDMomentum(t *testing.T) {
+	p := tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{1, -2}))
+	o := newOptimizer(Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9, WeightDecay: 0.01}, []*tensor.Dense{p})
+	if _, _, err := o.step([][]float32{{0.5, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	// v₁ = g + wd·p₀ = (0.5+0.01, 1−0.02); p₁ = p₀ − 0.1·v₁.
+	v1 := []float64{0.51, 0.98}
+	p1 := []float64{1 - 0.1*v1[0], -2 - 0.1*v1[1]}
+	if _, _, err := o.step([][]float32{{-1, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	g2 := []float64{-1, 0}
+	for i, got := range p.Data().([]float32) {
+		v2 := 0.9*v1[i] + g2[i] + 0.01*p1[i]
+		if want := p1[i] - 0.1*v2; math.Abs(float64(got)-want) > 1e-6 {
+			t.Errorf("p[%d] after two SGD steps = %.7g, want %.7g", i, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,13 +35,15 @@ func TestPaperPresets(t *testing.T) {
 		{"small MNIST", SmallMNISTDensity(mnistDir)},
 		{"paper MNIST", PaperMNISTDensity(mnistDir)},
 		{"paper CIFAR-10", PaperCIFAR10Density(cifarDir)},
+		{"paper CIFAR-10 classifier", PaperCIFAR10Classifier(cifarDir)},
+		{"small MNIST classifier", SmallMNISTClassifier(mnistDir)},
 	}
 	for _, p := range presets {
 		t.Run(p.name, func(t *testing.T) {
 			cfg := p.cfg
 			cfg.EvalSize, cfg.EvalBatch = 2, 2
 			cfg.BatchSize = 2
-			if p.name != "small MNIST" {
+			if !strings.HasPrefix(p.name, "small") {
 				cfg.Images.Model.InitPowerIters = 5
 			}
 			start := time.Now()
@@ -74,5 +77,50 @@ func writeTinyCIFAR(t *testing.T, dir, name string) {
 	}
 	if err := datasets.WriteCIFAR10(dir+string(os.PathSeparator)+name, im); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPresetTable checks that every family, dataset and task has a valid
+// preset with the architecture the documentation promises.
+func TestPresetTable(t *testing.T) {
+	for _, size := range []PresetSize{SmallPreset, PaperPreset} {
+		for _, set := range []ImageSet{MNIST, CIFAR10, CIFAR100} {
+			for _, task := range []Task{Density, Classify, Hybrid} {
+				c, err := Preset(size, set, task, "/data")
+				if err != nil {
+					t.Errorf("%s %v %v: %v", size, set, task, err)
+					continue
+				}
+				m := c.Images.Model
+				wantC := 3
+				if set == MNIST {
+					wantC = 1
+				}
+				side := m.Height - 2*c.Images.Pad
+				if set == MNIST && side != 28 || set != MNIST && side != 32 || m.Channels != wantC {
+					t.Errorf("%s %v %v: model input %d×%d×%d with padding %d does not fit the images", size, set, task, m.Channels, m.Height, m.Width, c.Images.Pad)
+				}
+				if c.Images.Set != set || c.Images.Task != task || c.Images.Dir != "/data" {
+					t.Errorf("%s %v %v: preset says %v %v %q", size, set, task, c.Images.Set, c.Images.Task, c.Images.Dir)
+				}
+				if (task == Classify || size == SmallPreset && task == Hybrid) && !m.NoSplit {
+					t.Errorf("%s %v %v: a classifier trunk should keep every channel", size, set, task)
+				}
+				if size == PaperPreset && task == Classify && (m.PadChannels != 13 || m.Blocks != 7 || c.Optim.Algorithm != SGD) {
+					t.Errorf("paper classifier: padding %d, %d blocks, %v; want 13, 7, sgd", m.PadChannels, m.Blocks, c.Optim.Algorithm)
+				}
+				if size == PaperPreset && task == Density && (m.Blocks != 16 || m.Hidden[0] != 512 || c.BatchSize != 128 || c.Optim.Algorithm != Adamax) {
+					t.Errorf("paper density: %d blocks of %v, batch %d, %v; want 16 of 512, 128, adamax", m.Blocks, m.Hidden, c.BatchSize, c.Optim.Algorithm)
+				}
+			}
+		}
+	}
+	if _, err := Preset("huge", MNIST, Density, ""); err == nil {
+		t.Error("an unknown preset family was accepted")
+	}
+	c := SmallMNISTDensity("")
+	c.Images.Model.PadChannels = 3
+	if _, err := c.WithDefaults(); err == nil {
+		t.Error("a density model with injective padding was accepted")
 	}
 }

@@ -72,6 +72,11 @@ func newImageSource(cfg *ImageConfig, seed uint64, evalSize int) (*imageSource, 
 				return nil, errors.New("trainer: CIFAR-10 needs a folder of its binary batches (it cannot be downloaded here)")
 			}
 			im, err = datasets.LoadCIFAR10(cfg.Dir, split)
+		case CIFAR100:
+			if cfg.Dir == "" {
+				return nil, errors.New("trainer: CIFAR-100 needs a folder holding its train.bin and test.bin (it cannot be downloaded here)")
+			}
+			im, err = datasets.LoadCIFAR100(cfg.Dir, split, true)
 		default:
 			dir := cfg.Dir
 			if dir == "" {
