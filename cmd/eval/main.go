@@ -1,8 +1,8 @@
-// Command eval evaluates a trained i-ResNet density model on held-out data
-// and checks its invertibility: test NLL (and bits/dim for images) with
-// standard errors, the reconstruction error and fixed-point iterations of
-// the inverse, and every residual layer's spectral-norm estimate against
-// its bound c.
+// Command eval evaluates a trained i-ResNet on held-out data and checks its
+// invertibility: test NLL (and bits/dim for image density models) and test
+// error for classifiers, with standard errors, the reconstruction error and
+// fixed-point iterations of the inverse, and every residual layer's
+// spectral-norm estimate against its bound c.
 //
 // Usage:
 //
@@ -27,7 +27,13 @@
 // F⁻¹(F(x)), and reports the largest error in the input space and in
 // pixels, and the fixed-point iterations each residual block's inverse
 // needed (min, mean, max over blocks). An inverse that does not converge
-// is reported and makes the command exit with status 1.
+// is reported and makes the command exit with status 1, except for a
+// vanilla network (cmd/train -vanilla), whose inverse is not expected to
+// work: its failing fixed point runs leniently and the report says how far
+// from the test images it lands.
+//
+// Test error (classifiers) is the fraction of held-out images whose
+// predicted class is wrong, with the binomial standard error √(p(1−p)/n).
 //
 // Spectral norms: for every spectrally normalized layer of every residual
 // block (numbered in model order), σ̂ is the power-iteration estimate of
@@ -37,6 +43,7 @@
 // norm min(σ̂, c) = σ̂/max(1, σ̂/c) is that of the weight the model
 // actually applies. A layer whose normalized norm exceeds c·(1 + 1e-4) is
 // flagged, and the command exits with status 1; that should never happen.
+// A vanilla network has no bound: its table lists the raw σ̂.
 package main
 
 import (
@@ -51,6 +58,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
@@ -79,10 +87,16 @@ type report struct {
 	EMA        bool   `json:"ema"`         // evaluated with the EMA weights
 	ExactLD    bool   `json:"exact_log_det"`
 
-	NLL   float64  `json:"nll"`    // nats, model input space
+	Task    string `json:"task,omitempty"` // images: density, classify or hybrid
+	Vanilla bool   `json:"vanilla"`        // spectral normalization off: no bound, no inverse expected
+
+	NLL   float64  `json:"nll"`    // nats, model input space (0 for classifiers)
 	NLLSE float64  `json:"nll_se"` // standard error of the mean
 	BPD   *float64 `json:"bits_per_dim,omitempty"`
 	BPDSE *float64 `json:"bits_per_dim_se,omitempty"` // NLLSE/(d·ln 2)
+
+	TestError   *float64 `json:"test_error,omitempty"`    // classifiers: fraction of held-out images misclassified
+	TestErrorSE *float64 `json:"test_error_se,omitempty"` // its binomial standard error √(p(1−p)/n)
 
 	Reconstruction *reconstruction `json:"reconstruction,omitempty"`
 
@@ -116,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: eval -checkpoint RUN [flags]\n\nEvaluates an i-ResNet density model: test NLL in nats (exact log-det for toy\nmodels) and, for image models, bits/dim with its standard error SE(NLL)/(d·ln 2)\n(d = C·H·W; approximate under a logit transform), the reconstruction error and\nfixed-point iterations of the inverse; then each residual layer's spectral-norm\nestimate σ̂ against its bound c. Exits with status 1 if an inverse fails or a\nnormalized norm min(σ̂, c) exceeds c·(1 + 1e-4).\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: eval -checkpoint RUN [flags]\n\nEvaluates an i-ResNet: test error for classifiers, test NLL in nats (exact log-det\nfor toy models) and, for image density models, bits/dim with its standard error SE(NLL)/(d·ln 2)\n(d = C·H·W; approximate under a logit transform), the reconstruction error and\nfixed-point iterations of the inverse; then each residual layer's spectral-norm\nestimate σ̂ against its bound c. Exits with status 1 if an inverse fails or a\nnormalized norm min(σ̂, c) exceeds c·(1 + 1e-4).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	ckpt := fs.String("checkpoint", "", "checkpoint file, or a run folder holding "+trainer.CheckpointFile+" (required)")
@@ -220,11 +234,22 @@ func evaluate(t *trainer.Trainer, recon, powerIters int) (report, error) {
 	rep.NLL, rep.NLLSE, rep.EMA, rep.ExactLD = ev.NLL, ev.NLLStd, ev.UsedEMA, ev.Exact
 	var failed []string
 	if cfg.Images != nil {
-		se := ev.NLLStd / (float64(d) * math.Ln2)
-		rep.BPD, rep.BPDSE = &ev.BPD, &se
+		rep.Task = cfg.Images.Task.String()
+		if ms, ok := t.Model().(*blocks.MultiScale); ok {
+			rep.Vanilla = ms.Config().Unconstrained
+		}
+		if cfg.Images.Task != trainer.Classify {
+			se := ev.NLLStd / (float64(d) * math.Ln2)
+			rep.BPD, rep.BPDSE = &ev.BPD, &se
+		}
+		if cfg.Images.Task != trainer.Density {
+			p := ev.Error
+			se := math.Sqrt(p * (1 - p) / float64(cfg.EvalSize))
+			rep.TestError, rep.TestErrorSE = &p, &se
+		}
 		if recon > 0 {
-			rep.Reconstruction = reconstruct(t, recon)
-			if e := rep.Reconstruction.Error; e != "" {
+			rep.Reconstruction = reconstruct(t, recon, rep.Vanilla)
+			if e := rep.Reconstruction.Error; e != "" && !rep.Vanilla {
 				failed = append(failed, "reconstruction: "+e)
 			}
 		}
@@ -238,7 +263,11 @@ func evaluate(t *trainer.Trainer, recon, powerIters int) (report, error) {
 		for _, layer := range sortedLayers(norms) {
 			s := norms[layer]
 			l := layerNorm{Block: i, Layer: layer, Sigma: s[0], Normalized: math.Min(s[0], s[1]), Coeff: s[1]}
-			l.Exceeds = !(l.Normalized <= l.Coeff*(1+boundSlack)) // NaN exceeds too
+			if rep.Vanilla { // nothing normalizes the weights: they are what they are
+				l.Normalized = s[0]
+			} else {
+				l.Exceeds = !(l.Normalized <= l.Coeff*(1+boundSlack)) // NaN exceeds too
+			}
 			if l.Exceeds {
 				rep.Exceeding++
 			}
@@ -254,33 +283,24 @@ func evaluate(t *trainer.Trainer, recon, powerIters int) (report, error) {
 	return rep, nil
 }
 
-func reconstruct(t *trainer.Trainer, n int) *reconstruction {
-	r, err := t.Reconstruct(n)
+// reconstruct inverts the first n test images. A vanilla model's inverse
+// runs leniently, so the report says how far its failing fixed point lands.
+func reconstruct(t *trainer.Trainer, n int, vanilla bool) *reconstruction {
+	recon := t.Reconstruct
+	if vanilla {
+		recon = t.ReconstructLenient
+	}
+	r, err := recon(n)
 	out := &reconstruction{Images: r.Original.N}
 	if err != nil {
 		out.Error = err.Error()
+	}
+	if r.Reconstructed.N == 0 {
 		return out
 	}
-	out.MaxAbsErr = r.MaxAbsErr
-	for i, v := range r.Original.Pixels {
-		out.MaxPixelErr = math.Max(out.MaxPixelErr, math.Abs(float64(v-r.Reconstructed.Pixels[i])))
-	}
-	names := make([]string, 0, len(r.Stats))
-	for k := range r.Stats {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out.Blocks = len(names)
-	for i, k := range names {
-		s := r.Stats[k]
-		if i == 0 || s.Iter < out.IterMin {
-			out.IterMin = s.Iter
-		}
-		if i == 0 || s.Iter > out.IterMax {
-			out.IterMax, out.IterMaxAt = s.Iter, k
-		}
-		out.IterMean += float64(s.Iter) / float64(len(names))
-	}
+	out.MaxAbsErr, out.MaxPixelErr = r.MaxAbsErr, trainer.MaxPixelError(r)
+	it := trainer.SummarizeIterations(r.Stats)
+	out.Blocks, out.IterMin, out.IterMean, out.IterMax, out.IterMaxAt = it.Blocks, it.Min, it.Mean, it.Max, it.MaxBlock
 	return out
 }
 
@@ -331,17 +351,27 @@ func writeText(w io.Writer, r report) {
 	fmt.Fprintf(w, "checkpoint %s: step %d, %s\n", r.Checkpoint, r.Step, kind)
 	fmt.Fprintf(w, "held-out set: %s, %s, %s\n", held, weights, ld)
 	if r.Images {
-		fmt.Fprintf(w, "test NLL:      %.4f ± %.4f nats (model input space)\n", r.NLL, r.NLLSE)
+		if r.Vanilla {
+			fmt.Fprintf(w, "vanilla network: spectral normalization off; no Lipschitz bound, no inverse expected\n")
+		}
 		if r.BPD != nil {
+			fmt.Fprintf(w, "test NLL:      %.4f ± %.4f nats (model input space)\n", r.NLL, r.NLLSE)
 			fmt.Fprintf(w, "test bits/dim: %.4f ± %.4f\n", *r.BPD, *r.BPDSE)
+		}
+		if r.TestError != nil {
+			fmt.Fprintf(w, "test error:    %.2f%% ± %.2f%%\n", 100**r.TestError, 100**r.TestErrorSE)
 		}
 	} else {
 		fmt.Fprintf(w, "test NLL: %.4f ± %.4f nats\n", r.NLL, r.NLLSE)
 	}
 	if rc := r.Reconstruction; rc != nil {
-		if rc.Error != "" {
+		switch {
+		case rc.Error != "" && r.Vanilla && rc.Blocks > 0:
+			fmt.Fprintf(w, "reconstruction: FAILED, as expected without spectral normalization: %s\n", rc.Error)
+			fmt.Fprintf(w, "  the failing fixed point lands %.3g away (input space), %.3g in pixels\n", rc.MaxAbsErr, rc.MaxPixelErr)
+		case rc.Error != "":
 			fmt.Fprintf(w, "reconstruction: FAILED: %s\n", rc.Error)
-		} else {
+		default:
 			fmt.Fprintf(w, "reconstruction of %d test images: max error %.3g (input space), %.3g (pixels)\n", rc.Images, rc.MaxAbsErr, rc.MaxPixelErr)
 			fmt.Fprintf(w, "inverse iterations per block: min %d, mean %.1f, max %d (%s) over %d blocks\n", rc.IterMin, rc.IterMean, rc.IterMax, rc.IterMaxAt, rc.Blocks)
 		}

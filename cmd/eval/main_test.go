@@ -161,6 +161,52 @@ func TestFailingInverseIsReported(t *testing.T) {
 	}
 }
 
+// TestClassifierEvaluation: classifiers report a test error with its
+// binomial standard error and no bits/dim; a vanilla classifier whose
+// inverse fails is reported as such, with its raw σ̂, and is not an error.
+func TestClassifierEvaluation(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	for _, vanilla := range []bool{false, true} {
+		cfg := imageConfig(data)
+		cfg.Images.Task = trainer.Classify
+		if vanilla {
+			cfg.Images.Model.Unconstrained = true
+			cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1}
+		}
+		dir := newCheckpoint(t, cfg)
+		var out, errb bytes.Buffer
+		if err := run([]string{"-checkpoint", dir, "-recon", "2", "-json"}, &out, &errb); err != nil {
+			t.Fatalf("vanilla %v: %v", vanilla, err)
+		}
+		var rep report
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.TestError == nil || rep.BPD != nil || rep.Task != "classify" || rep.Vanilla != vanilla {
+			t.Fatalf("vanilla %v: report %+v", vanilla, rep)
+		}
+		p, n := *rep.TestError, 32.0
+		if want := math.Sqrt(p * (1 - p) / n); math.Abs(*rep.TestErrorSE-want) > 1e-12 || p < 0 || p > 1 {
+			t.Errorf("test error %v ± %v, want SE %v", p, *rep.TestErrorSE, want)
+		}
+		if vanilla && (rep.Reconstruction.Error == "" || rep.Reconstruction.Blocks == 0 || rep.Exceeding != 0) {
+			t.Errorf("vanilla reconstruction %+v, %d exceeding", rep.Reconstruction, rep.Exceeding)
+		}
+		out.Reset()
+		if err := run([]string{"-checkpoint", dir, "-recon", "2"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"test error:", "%"} {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("text output lacks %q:\n%s", w, out.String())
+			}
+		}
+		if vanilla && !strings.Contains(out.String(), "FAILED, as expected without spectral normalization") {
+			t.Errorf("text output:\n%s", out.String())
+		}
+	}
+}
+
 func TestBadFlagsAreClearErrors(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
