@@ -9,8 +9,15 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// actNormEps keeps log(std + eps) finite for a constant channel.
+// actNormEps keeps log(std + eps) finite for a nearly constant channel.
 const actNormEps = 1e-6
+
+// constantStd is the spread below which a channel counts as constant: its
+// data-dependent scale is left at 1 instead of 1/(std + eps). A constant
+// channel (the zeros of injective padding, PadChannels) carries nothing to
+// normalize, and a scale of 1e6 would blow up whatever the blocks later
+// write into it.
+const constantStd = 1e-6
 
 // ActNorm is the per-channel affine map of Kingma & Dhariwal (2018, §3.1)
 // on inputs (N, C) or (N, C, H, W):
@@ -59,7 +66,9 @@ func (a *ActNorm) checkShape(s tensor.Shape) error {
 	return nil
 }
 
-// InitFromBatch implements DataInitializer.
+// InitFromBatch implements DataInitializer: per channel, the shift is
+// −mean and the scale 1/(std + 1e-6) over x, so the output of the batch has
+// zero mean and unit spread; a constant channel (std < 1e-6) keeps scale 1.
 func (a *ActNorm) InitFromBatch(x *tensor.Dense) error {
 	s := x.Shape()
 	if err := a.checkShape(s); err != nil {
@@ -82,7 +91,9 @@ func (a *ActNorm) InitFromBatch(x *tensor.Dense) error {
 		mean := sum / cnt
 		std := math.Sqrt(math.Max(sq/cnt-mean*mean, 0))
 		bias[ch] = -mean
-		logScale[ch] = -math.Log(std + actNormEps)
+		if std >= constantStd {
+			logScale[ch] = -math.Log(std + actNormEps)
+		}
 	}
 	storeFloat64(a.bias, bias)
 	storeFloat64(a.logScale, logScale)

@@ -1,6 +1,7 @@
 package blocks_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -91,6 +92,52 @@ func TestPaddedClassifierTrunkRoundTrip(t *testing.T) {
 		}
 		if d := maxAbsDiff(back, x); d > dt.tol {
 			t.Errorf("%v: max |F⁻¹(F(x)) − x| = %.3g > %.3g", dt.dtype, d, dt.tol)
+		}
+	}
+}
+
+// TestActNormInitOnPaddedChannels: data-dependent ActNorm init after
+// injective padding normalizes the image channels and leaves the constant
+// zero channels at scale 1, so that what the blocks later write into them
+// is not multiplied by 1/eps.
+func TestActNormInitOnPaddedChannels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	a, err := blocks.NewActNorm(4, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := chain(t, blocks.PadChannels{N: 2}, a)
+	x := randTensor(tensor.Float64, rng, 16, 2, 3, 3)
+	if err := c.InitFromBatch(x); err != nil {
+		t.Fatal(err)
+	}
+	var logScale []float64
+	for _, nt := range a.Tensors() {
+		if nt.Name == "logscale" {
+			logScale = nt.Value.Data().([]float64)
+		}
+	}
+	if len(logScale) != 4 {
+		t.Fatalf("log-scales %v", logScale)
+	}
+	for ch := 2; ch < 4; ch++ {
+		if logScale[ch] != 0 {
+			t.Errorf("padded channel %d: log-scale %v, want 0 (scale 1)", ch, logScale[ch])
+		}
+	}
+	y, _ := forwardValues(t, c, x)
+	yd := y.Data().([]float64)
+	for ch := 0; ch < 2; ch++ { // the image channels come out standardized
+		var sum, sq float64
+		for b := 0; b < 16; b++ {
+			for _, v := range yd[(b*4+ch)*9 : (b*4+ch+1)*9] {
+				sum += v
+				sq += v * v
+			}
+		}
+		mean, vr := sum/144, sq/144-(sum/144)*(sum/144)
+		if math.Abs(mean) > 1e-9 || math.Abs(vr-1) > 1e-4 {
+			t.Errorf("channel %d after ActNorm: mean %.3g, variance %.6f; want 0 and 1", ch, mean, vr)
 		}
 	}
 }
