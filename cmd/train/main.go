@@ -187,8 +187,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	c := t.Config()
 	if c.Images != nil {
 		m := c.Images.Model
-		logf("training %v %v: multi-scale i-ResNet %d×%d×%d, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Images.Set, c.Images.Task, m.Channels, m.Height, m.Width, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+		pad := ""
+		if m.PadChannels > 0 {
+			pad = fmt.Sprintf(" + %d zero channels", m.PadChannels)
+		}
+		logf("training %v %v: multi-scale i-ResNet %d×%d×%d%s, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Images.Set, c.Images.Task, m.Channels, m.Height, m.Width, pad, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	} else {
 		logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
 			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
