@@ -2,11 +2,14 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/internal/heatmap"
@@ -96,5 +99,38 @@ func TestWriteImagePictures(t *testing.T) {
 				t.Errorf("reconstructions.png is %d×%d", w, h)
 			}
 		})
+	}
+}
+
+// TestEarlyStopLineCarriesTheTaskMetric: a run stopped early (time limit)
+// evaluates where it is, and that last metrics line holds the classifier's
+// test error, or the density's bits/dim.
+func TestEarlyStopLineCarriesTheTaskMetric(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	for _, task := range []Task{Classify, Density} {
+		cfg := imageConfig(data)
+		cfg.Images.Task = task
+		tr := newTrainer(t, cfg)
+		out := t.TempDir()
+		if _, err := tr.Run(context.Background(), RunOptions{OutDir: out, TimeLimit: time.Nanosecond}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		var m Metric
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Step != 1:
+			t.Errorf("%v: last line at step %d, want 1", task, m.Step)
+		case task == Classify && (m.TestError == nil || m.TestNLL != nil):
+			t.Errorf("classifier's last line %s", lines[len(lines)-1])
+		case task == Density && (m.TestBPD == nil || m.TestError != nil):
+			t.Errorf("density's last line %s", lines[len(lines)-1])
+		}
 	}
 }

@@ -108,17 +108,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 				return sum, errors.Wrapf(err, "trainer: step %d", t.step)
 			}
 			sum.Final = ev
-			m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
-			if t.cfg.Images != nil {
-				if t.cfg.Images.Task != Classify {
-					m.TestBPD = &ev.BPD
-				} else {
-					m.TestNLL, m.TestNLLSE, m.TestLogDet = nil, nil, nil
-				}
-				if t.cfg.Images.Task != Density {
-					m.TestError = &ev.Error
-				}
-			}
+			t.fillEval(&m, ev)
 		}
 		if evalNow || t.step%t.cfg.LogEvery == 0 || last {
 			m.StepTimeMS = float64(window.Microseconds()) / 1000 / float64(windowSteps)
@@ -142,8 +132,9 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 			return sum, err
 		}
 		sum.Final = ev
-		nll, se := ev.NLL, ev.NLLStd
-		_ = enc.Encode(Metric{Step: t.step, TestNLL: &nll, TestNLLSE: &se, TestLogDet: &ev.LogDet, Elapsed: time.Since(start).Seconds()})
+		m := Metric{Step: t.step, Epoch: t.Epoch(), Elapsed: time.Since(start).Seconds()}
+		t.fillEval(&m, ev)
+		_ = enc.Encode(m)
 		if o.OutDir != "" {
 			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
 				return sum, err
@@ -156,6 +147,24 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		sum.StepMean = trainTime / time.Duration(n)
 	}
 	return sum, nil
+}
+
+// fillEval puts what the task measures of ev into m: NLL (and bits/dim for
+// images) for densities, test error for classifiers, both for hybrids.
+func (t *Trainer) fillEval(m *Metric, ev EvalStats) {
+	task := Density
+	if t.cfg.Images != nil {
+		task = t.cfg.Images.Task
+	}
+	if task != Classify {
+		m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
+		if t.cfg.Images != nil {
+			m.TestBPD = &ev.BPD
+		}
+	}
+	if task != Density {
+		m.TestError = &ev.Error
+	}
 }
 
 // openMetrics opens the metrics file for appending, first dropping lines
