@@ -10,14 +10,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Flow is a density model: a bijector F with a standard Gaussian base
-// density, so that (Behrmann et al. 2019, eq. 4)
+// Flow is a density model: a bijector F with a Gaussian base density, so
+// that (Behrmann et al. 2019, eq. 4)
 //
-//	log p(x) = log N(F(x); 0, I) + log|det ∂F/∂x|.
+//	log p(x) = log N(F(x); μ, diag(σ²)) + log|det ∂F/∂x|,
 //
-// Sampling draws z ~ N(0, I) and returns F⁻¹(z).
+// with μ = 0, σ = 1 unless Prior is set. Sampling draws z from the prior
+// and returns F⁻¹(z).
 type Flow struct {
-	F Bijector
+	F     Bijector
+	Prior *GaussianPrior // learned prior; nil means the fixed N(0, I)
 }
 
 // LogProb builds log p(x) (N) and the log-det term (N) for x (N, ...).
@@ -26,7 +28,12 @@ func (f Flow) LogProb(b *graph.Builder, x *G.Node) (logp, logDet *G.Node, err er
 	if err != nil {
 		return nil, nil, err
 	}
-	lpz, err := GaussianLogProb(b, z)
+	var lpz *G.Node
+	if f.Prior != nil {
+		lpz, err = f.Prior.LogProb(b, z)
+	} else {
+		lpz, err = GaussianLogProb(b, z)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +72,8 @@ func GaussianLogProb(b *graph.Builder, z *G.Node) (*G.Node, error) {
 }
 
 // Sample draws n samples of the given per-sample shape at the given
-// temperature T (z ~ N(0, T²I)) and maps them through F⁻¹.
+// temperature T (z ~ N(0, T²I), or μ + Tσε with a learned prior) and maps
+// them through F⁻¹.
 func (f Flow) Sample(rng *rand.Rand, dtype tensor.Dtype, n int, shape []int, temperature float64) (*tensor.Dense, error) {
 	if n < 1 {
 		return nil, errors.Errorf("blocks: sample count %d must be ≥ 1", n)
@@ -73,9 +81,17 @@ func (f Flow) Sample(rng *rand.Rand, dtype tensor.Dtype, n int, shape []int, tem
 	if !(temperature > 0) {
 		return nil, errors.Errorf("blocks: temperature %v must be > 0", temperature)
 	}
-	z := tensor.New(tensor.Of(dtype), tensor.WithShape(append([]int{n}, shape...)...))
-	graph.Fill(z, graph.Gaussian, rng)
-	if temperature != 1 {
+	var z *tensor.Dense
+	if f.Prior != nil {
+		if got := tensor.Shape(shape).TotalSize(); len(shape) != 1 || got != f.Prior.Dim() {
+			return nil, errors.Errorf("blocks: the prior draws (N, %d) latents, asked for shape %v", f.Prior.Dim(), shape)
+		}
+		z = f.Prior.Sample(rng, n, temperature)
+	} else {
+		z = tensor.New(tensor.Of(dtype), tensor.WithShape(append([]int{n}, shape...)...))
+		graph.Fill(z, graph.Gaussian, rng)
+	}
+	if f.Prior == nil && temperature != 1 {
 		d := toFloat64(z)
 		for i := range d {
 			d[i] *= temperature

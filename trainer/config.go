@@ -111,8 +111,9 @@ type Optim struct {
 	EMADecay   float64 `json:"ema_decay"` // decay of the weight average used to evaluate and sample; 0 means no average
 }
 
-// ImageConfig selects image density training: a multi-scale
-// convolutional i-ResNet on dequantized MNIST (Behrmann et al. 2019, §5.2).
+// ImageConfig selects image training: a multi-scale convolutional i-ResNet
+// on dequantized MNIST, CIFAR-10 or CIFAR-100 (Behrmann et al. 2019, §5), for
+// density, classification or both.
 type ImageConfig struct {
 	// Set is the dataset.
 	Set ImageSet `json:"set"`
@@ -129,6 +130,10 @@ type ImageConfig struct {
 	Model      blocks.MultiScaleConfig `json:"model"`
 	// Task is what the network is trained for.
 	Task Task `json:"task"`
+	// LearnedPrior learns the mean and standard deviation of a diagonal
+	// Gaussian prior on the latent (blocks.GaussianPrior), as the authors'
+	// code does by default; false keeps the fixed N(0, I).
+	LearnedPrior bool `json:"learned_prior"`
 	// HybridWeight is the weight of the density term of the hybrid loss
 	// mean(CE) − w·mean(log p(x))/D (blocks.HybridLoss); 0 means 1, i.e. the
 	// density term in nats per dimension.

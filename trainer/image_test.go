@@ -94,6 +94,42 @@ func TestImageSamplesAndReconstructions(t *testing.T) {
 
 // TestClassifyAndHybrid trains the head (classification) and head + density
 // (hybrid) for a few steps, and resumes the hybrid run exactly.
+// TestLearnedPrior trains a density model with a learned prior: the prior
+// moves, is saved and resumed exactly, and sampling draws from it.
+func TestLearnedPrior(t *testing.T) {
+	cfg := imageConfig(imagetest.TinyMNIST(t))
+	cfg.Images.LearnedPrior = true
+	whole := newTrainer(t, cfg)
+	steps(t, whole, 6)
+	moved := false
+	for _, nt := range whole.tensors() {
+		if nt.Name == "prior/mean" || nt.Name == "prior/logstd" {
+			for _, v := range nt.Value.Data().([]float32) {
+				moved = moved || v != 0
+			}
+		}
+	}
+	if !moved {
+		t.Error("the learned prior did not move in 6 steps")
+	}
+	if _, err := whole.SampleImages(3, 0.7); err != nil {
+		t.Fatal(err)
+	}
+	first := newTrainer(t, cfg)
+	steps(t, first, 3)
+	path := filepath.Join(t.TempDir(), CheckpointFile)
+	if err := first.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	steps(t, resumed, 3)
+	sameState(t, state(whole), state(resumed))
+}
+
 func TestClassifyAndHybrid(t *testing.T) {
 	dir := imagetest.TinyMNIST(t)
 	for _, task := range []Task{Classify, Hybrid} {

@@ -65,13 +65,13 @@ func SmallMNISTClassifier(dir string) Config {
 // --nStrides 1 2 2 --nChannels 512 512 512 --coeff 0.9 -densityEstimation
 // -multiScale --lr 0.003 --weight_decay 0 --numSeriesTerms 5 --batch 128
 // --warmup_epochs 1, with its defaults Adamax, 5 power iterations, ELU,
-// ActNorm, initial squeeze): MNIST padded to 32×32, 3 scales × 16 blocks
+// ActNorm, initial squeeze, learned prior): MNIST padded to 32×32, 3 scales × 16 blocks
 // of ActNorm + conv bottleneck with 512 hidden channels, 200 epochs. It is
 // meant for bigger machines: one step at batch 128 takes minutes on two
 // CPU cores.
 func PaperMNISTDensity(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Set: MNIST, Dir: dir, Pad: 2, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Images: &ImageConfig{Set: MNIST, Dir: dir, Pad: 2, LogitAlpha: 1e-6, LearnedPrior: true, Model: blocks.MultiScaleConfig{
 			Channels: 1, Height: 32, Width: 32, Scales: 3, Blocks: 16, Hidden: []int{512, 512, 512},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, PowerIters: 5,
@@ -87,7 +87,7 @@ func PaperMNISTDensity(dir string) Config {
 // Residual Flows uses for CIFAR). dir must hold the CIFAR-10 binary batches.
 func PaperCIFAR10Density(dir string) Config {
 	c := PaperMNISTDensity(dir)
-	c.Images = &ImageConfig{Set: CIFAR10, Dir: dir, LogitAlpha: 0.05, Model: c.Images.Model}
+	c.Images = &ImageConfig{Set: CIFAR10, Dir: dir, LogitAlpha: 0.05, LearnedPrior: true, Model: c.Images.Model}
 	c.Images.Model.Channels = 3
 	c.Optim.Warmup, c.Steps, c.EvalEvery = cifarEpoch128, 200*cifarEpoch128, cifarEpoch128
 	return c

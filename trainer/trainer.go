@@ -132,6 +132,11 @@ func New(cfg Config) (*Trainer, error) {
 		}
 	}
 	t.flow = blocks.Flow{F: t.model}
+	if cfg.Images != nil && cfg.Images.LearnedPrior {
+		if t.flow.Prior, err = blocks.NewGaussianPrior(t.model.(*blocks.MultiScale).Dim(), tensor.Float32); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.build(); err != nil {
 		return nil, err
 	}
@@ -184,7 +189,12 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	lpz, err := blocks.GaussianLogProb(b, z)
+	var lpz *G.Node
+	if t.flow.Prior != nil {
+		lpz, err = t.flow.Prior.LogProb(b, z)
+	} else {
+		lpz, err = blocks.GaussianLogProb(b, z)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -386,6 +396,9 @@ func (t *Trainer) tensors() []blocks.NamedTensor {
 	out := t.model.Tensors()
 	if t.head != nil {
 		out = append(out, t.head.Tensors()...)
+	}
+	if t.flow.Prior != nil {
+		out = append(out, t.flow.Prior.Tensors()...)
 	}
 	return out
 }

@@ -74,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.BoolVar(&o.pictures, "pictures", true, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
+	learnedPrior := false
+	fs.BoolVar(&learnedPrior, "learned-prior", false, "with image data: learn the mean and spread of a diagonal Gaussian prior on the latent (the paper presets do); default from the preset")
 	vanilla := false
 	fs.BoolVar(&vanilla, "vanilla", false, "with image data and -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
 
@@ -141,6 +143,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if cfg, err = imagePreset(cfg, set, imageSet, tk, trainer.PresetSize(preset), dataDir, schedule, algo); err != nil {
 				return err
 			}
+			if set["learned-prior"] {
+				cfg.Images.LearnedPrior = learnedPrior
+			}
 			if vanilla {
 				if tk != trainer.Classify {
 					return errors.New("-vanilla needs -task classify: without spectral normalization the log-det power series diverges, so there is no density to train")
@@ -148,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 				cfg.Images.Model.Unconstrained = true
 			}
 		} else {
-			for _, f := range []string{"task", "vanilla", "preset", "data-dir"} {
+			for _, f := range []string{"task", "vanilla", "preset", "data-dir", "learned-prior"} {
 				if set[f] {
 					return errors.Errorf("-%s applies to image data (-data mnist, cifar10, cifar100); toy densities are density models with their own flags", f)
 				}
