@@ -101,6 +101,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	m := cfg.Images.Model
 	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), m.Channels, m.Height, m.Width)
+	if cfg.Images.Task == trainer.Classify && *n > 0 {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "n" })
+		if explicit {
+			return errors.Errorf("%s is a classifier: its prior was never trained, so it has no samples to draw; use -n 0 (reconstructions only) or a density or hybrid model", path)
+		}
+		fmt.Fprintln(stdout, "classifier: no density to sample from, writing reconstructions only")
+		*n = 0
+		if *recon == 0 {
+			return errors.New("a classifier with -recon 0: nothing to do")
+		}
+	}
 
 	// Compute everything before writing anything, so that a failing inverse
 	// leaves no picture behind.

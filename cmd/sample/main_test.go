@@ -266,3 +266,26 @@ func TestCompareWithVanilla(t *testing.T) {
 		t.Errorf("-compare with -recon 0: error %v", err)
 	}
 }
+
+// TestClassifierHasNoSamples: a classifier's prior was never trained, so
+// cmd/sample draws no samples from it unless asked, and refuses when asked.
+func TestClassifierHasNoSamples(t *testing.T) {
+	cfg := imageConfig(imagetest.TinyMNIST(t))
+	cfg.Images.Task = trainer.Classify
+	dir := checkpoint(t, cfg)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-recon", "3", "-out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "no density to sample") {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "samples.png")); !os.IsNotExist(err) {
+		t.Errorf("samples.png written for a classifier (%v)", err)
+	}
+	err := run([]string{"-checkpoint", dir, "-n", "4", "-out", out}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "is a classifier") {
+		t.Errorf("-n 4 on a classifier: error %v", err)
+	}
+}
