@@ -46,28 +46,4 @@ func Captioned(img image.Image, lines ...string) *image.RGBA {
 // Stacked joins images vertically, top to bottom in argument order, with a
 // Gap-pixel strip of Background between neighbours: SideBySide turned on
 // its side. Images are left-aligned; nil images are skipped.
-func Stacked(imgs ...image.Image) *image.RGBA {
-	var panels []image.Image
-	w, h := 0, 0
-	for _, im := range imgs {
-		if im == nil {
-			continue
-		}
-		b := im.Bounds()
-		if len(panels) > 0 {
-			h += Gap
-		}
-		panels = append(panels, im)
-		h += b.Dy()
-		w = max(w, b.Dx())
-	}
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(out, out.Bounds(), image.NewUniform(Background), image.Point{}, draw.Src)
-	y := 0
-	for _, im := range panels {
-		b := im.Bounds()
-		draw.Draw(out, image.Rect(0, y, b.Dx(), y+b.Dy()), im, b.Min, draw.Src)
-		y += b.Dy() + Gap
-	}
-	return out
-}
+func Stacked(imgs ...image.Image) *image.RGBA { return join(true, imgs) }
