@@ -1,8 +1,6 @@
 package trainer
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"image"
 	"math"
@@ -131,18 +129,12 @@ func ReconstructionGrid(r Reconstruction, cols, scale int) (*image.RGBA, error) 
 // imageCurves draws the training loss beside the held-out bits/dim
 // (density, hybrid) or test error (classify) read from a metrics file.
 func imageCurves(path string, task Task) (image.Image, error) {
-	f, err := os.Open(path)
+	ms, err := readMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var loss, test []float64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var m Metric
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, errors.Wrapf(err, "trainer: %s", path)
-		}
+	for _, m := range ms {
 		if m.Loss != 0 {
 			loss = append(loss, m.Loss)
 		}
@@ -152,9 +144,6 @@ func imageCurves(path string, task Task) (image.Image, error) {
 		case task != Classify && m.TestBPD != nil:
 			test = append(test, *m.TestBPD)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
 	if len(loss) < 2 {
 		return nil, errors.Wrapf(os.ErrNotExist, "trainer: %s has fewer than two loss lines", path)

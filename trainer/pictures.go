@@ -111,18 +111,12 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 // curvesFrom reads the training loss and the held-out NLL (NaN where not
 // evaluated) from a metrics file.
 func curvesFrom(path string) ([][]float64, error) {
-	f, err := os.Open(path)
+	ms, err := readMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var loss, nll []float64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var m Metric
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, errors.Wrapf(err, "trainer: %s", path)
-		}
+	for _, m := range ms {
 		if m.Loss == 0 && m.TestNLL != nil { // final evaluation line
 			continue
 		}
@@ -133,5 +127,24 @@ func curvesFrom(path string) ([][]float64, error) {
 			nll = append(nll, math.NaN())
 		}
 	}
-	return [][]float64{loss, nll}, sc.Err()
+	return [][]float64{loss, nll}, nil
+}
+
+// readMetrics reads every line of a metrics file.
+func readMetrics(path string) ([]Metric, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Metric
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m Metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, errors.Wrapf(err, "trainer: %s", path)
+		}
+		out = append(out, m)
+	}
+	return out, errors.Wrapf(sc.Err(), "trainer: %s", path)
 }
