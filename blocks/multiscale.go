@@ -143,10 +143,7 @@ func (m *MultiScale) Config() MultiScaleConfig { return m.cfg }
 // Dim returns the size of the latent vector: the image's C·H·W, plus the
 // padded channels with PadChannels.
 func (m *MultiScale) Dim() int {
-	if m.cfg.PadChannels == 0 {
-		return m.in[0] * m.in[1] * m.in[2]
-	}
-	s0 := m.shapes[0]
+	s0 := m.shapes[0] // squeeze and factor-out keep the size; padding adds to it
 	return s0[0] * s0[1] * s0[2]
 }
 
