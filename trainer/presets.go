@@ -150,7 +150,10 @@ func Preset(size PresetSize, set ImageSet, task Task, dir string) (Config, error
 		}
 		if set != MNIST { // CIFAR: already 32×32, three channels
 			m := &c.Images.Model
-			c.Images.Pad, c.Images.LogitAlpha = 0, 0.05
+			c.Images.Pad = 0
+			if c.Images.LogitAlpha > 0 { // density: CIFAR's α (Residual Flows); classifiers stay in [0, 1]
+				c.Images.LogitAlpha = 0.05
+			}
 			m.Channels, m.Height, m.Width = 3, 32, 32
 			c.EvalEvery = (50000 + c.BatchSize - 1) / c.BatchSize
 		}
