@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -54,24 +55,6 @@ func (c layerCase) build(t *testing.T, coeff float64, rng *rand.Rand) (*Spectral
 	return s, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 }
 
-// operatorMatrix builds the explicit matrix of the layer's linear map
-// (rows: outputs, columns: inputs) by applying it to every basis vector.
-func operatorMatrix(s *SpectralNorm, w []float64) *mat.Dense {
-	nin, nout := s.u.Shape().TotalSize(), s.v.Shape().TotalSize()
-	m := mat.NewDense(nout, nin, nil)
-	e := make([]float64, nin)
-	col := make([]float64, nout)
-	for j := 0; j < nin; j++ {
-		clear(e)
-		e[j] = 1
-		s.apply(w, e, col)
-		for i := range col {
-			m.Set(i, j, col[i])
-		}
-	}
-	return m
-}
-
 func largestSingularValue(t *testing.T, m *mat.Dense) float64 {
 	t.Helper()
 	var svd mat.SVD
@@ -89,7 +72,7 @@ func TestSigmaMatchesSVD(t *testing.T) {
 			if _, err := s.Converge(w, 1e-10, 5000); err != nil {
 				t.Fatal(err)
 			}
-			want := largestSingularValue(t, operatorMatrix(s, w.Data().([]float64)))
+			want := largestSingularValue(t, referenceMatrix(s, w.Data().([]float64)))
 			if d := math.Abs(s.Sigma()-want) / want; d > sigmaTol {
 				t.Errorf("σ̂ = %.8g, SVD %.8g (relative diff %.3g)", s.Sigma(), want, d)
 			}
@@ -134,7 +117,7 @@ func TestNormalizedOperatorNormAtMostCoeff(t *testing.T) {
 				t.Fatal(err)
 			}
 			wt := normalizedWeight(t, s, w)
-			got := largestSingularValue(t, operatorMatrix(s, wt.Data().([]float64)))
+			got := largestSingularValue(t, referenceMatrix(s, wt.Data().([]float64)))
 			if got > coeff*(1+sigmaTol) {
 				t.Errorf("‖W̃‖₂ = %.8g > c(1+%g) = %.8g", got, sigmaTol, coeff*(1+sigmaTol))
 			}
@@ -227,5 +210,89 @@ func TestConvergeReportsFailure(t *testing.T) {
 	var nc *NotConvergedError
 	if !errors.As(err, &nc) {
 		t.Fatalf("Converge with 1 iteration returned %v, want *NotConvergedError", err)
+	}
+}
+
+// TestRepeatedOneStepUpdatesConverge calls Update with one step at a time,
+// as the trainer does every training step: the vectors must carry over
+// between calls so that σ̂ still reaches the SVD value.
+func TestRepeatedOneStepUpdatesConverge(t *testing.T) {
+	for _, c := range layerCases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(4, 4))
+			s, w := c.build(t, 0.9, rng)
+			for i := 0; i < 400; i++ {
+				if _, err := s.Update(w, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := largestSingularValue(t, referenceMatrix(s, w.Data().([]float64)))
+			if d := math.Abs(s.Sigma()-want) / want; d > sigmaTol {
+				t.Errorf("σ̂ after 400 one-step updates = %.8g, SVD %.8g (relative diff %.3g)", s.Sigma(), want, d)
+			}
+		})
+	}
+}
+
+// TestNormalizeLeavesContractiveWeights: W̃ = W / max(1, σ̂/c) is W itself
+// when σ̂ < c (a weight is never scaled up), and W·c/σ̂ above c.
+func TestNormalizeLeavesContractiveWeights(t *testing.T) {
+	for _, c := range layerCases {
+		for _, target := range []float64{0.25, 3} {
+			t.Run(fmt.Sprintf("%s/%g", c.name, target), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(5, 5))
+				s, w := c.build(t, 0.9, rng)
+				data := w.Data().([]float64)
+				scale(data, target/largestSingularValue(t, referenceMatrix(s, data)))
+				if _, err := s.Converge(w, 1e-12, 5000); err != nil {
+					t.Fatal(err)
+				}
+				got := normalizedWeight(t, s, w).Data().([]float64)
+				f := 1.0
+				if target > 0.9 {
+					f = 0.9 / s.Sigma()
+				}
+				for i := range data {
+					if d := math.Abs(got[i] - f*data[i]); d > 1e-12*math.Abs(data[i]) {
+						t.Fatalf("W̃[%d] = %.15g, want %.15g·W = %.15g (‖W‖₂ = %g, c = 0.9)", i, got[i], f, f*data[i], target)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestApplyMatchesReference checks the package's operator (used by the
+// power iteration) against the naive one, column by column.
+func TestApplyMatchesReference(t *testing.T) {
+	for _, c := range layerCases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(6, 6))
+			s, w := c.build(t, 0.9, rng)
+			wd := w.Data().([]float64)
+			ref := referenceMatrix(s, wd)
+			nout, nin := ref.Dims()
+			e, col, back := make([]float64, nin), make([]float64, nout), make([]float64, nin)
+			for j := 0; j < nin; j++ {
+				clear(e)
+				e[j] = 1
+				s.apply(wd, e, col)
+				for i := range col {
+					if d := math.Abs(col[i] - ref.At(i, j)); d > 1e-12 {
+						t.Fatalf("A[%d, %d] = %g, reference %g", i, j, col[i], ref.At(i, j))
+					}
+				}
+			}
+			for i := 0; i < nout; i++ { // rows of A are columns of Aᵀ
+				col = make([]float64, nout)
+				col[i] = 1
+				s.applyT(wd, col, back)
+				for j := range back {
+					if d := math.Abs(back[j] - ref.At(i, j)); d > 1e-12 {
+						t.Fatalf("Aᵀ[%d, %d] = %g, reference %g", j, i, back[j], ref.At(i, j))
+					}
+				}
+			}
+		})
 	}
 }
