@@ -63,3 +63,225 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledLRWithoutWarmup checks the half cosine from step 0 by hand:
+// lr(t) = LR·½(1 + cos(πt/T)).
+func TestScheduledLRWithoutWarmup(t *testing.T) {
+	cfg := Optim{LR: 0.2, DecaySteps: 8}
+	for _, c := range []struct {
+		t    int
+		want float64
+	}{
+		{1, 0.1 * (1 + math.Cos(math.Pi/8))},
+		{2, 0.1 * (1 + math.Sqrt2/2)},
+		{4, 0.1},
+		{6, 0.1 * (1 - math.Sqrt2/2)},
+		{8, 0},
+	} {
+		if got := scheduledLR(cfg, c.t); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("lr(%d) = %.17g, want %.17g", c.t, got, c.want)
+		}
+	}
+}
+
+// TestFirstStepBiasCorrection checks the first Adam and Adamax update in
+// closed form. After one step the bias-corrected moments are m̂ = g and
+// v̂ = g² (Adam) or u = |g| (Adamax), so each parameter moves by
+// lr·g/(|g| + ε), about lr against the sign of g, whatever the size of g.
+// Without bias correction Adam would move by lr·(1−β₁)g/(√(1−β₂)|g| + ε),
+// 3.16·lr here, and Adamax by lr·(1−β₁), a tenth of it.
+func TestFirstStepBiasCorrection(t *testing.T) {
+	p0 := []float32{1, -2, 0.5, 3}
+	g := []float32{0.3, -4, 1e-3, 0}
+	const lr, eps = 0.01, 1e-8
+	for _, alg := range []Algorithm{Adam, Adamax} {
+		p := tensor.New(tensor.WithShape(len(p0)), tensor.WithBacking(append([]float32(nil), p0...)))
+		o := newOptimizer(Optim{Algorithm: alg, LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: eps}, []*tensor.Dense{p})
+		gotLR, norm, err := o.step([][]float32{g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotLR != lr {
+			t.Errorf("%v: first step lr = %g, want %g", alg, gotLR, lr)
+		}
+		wantNorm := math.Sqrt(0.3*0.3 + 4*4 + 1e-3*1e-3)
+		if math.Abs(norm-wantNorm) > 1e-6 {
+			t.Errorf("%v: gradient norm = %.9g, want %.9g", alg, norm, wantNorm)
+		}
+		for j, got := range p.Data().([]float32) {
+			gj := float64(g[j])
+			want := float64(p0[j]) - lr*gj/(math.Abs(gj)+eps)
+			if math.Abs(float64(got)-want) > 2e-7 {
+				t.Errorf("%v: p[%d] after one step = %.9g, want %.9g (moved %.4g, want %.4g)",
+					alg, j, got, want, float64(got)-float64(p0[j]), want-float64(p0[j]))
+			}
+		}
+	}
+}
+
+// handOptimizer is the textbook update, written out here independently of
+// optimizer.step, over one flat vector of parameters:
+//
+//	clip:   g ← g·C/‖g‖ when ‖g‖ > C (‖·‖ over all parameters), then g ← g + wd·p
+//	Adam:   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
+//	        p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)   (Kingma & Ba 2015, Alg. 1)
+//	Adamax: m ← β₁m + (1−β₁)g;  u ← max(β₂u, |g|);
+//	        p ← p − (lr/(1−β₁ᵗ))·m/(u + ε)                (Kingma & Ba 2015, Alg. 2)
+//	SGD:    m ← β₁m + g;  p ← p − lr·m                     (heavy ball, PyTorch's form)
+type handOptimizer struct {
+	cfg     Optim
+	p, m, v []float64
+	t       int
+}
+
+func (h *handOptimizer) step(g []float64, lr float64) {
+	h.t++
+	var sq float64
+	for _, x := range g {
+		sq += x * x
+	}
+	scale := 1.0
+	if n := math.Sqrt(sq); h.cfg.ClipNorm > 0 && n > h.cfg.ClipNorm {
+		scale = h.cfg.ClipNorm / n
+	}
+	b1, b2, eps := h.cfg.Beta1, h.cfg.Beta2, h.cfg.Eps
+	for j := range h.p {
+		gj := g[j]*scale + h.cfg.WeightDecay*h.p[j]
+		switch h.cfg.Algorithm {
+		case SGD:
+			h.m[j] = b1*h.m[j] + gj
+			h.p[j] -= lr * h.m[j]
+		case Adamax:
+			h.m[j] = b1*h.m[j] + (1-b1)*gj
+			h.v[j] = math.Max(b2*h.v[j], math.Abs(gj))
+			h.p[j] -= lr / (1 - math.Pow(b1, float64(h.t))) * h.m[j] / (h.v[j] + eps)
+		default:
+			h.m[j] = b1*h.m[j] + (1-b1)*gj
+			h.v[j] = b2*h.v[j] + (1-b2)*gj*gj
+			mHat := h.m[j] / (1 - math.Pow(b1, float64(h.t)))
+			vHat := h.v[j] / (1 - math.Pow(b2, float64(h.t)))
+			h.p[j] -= lr * mHat / (math.Sqrt(vHat) + eps)
+		}
+	}
+}
+
+// TestOptimizerStepsByHand runs three updates of each optimizer on two
+// parameter tensors and compares the parameters, the learning rate and the
+// pre-clip gradient norm after every step with handOptimizer. The learning
+// rates of each step are given by hand, for constant, warm-up and cosine
+// schedules.
+func TestOptimizerStepsByHand(t *testing.T) {
+	// Two parameter tensors, (2) and (3), flattened to one vector by hand.
+	p0 := [][]float32{{0.5, -1.5}, {2, 0.25, -0.75}}
+	grads := [][][]float32{
+		{{0.4, -0.2}, {1.5, 0, -0.05}},
+		{{-0.3, 0.1}, {0.5, 2, 0.02}},
+		{{0.2, 0.6}, {-1, -0.5, 0.01}},
+	}
+	adam := Optim{Algorithm: Adam, LR: 0.05, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	with := func(o Optim, f func(*Optim)) Optim { f(&o); return o }
+	for _, c := range []struct {
+		name string
+		cfg  Optim
+		lrs  []float64 // learning rate of steps 1, 2, 3
+	}{
+		{"adam", adam, []float64{0.05, 0.05, 0.05}},
+		{"adam, β₂ = 0.9", with(adam, func(o *Optim) { o.Beta2 = 0.9 }), []float64{0.05, 0.05, 0.05}},
+		{"adam, weight decay", with(adam, func(o *Optim) { o.WeightDecay = 0.1 }), []float64{0.05, 0.05, 0.05}},
+		{"adam, warm-up", with(adam, func(o *Optim) { o.Warmup = 2 }), []float64{0.025, 0.05, 0.05}},
+		{"adam, cosine", with(adam, func(o *Optim) { o.Warmup, o.DecaySteps = 1, 3 }), []float64{0.05, 0.025, 0}},
+		{"adam, clipped, weight decay", with(adam, func(o *Optim) { o.ClipNorm, o.WeightDecay = 0.5, 0.1 }), []float64{0.05, 0.05, 0.05}},
+		{"adamax", with(adam, func(o *Optim) { o.Algorithm = Adamax }), []float64{0.05, 0.05, 0.05}},
+		{"adamax, weight decay", with(adam, func(o *Optim) { o.Algorithm, o.WeightDecay = Adamax, 0.1 }), []float64{0.05, 0.05, 0.05}},
+		{"sgd", Optim{Algorithm: SGD, LR: 0.1}, []float64{0.1, 0.1, 0.1}},
+		{"sgd, momentum", Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9}, []float64{0.1, 0.1, 0.1}},
+		{"sgd, momentum, weight decay", Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9, WeightDecay: 0.01}, []float64{0.1, 0.1, 0.1}},
+		{"sgd, momentum, clipped", Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9, ClipNorm: 1}, []float64{0.1, 0.1, 0.1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var params []*tensor.Dense
+			h := &handOptimizer{cfg: c.cfg}
+			for _, p := range p0 {
+				params = append(params, tensor.New(tensor.WithShape(len(p)), tensor.WithBacking(append([]float32(nil), p...))))
+				for _, x := range p {
+					h.p = append(h.p, float64(x))
+				}
+			}
+			h.m, h.v = make([]float64, len(h.p)), make([]float64, len(h.p))
+			o := newOptimizer(c.cfg, params)
+			for s, g := range grads {
+				var flat []float64
+				for _, gi := range g {
+					for _, x := range gi {
+						flat = append(flat, float64(x))
+					}
+				}
+				lr, norm, err := o.step(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.step(flat, c.lrs[s])
+				if math.Abs(lr-c.lrs[s]) > 1e-15 {
+					t.Errorf("step %d: lr = %.17g, want %.17g", s+1, lr, c.lrs[s])
+				}
+				var sq float64
+				for _, x := range flat {
+					sq += x * x
+				}
+				if math.Abs(norm-math.Sqrt(sq)) > 1e-6 {
+					t.Errorf("step %d: gradient norm = %.9g, want %.9g (before clipping)", s+1, norm, math.Sqrt(sq))
+				}
+				j := 0
+				for i, p := range params {
+					for k, got := range p.Data().([]float32) {
+						if want := h.p[j]; math.Abs(float64(got)-want) > 2e-6 {
+							t.Errorf("step %d: param %d[%d] = %.9g, want %.9g", s+1, i, k, got, want)
+						}
+						j++
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestClipNorm checks one plain SGD step (lr 0.1, no momentum) with the
+// global gradient norm clipped, written out with literal numbers: the
+// gradient ((1, 2), (2, 4)) has norm 5; clipped to 2.5 it is halved. A
+// gradient at or below the clip norm is used as it is. The norm returned
+// is always the one before clipping.
+func TestClipNorm(t *testing.T) {
+	p0 := [][]float32{{1, -1}, {0.5, 2}}
+	g := [][]float32{{1, 2}, {2, 4}} // ‖g‖ = √(1 + 4 + 4 + 16) = 5
+	for _, c := range []struct {
+		name string
+		clip float64
+		want [][]float64 // p0 − 0.1·g·min(1, clip/5)
+	}{
+		{"clipped to 2.5", 2.5, [][]float64{{1 - 0.05*1, -1 - 0.05*2}, {0.5 - 0.05*2, 2 - 0.05*4}}},
+		{"clipped to 1", 1, [][]float64{{1 - 0.02*1, -1 - 0.02*2}, {0.5 - 0.02*2, 2 - 0.02*4}}},
+		{"no clipping", 0, [][]float64{{1 - 0.1*1, -1 - 0.1*2}, {0.5 - 0.1*2, 2 - 0.1*4}}},
+		{"below the clip norm", 10, [][]float64{{1 - 0.1*1, -1 - 0.1*2}, {0.5 - 0.1*2, 2 - 0.1*4}}},
+		{"at the clip norm", 5, [][]float64{{1 - 0.1*1, -1 - 0.1*2}, {0.5 - 0.1*2, 2 - 0.1*4}}},
+	} {
+		var params []*tensor.Dense
+		for _, p := range p0 {
+			params = append(params, tensor.New(tensor.WithShape(len(p)), tensor.WithBacking(append([]float32(nil), p...))))
+		}
+		o := newOptimizer(Optim{Algorithm: SGD, LR: 0.1, ClipNorm: c.clip}, params)
+		_, norm, err := o.step(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if norm != 5 {
+			t.Errorf("%s: returned norm %.9g, want 5 (before clipping)", c.name, norm)
+		}
+		for i, p := range params {
+			for k, got := range p.Data().([]float32) {
+				if want := c.want[i][k]; math.Abs(float64(got)-want) > 2e-7 {
+					t.Errorf("%s: param %d[%d] = %.9g, want %.9g", c.name, i, k, got, want)
+				}
+			}
+		}
+	}
+}
