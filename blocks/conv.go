@@ -142,3 +142,5 @@ func (cb *convBranch) tensors() []NamedTensor {
 	}
 	return out
 }
+
+func (cb *convBranch) normalized() bool { return !cb.unconstrained }

@@ -131,3 +131,5 @@ func (d *denseBranch) tensors() []NamedTensor {
 	}
 	return out
 }
+
+func (d *denseBranch) normalized() bool { return !d.unconstrained }

@@ -57,6 +57,9 @@ type branch interface {
 	layers() []snLayer
 	// tensors lists the branch's parameters and state.
 	tensors() []NamedTensor
+	// normalized reports whether the layers are spectrally normalized
+	// (false for the unconstrained "vanilla" branch).
+	normalized() bool
 }
 
 // snLayer is a weight with its spectral normalization.
