@@ -49,7 +49,7 @@ func (t *Trainer) SampleImages(n int, temperature float64) (ImageBatch, error) {
 		return ImageBatch{}, errors.New("trainer: SampleImages needs an image model")
 	}
 	var x *tensor.Dense
-	err := t.withEMA(func() error {
+	err := t.withEvalWeights(func() error {
 		var err error
 		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, temperature)
 		return err
@@ -88,7 +88,7 @@ func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 	s := t.src.shape()
 	x := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, s[0], s[1], s[2]))
 	copyF32(x, points[:n*d])
-	err := t.withEMA(func() error {
+	err := t.withEvalWeights(func() error {
 		z, err := blocks.Apply(ms, x)
 		if err != nil {
 			return err

@@ -20,6 +20,12 @@ const checkpointFormat = "iresnet-go/density/v1"
 const (
 	prefixModel = "model/"
 	prefixEMA   = "ema/"
+	// prefixApplied holds the certified evaluation weight of every
+	// spectrally normalized layer (the EMA average when kept, rescaled to
+	// W/max(1, B/c) with B a certified bound of its operator norm): the
+	// weights as the evaluation applies them, each of operator norm ≤ c.
+	// Used as they are, they need no further normalization.
+	prefixApplied = "applied/"
 	prefixM     = "optim/m/"
 	prefixV     = "optim/v/"
 )
@@ -40,6 +46,13 @@ func (t *Trainer) Save(path string) error {
 		if t.ema != nil {
 			f.Tensors[prefixEMA+p.Name] = t.ema[i]
 		}
+	}
+	applied, err := t.appliedWeights()
+	if err != nil {
+		return errors.Wrap(err, "trainer: certifying the evaluation weights")
+	}
+	for name, w := range applied {
+		f.Tensors[prefixApplied+name] = w
 	}
 	rngState, err := t.pcg.MarshalBinary()
 	if err != nil {
@@ -131,6 +144,36 @@ func (t *Trainer) restore(f checkpoint.File) error {
 				return err
 			}
 		}
+	}
+	// Certified evaluation weights: all of them or none (checkpoints
+	// written before they were saved).
+	applied := map[string]*tensor.Dense{}
+	for _, r := range t.model.Residuals() {
+		for _, w := range r.SpectralWeights() {
+			for _, p := range t.params {
+				if p.Value != w.Value {
+					continue
+				}
+				if _, ok := f.Tensors[prefixApplied+p.Name]; !ok {
+					break
+				}
+				dst := p.Value.Clone().(*tensor.Dense)
+				if err := set(prefixApplied+p.Name, dst); err != nil {
+					return err
+				}
+				applied[p.Name] = dst
+			}
+		}
+	}
+	if len(applied) > 0 {
+		want := 0
+		for _, r := range t.model.Residuals() {
+			want += len(r.SpectralWeights())
+		}
+		if len(applied) != want {
+			return errors.Errorf("%d of %d %s weights are present", len(applied), want, prefixApplied)
+		}
+		t.applied = applied
 	}
 	var rngState string
 	var inits []bool

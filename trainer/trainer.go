@@ -53,6 +53,11 @@ type Trainer struct {
 	opt    *optimizer
 	ema    []*tensor.Dense // nil without EMA
 
+	// applied holds certified evaluation weights restored from a
+	// checkpoint (by parameter name), valid until the next step.
+	applied map[string]*tensor.Dense
+	cert    Certification // of the weights last used for evaluation
+
 	step int // completed training steps
 }
 
@@ -377,14 +382,15 @@ func (t *Trainer) Step() (StepStats, error) {
 		return st, err
 	}
 	if t.ema != nil {
-		d := t.cfg.Optim.EMADecay
+		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
 		for i, e := range t.ema {
 			ed, pd := e.Data().([]float32), t.params[i].Value.Data().([]float32)
 			for j := range ed {
-				ed[j] = float32(d*float64(ed[j]) + (1-d)*float64(pd[j]))
+				ed[j] = float32(float64(ed[j]) + rate*(float64(pd[j])-float64(ed[j])))
 			}
 		}
 	}
+	t.applied = nil // stored evaluation weights belong to an earlier step
 	t.step++
 	st.MaxSigma = t.maxSigma()
 	st.Duration = time.Since(start)
@@ -435,7 +441,7 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
 	points, pre := t.src.heldOut()
 	var res evalResult
-	err := t.withEMA(func() error {
+	err := t.withEvalWeights(func() error {
 		var err error
 		res, err = t.evalPass(points)
 		return err
@@ -526,7 +532,7 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 // picture.
 func (t *Trainer) LogProb(points []float64) ([]float64, error) {
 	var out []float64
-	err := t.withEMA(func() error {
+	err := t.withEvalWeights(func() error {
 		r, err := t.evalPass(points)
 		out = r.logp
 		return err
@@ -541,7 +547,7 @@ func (t *Trainer) LogProb(points []float64) ([]float64, error) {
 // the flow on Gaussian noise.
 func (t *Trainer) Sample(n int) (*tensor.Dense, error) {
 	var x *tensor.Dense
-	err := t.withEMA(func() error {
+	err := t.withEvalWeights(func() error {
 		var err error
 		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, 1)
 		return err
@@ -556,23 +562,108 @@ func (t *Trainer) sideRng(purpose uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(t.cfg.Seed^purpose, uint64(t.step)))
 }
 
-// withEMA runs fn with the averaged weights swapped into the parameters.
-func (t *Trainer) withEMA(fn func() error) error {
-	if t.ema == nil {
-		return fn()
-	}
+// emaRate returns the weight of the parameters of update t (1-based) in
+// the bias-corrected exponential moving average with decay d:
+// (1−d)/(1−dᵗ). Updating e ← e + rate·(θ − e) keeps e equal to
+// Σₛ (1−d)·d^(t−s)·θₛ / (1 − dᵗ), the average of the parameters after
+// updates 1…t with weights summing to 1 — Adam's bias correction applied to
+// the average, so no weight is left on the initialization (the first
+// update copies θ₁).
+func emaRate(d float64, t int) float64 {
+	return (1 - d) / (1 - math.Pow(d, float64(t)))
+}
+
+// withEvalWeights runs fn with the evaluation weights in the parameters:
+// the EMA average when kept, with every spectrally normalized weight
+// certified (blocks.Residual.Certify), so that each layer the graphs apply
+// has an operator norm of at most c by a certified bound, not by the
+// lagging power-iteration estimate. Weights restored from a checkpoint's
+// "applied/" section are used as stored instead, until the next training
+// step, so that what cmd/eval checks is what it evaluates. The training
+// weights are restored afterwards, and the certificate of the weights
+// used is kept for Certificates.
+func (t *Trainer) withEvalWeights(fn func() error) error {
 	saved := make([][]float32, len(t.params))
 	for i, p := range t.params {
-		d := p.Value.Data().([]float32)
-		saved[i] = append([]float32(nil), d...)
-		copy(d, t.ema[i].Data().([]float32))
+		saved[i] = append([]float32(nil), p.Value.Data().([]float32)...)
 	}
 	defer func() {
 		for i, p := range t.params {
 			copy(p.Value.Data().([]float32), saved[i])
 		}
 	}()
+	for i, p := range t.params {
+		if t.ema != nil {
+			copy(p.Value.Data().([]float32), t.ema[i].Data().([]float32))
+		}
+		if a, ok := t.applied[p.Name]; ok {
+			copy(p.Value.Data().([]float32), a.Data().([]float32))
+		}
+	}
+	start := time.Now()
+	certs := make([]blocks.BlockCertificate, 0, len(t.model.Residuals()))
+	for i, r := range t.model.Residuals() {
+		certify := r.Certify
+		if t.applied != nil {
+			certify = r.Bounds
+		}
+		c, err := certify()
+		if err != nil {
+			return errors.Wrapf(err, "trainer: residual block %d", i)
+		}
+		certs = append(certs, c)
+	}
+	t.cert = Certification{Blocks: certs, Stored: t.applied != nil, Duration: time.Since(start)}
 	return fn()
+}
+
+// Certification is the certificate of the weights the last evaluation,
+// log-density or sample used.
+type Certification struct {
+	Blocks   []blocks.BlockCertificate // one per residual block, in model order
+	Stored   bool                      // weights read from a checkpoint's applied/ section, not certified anew
+	Duration time.Duration             // time spent bounding (and rescaling) the layers
+}
+
+// MaxLipschitz returns the largest bound on Lip(g) over the blocks.
+func (c Certification) MaxLipschitz() float64 {
+	m := 0.0
+	for _, b := range c.Blocks {
+		m = math.Max(m, b.Lipschitz)
+	}
+	return m
+}
+
+// Certificates returns the certificate of the evaluation weights,
+// computing it if no evaluation has run yet.
+func (t *Trainer) Certificates() (Certification, error) {
+	if t.cert.Blocks == nil {
+		if err := t.withEvalWeights(func() error { return nil }); err != nil {
+			return Certification{}, err
+		}
+	}
+	return t.cert, nil
+}
+
+// appliedWeights returns the certified evaluation weight of every
+// spectrally normalized layer, keyed by parameter name, for checkpoints.
+func (t *Trainer) appliedWeights() (map[string]*tensor.Dense, error) {
+	sn := map[*tensor.Dense]bool{}
+	for _, r := range t.model.Residuals() {
+		for _, w := range r.SpectralWeights() {
+			sn[w.Value] = true
+		}
+	}
+	out := map[string]*tensor.Dense{}
+	err := t.withEvalWeights(func() error {
+		for _, p := range t.params {
+			if sn[p.Value] {
+				out[p.Name] = p.Value.Clone().(*tensor.Dense)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Close releases the graphs' machines.
