@@ -26,8 +26,8 @@ const (
 	// weights as the evaluation applies them, each of operator norm ≤ c.
 	// Used as they are, they need no further normalization.
 	prefixApplied = "applied/"
-	prefixM     = "optim/m/"
-	prefixV     = "optim/v/"
+	prefixM       = "optim/m/"
+	prefixV       = "optim/v/"
 )
 
 // Save writes everything needed to continue the run exactly: model tensors
