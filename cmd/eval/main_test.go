@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/imagetest"
 	"github.com/iresnet/iresnet/trainer"
+	"github.com/iresnet/iresnet/trainer/checkpoint"
+	"gonum.org/v1/gonum/mat"
 )
 
 func imageConfig(dir string) trainer.Config {
@@ -52,8 +55,8 @@ func newCheckpoint(t *testing.T, cfg trainer.Config) string {
 	return dir
 }
 
-// sigmaLine matches the rows of the σ̂ table: block, layer, three numbers.
-var sigmaLine = regexp.MustCompile(`(?m)^\s*\d+\s+(conv|fc)\d+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s*$`)
+// sigmaLine matches the rows of the certificate: block, layer, four numbers.
+var sigmaLine = regexp.MustCompile(`(?m)^\s*\d+\s+(conv|fc)\d+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s*$`)
 
 // layers counts the spectrally normalized layers of the checkpoint's model.
 func layers(t *testing.T, dir string) int {
@@ -118,7 +121,7 @@ func TestImageEvaluation(t *testing.T) {
 		t.Errorf("%d spectral norms (%d exceeding), want %d", len(rep.SpectralNorms), rep.Exceeding, want)
 	}
 	for _, l := range rep.SpectralNorms {
-		if !(l.Sigma > 0) || l.Normalized != math.Min(l.Sigma, l.Coeff) || l.Coeff != 0.9 {
+		if !(l.Sigma > 0) || !(l.RawBound >= l.Sigma*(1-1e-6)) || !(l.Applied <= l.Coeff*(1+1e-6)) || l.Coeff != 0.9 {
 			t.Errorf("layer %+v", l)
 		}
 	}
@@ -247,19 +250,12 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	}
 }
 
-func TestSortedLayers(t *testing.T) {
-	got := sortedLayers(map[string][2]float64{"conv10": {}, "conv2": {}, "conv0": {}, "fc1": {}})
-	if strings.Join(got, ",") != "conv0,conv2,conv10,fc1" {
-		t.Errorf("sortedLayers = %v", got)
-	}
-}
-
 func TestTextFlagsExceedingLayers(t *testing.T) {
 	var out bytes.Buffer
 	writeText(&out, report{Checkpoint: "x", Shape: []int{2}, PowerIters: 1, Exceeding: 1, SpectralNorms: []layerNorm{
-		{Block: 0, Layer: "fc0", Sigma: 0.5, Normalized: 0.5, Coeff: 0.9},
-		{Block: 3, Layer: "fc1", Sigma: 0.95, Normalized: 0.95, Coeff: 0.9, Exceeds: true},
-	}})
+		{Block: 0, Layer: "fc0", Sigma: 0.5, RawBound: 0.5, Applied: 0.5, Coeff: 0.9},
+		{Block: 3, Layer: "fc1", Sigma: 0.95, RawBound: 0.95, Applied: 0.95, Coeff: 0.9, Exceeds: true},
+	}, Blocks: []blockBound{{Block: 0, Lipschitz: 0.5, Certified: true}, {Block: 3, Lipschitz: 0.95, Certified: true}}})
 	lines := strings.Split(out.String(), "\n")
 	var flagged []string
 	for _, l := range lines {
@@ -267,7 +263,104 @@ func TestTextFlagsExceedingLayers(t *testing.T) {
 			flagged = append(flagged, l)
 		}
 	}
-	if len(flagged) != 1 || !strings.Contains(flagged[0], "fc1") || !strings.Contains(out.String(), "1 layers exceed their bound") {
+	if len(flagged) != 1 || !strings.Contains(flagged[0], "fc1") || !strings.Contains(out.String(), "1 layers exceed c") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// appliedNorms returns the largest singular value of every applied/ weight
+// of a toy checkpoint (dense layers), from gonum's SVD.
+func appliedNorms(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for name, w := range f.Tensors {
+		if !strings.HasPrefix(name, "applied/") {
+			continue
+		}
+		sh := w.Shape()
+		m := mat.NewDense(sh[0], sh[1], nil)
+		for i, v := range w.Data().([]float32) {
+			m.Set(i/sh[1], i%sh[1], float64(v))
+		}
+		var svd mat.SVD
+		if !svd.Factorize(m, mat.SVDNone) {
+			t.Fatal("SVD failed")
+		}
+		out[name] = svd.Values(nil)[0]
+	}
+	return out
+}
+
+// TestCertificateCanFail checks a trained toy checkpoint by an independent
+// SVD of its applied weights, then scales those weights past c and
+// expects the command to warn and exit with an error.
+func TestCertificateCanFail(t *testing.T) {
+	cfg := trainer.DefaultToyConfig()
+	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
+	dir := newCheckpoint(t, cfg)
+	path := filepath.Join(dir, trainer.CheckpointFile)
+	norms := appliedNorms(t, path)
+	if len(norms) != 2*2 {
+		t.Fatalf("%d applied weights, want 4", len(norms))
+	}
+	for name, s := range norms {
+		if s > cfg.Model.Coeff*(1+1e-6) {
+			t.Errorf("%s: SVD norm %.8g > c = %g", name, s, cfg.Model.Coeff)
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-json"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.StoredWeights || rep.Uncertified != 0 || rep.Exceeding != 0 || len(rep.Blocks) != 2 {
+		t.Fatalf("report of the trained checkpoint: %+v", rep)
+	}
+	for _, l := range rep.SpectralNorms {
+		s := norms[fmt.Sprintf("applied/block%d/%s/w", rep.Blocks[l.Block].Block, l.Layer)]
+		if s == 0 {
+			// Block names may carry other prefixes: match by suffix instead.
+			for name, v := range norms {
+				if strings.HasSuffix(name, fmt.Sprintf("%d/%s/w", l.Block, l.Layer)) {
+					s = v
+				}
+			}
+		}
+		if !(l.Applied >= s*(1-1e-9)) || !(l.Applied <= s*(1+1e-6)) {
+			t.Errorf("block %d %s: reported bound %.8g, SVD %.8g (dense bounds are exact)", l.Block, l.Layer, l.Applied, s)
+		}
+	}
+
+	// Scale the applied weights by 1.3: each layer 1.3·(≤ 0.9) ≈ 1.17.
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range f.Tensors {
+		if strings.HasPrefix(name, "applied/") {
+			d := w.Data().([]float32)
+			for i := range d {
+				d[i] *= 1.3
+			}
+		}
+	}
+	if err := checkpoint.Save(path, f); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	err = run([]string{"-checkpoint", dir}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "Lipschitz bound ≥ 1") {
+		t.Fatalf("scaled weights: error %v, want a Lipschitz bound ≥ 1\n%s", err, out.String())
+	}
+	if !strings.Contains(errb.String(), "warning") || !strings.Contains(out.String(), "EXCEEDS") || !strings.Contains(out.String(), "NOT CERTIFIED") {
+		t.Errorf("scaled weights: stdout\n%s\nstderr\n%s", out.String(), errb.String())
 	}
 }
