@@ -1,7 +1,9 @@
 package blocks
 
 import (
+	"github.com/iresnet/iresnet/normalize"
 	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
 )
 
 // LayerCertificate reports one spectrally normalized layer of a residual
@@ -73,14 +75,21 @@ func (r *Residual) Bounds() (BlockCertificate, error) {
 	return bc, nil
 }
 
-// SpectralWeights returns every spectrally normalized layer's raw weight
-// in layer order, keyed by layer name, for callers that must save and
-// restore them around Certify.
-func (r *Residual) SpectralWeights() []NamedTensor {
+// SpectralLayer is one spectrally normalized layer of a residual branch.
+type SpectralLayer struct {
+	Name   string                  // layer name within the block, e.g. "conv0"
+	Weight *tensor.Dense           // the raw weight, bound to the graphs (not a copy)
+	Norm   *normalize.SpectralNorm // its normalization state and geometry
+}
+
+// SpectralLayers returns every spectrally normalized layer in layer order,
+// e.g. for callers that save and restore weights around Certify or check
+// them independently.
+func (r *Residual) SpectralLayers() []SpectralLayer {
 	ls := r.g.layers()
-	out := make([]NamedTensor, len(ls))
+	out := make([]SpectralLayer, len(ls))
 	for i, l := range ls {
-		out[i] = NamedTensor{Name: l.name + "/w", Value: l.w, Learnable: true}
+		out[i] = SpectralLayer{Name: l.name, Weight: l.w, Norm: l.sn}
 	}
 	return out
 }

@@ -80,6 +80,15 @@ func (s *SpectralNorm) init(coeff float64, dtype tensor.Dtype, rng *rand.Rand, u
 	return nil
 }
 
+// Conv returns the convolution geometry of a conv layer's operator (batch
+// size 1), and false for a dense layer.
+func (s *SpectralNorm) Conv() (graph.ConvGeom, bool) {
+	if s.conv == nil {
+		return graph.ConvGeom{}, false
+	}
+	return *s.conv, true
+}
+
 // Coeff returns c.
 func (s *SpectralNorm) Coeff() float64 { return s.coeff }
 

@@ -86,10 +86,9 @@ func TestEvaluationWeightsAreCertified(t *testing.T) {
 	var maxRaw float64
 	sn := map[*tensor.Dense]bool{}
 	for _, r := range tr.model.Residuals() {
-		for _, w := range r.SpectralWeights() {
-			sn[w.Value] = true
-			// What uncertified normalization would apply: W / max(1, σ̂/c).
-			s := denseNorm(t, w.Value)
+		for _, l := range r.SpectralLayers() {
+			sn[l.Weight] = true
+			s := denseNorm(t, l.Weight)
 			maxRaw = math.Max(maxRaw, s)
 			if s > c*(1+1e-6) {
 				raw++

@@ -149,9 +149,9 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	// written before they were saved).
 	applied := map[string]*tensor.Dense{}
 	for _, r := range t.model.Residuals() {
-		for _, w := range r.SpectralWeights() {
+		for _, l := range r.SpectralLayers() {
 			for _, p := range t.params {
-				if p.Value != w.Value {
+				if p.Value != l.Weight {
 					continue
 				}
 				if _, ok := f.Tensors[prefixApplied+p.Name]; !ok {
@@ -168,7 +168,7 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	if len(applied) > 0 {
 		want := 0
 		for _, r := range t.model.Residuals() {
-			want += len(r.SpectralWeights())
+			want += len(r.SpectralLayers())
 		}
 		if len(applied) != want {
 			return errors.Errorf("%d of %d %s weights are present", len(applied), want, prefixApplied)

@@ -650,8 +650,8 @@ func (t *Trainer) Certificates() (Certification, error) {
 func (t *Trainer) appliedWeights() (map[string]*tensor.Dense, error) {
 	sn := map[*tensor.Dense]bool{}
 	for _, r := range t.model.Residuals() {
-		for _, w := range r.SpectralWeights() {
-			sn[w.Value] = true
+		for _, l := range r.SpectralLayers() {
+			sn[l.Weight] = true
 		}
 	}
 	out := map[string]*tensor.Dense{}

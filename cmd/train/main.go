@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&hidden, "hidden", hidden, "hidden widths of each block's MLP, comma separated")
 	act := cfg.Model.Act.String()
 	fs.StringVar(&act, "act", act, "activation: relu, elu, lipswish, softplus")
-	fs.Float64Var(&cfg.Model.Coeff, "coeff", cfg.Model.Coeff, "spectral-norm coefficient c in (0, 1): Lip(g) ≤ c^layers")
+	fs.Float64Var(&cfg.Model.Coeff, "coeff", cfg.Model.Coeff, "spectral-norm coefficient c in (0, 1). Training normalizes each layer by a one-step power-iteration estimate, which lags the true norm, so a training-time layer may exceed c slightly; evaluation, sampling, inversion and the saved applied/ weights are certified: every layer ≤ c by a proven upper bound, so Lip(g) ≤ c^layers < 1")
 	fs.BoolVar(&cfg.Model.ActNorm, "actnorm", cfg.Model.ActNorm, "ActNorm before each residual block")
 	est := cfg.Estimator.String()
 	fs.StringVar(&est, "estimator", est, "training log-det estimator: powerseries, roulette, exact")
