@@ -12,25 +12,42 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// FixedPoint configures the fixed-point inverse x_{i+1} = y − g(x_i).
+// FixedPoint configures the fixed-point inverse, the solution of
+// x = G(x) with G(x) = y − g(x), from x_0 = y.
 // The zero value uses the defaults below.
 type FixedPoint struct {
-	// Tol stops the iteration once max |x_{i+1} − x_i| ≤ Tol·(1 + max |x|):
-	// a relative step for large values, an absolute one near zero. Since
-	// the error after that step is at most that bound times L/(1−L) for
-	// L = Lip(g), Tol is about the achievable relative accuracy for L ≤ ½.
+	// Tol stops the iteration at the first iterate x with
+	// max |G(x) − x| ≤ Tol·(1 + max |G(x)|), returning G(x): a relative
+	// step for large values, an absolute one near zero. Since the error of
+	// G(x) is at most that bound times L/(1−L) for L = Lip(g), Tol is about
+	// the achievable relative accuracy for L ≤ ½. For plain iteration x
+	// is the last iterate and G(x) the next one.
 	// 0 means 1e-12 for float64 and 1e-6 for float32 (8 ulps: rounding in
 	// g alone moves float32 iterates by a few ulps of max |x|).
 	Tol float64 `json:"tol"`
-	// MaxIter caps the iterations; 0 means 500. At L = 0.9 the error
-	// shrinks by 10 every 22 iterations, so 500 reaches any float64 Tol.
+	// MaxIter caps the evaluations of g (iterations); 0 means 500. Plain
+	// iteration shrinks the error by L = Lip(g) per iteration, so it needs
+	// about ln(Tol)/ln(L) of them: 22 per factor 10 at L = 0.9, 230 at
+	// L = 0.99. 500 thus reaches a float64 Tol of 1e-12 for L ≤ 0.94 and
+	// 1e-5 for L ≤ 0.977, but not at c = 0.99 (a dense block with
+	// L ≈ 0.99 needed 555 plain iterations at 1e-5); raise MaxIter there
+	// or use Anderson acceleration, which needed 30–40 on that block.
 	MaxIter int `json:"max_iter"`
+	// Method picks the algorithm; the zero value MethodAuto means Anderson
+	// acceleration for spectrally normalized blocks and plain iteration
+	// for Unconstrained ones.
+	Method InverseMethod `json:"method,omitempty"`
+	// Anderson tunes Anderson acceleration.
+	Anderson AndersonConfig `json:"anderson,omitzero"`
 }
 
 // FixedPointStats reports how a fixed-point inverse went.
 type FixedPointStats struct {
-	Iter     int     // iterations used
-	Residual float64 // final max |x_{i+1} − x_i|
+	Iter     int     // evaluations of g used (iterations)
+	Residual float64 // final max |G(x) − x| (for plain iteration max |x_{i+1} − x_i|)
+	// Fallbacks counts Anderson extrapolations the safeguard rejected
+	// (summed over the samples of the batch); 0 for plain iteration.
+	Fallbacks int
 }
 
 func (fp FixedPoint) withDefaults(dt tensor.Dtype) (FixedPoint, error) {
@@ -45,6 +62,15 @@ func (fp FixedPoint) withDefaults(dt tensor.Dtype) (FixedPoint, error) {
 	}
 	if !(fp.Tol > 0) || fp.MaxIter < 1 {
 		return fp, errors.Errorf("blocks: fixed point needs Tol > 0 and MaxIter ≥ 1, got %g and %d", fp.Tol, fp.MaxIter)
+	}
+	switch fp.Method {
+	case MethodAuto, MethodPlain, MethodAnderson:
+	default:
+		return fp, errors.Errorf("blocks: unknown fixed-point method %q (want %q, %q or empty for automatic)", fp.Method, MethodPlain, MethodAnderson)
+	}
+	var err error
+	if fp.Anderson, err = fp.Anderson.withDefaults(); err != nil {
+		return fp, err
 	}
 	return fp, nil
 }
@@ -122,41 +148,51 @@ func (r *Residual) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 
 // InverseWithStats returns x = F⁻¹(y) with the iterations used and the final
 // residual, or a *NotConvergedError (with the stats so far) when the
-// iteration does not reach the tolerance or diverges.
+// iteration does not reach the tolerance or diverges. The algorithm is the
+// block's FixedPoint.Method.
 func (r *Residual) InverseWithStats(y *tensor.Dense) (*tensor.Dense, FixedPointStats, error) {
 	f, err := r.compiled(y.Shape())
 	if err != nil {
 		return nil, FixedPointStats{}, err
 	}
 	yd := toFloat64(y)
-	x := y.Clone().(*tensor.Dense)
-	xd := toFloat64(x)
-	var st FixedPointStats
-	for st.Iter = 1; st.Iter <= r.fp.MaxIter; st.Iter++ {
-		gx, err := f.Call(x)
+	xt := y.Clone().(*tensor.Dense) // g's input
+	g := func(x, gx []float64) error {
+		storeFloat64(xt, x)
+		out, err := f.Call(xt)
 		if err != nil {
-			return nil, st, err
+			return err
 		}
-		gd := toFloat64(gx)
-		st.Residual = 0
-		scale := 0.0
-		for i := range xd {
-			next := yd[i] - gd[i]
-			st.Residual = math.Max(st.Residual, math.Abs(next-xd[i]))
-			scale = math.Max(scale, math.Abs(next))
-			xd[i] = next
-		}
-		storeFloat64(x, xd)
-		tol := r.fp.Tol * (1 + scale)
-		if math.IsNaN(st.Residual) || math.IsInf(st.Residual, 0) {
-			return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: tol}
-		}
-		if st.Residual <= tol {
-			return x, st, nil
-		}
+		loadFloat64(gx, out)
+		return nil
 	}
-	st.Iter = r.fp.MaxIter
-	return nil, st, &NotConvergedError{Iter: st.Iter, Residual: st.Residual, Tol: r.fp.Tol * (1 + maxAbs(xd)), Last: x}
+	var (
+		xd []float64
+		st FixedPointStats
+	)
+	if r.inverseMethod() == MethodPlain {
+		xd, st, err = plainSolve(yd, g, r.fp)
+	} else {
+		rows := 1
+		if s := y.Shape(); len(s) > 0 {
+			rows = s[0]
+		}
+		xd, st, err = andersonSolve(yd, rows, g, r.fp, roundFunc(r.dtype))
+	}
+	var x *tensor.Dense
+	if xd != nil {
+		x = y.Clone().(*tensor.Dense)
+		storeFloat64(x, xd)
+	}
+	var nc *NotConvergedError
+	if errors.As(err, &nc) {
+		nc.Last = x
+		return nil, st, nc
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	return x, st, nil
 }
 
 // compiled returns g compiled for inputs of the given shape.
