@@ -26,12 +26,14 @@ type FixedPoint struct {
 	// g alone moves float32 iterates by a few ulps of max |x|).
 	Tol float64 `json:"tol"`
 	// MaxIter caps the evaluations of g (iterations); 0 means 500. Plain
-	// iteration shrinks the error by L = Lip(g) per iteration, so it needs
-	// about ln(Tol)/ln(L) of them: 22 per factor 10 at L = 0.9, 230 at
-	// L = 0.99. 500 thus reaches a float64 Tol of 1e-12 for L ≤ 0.94 and
-	// 1e-5 for L ≤ 0.977, but not at c = 0.99 (a dense block with
-	// L ≈ 0.99 needed 555 plain iterations at 1e-5); raise MaxIter there
-	// or use Anderson acceleration, which needed 30–40 on that block.
+	// iteration shrinks the error by about L = Lip(g) per iteration, so it
+	// needs about ln(Tol)/ln(L) of them: 22 per factor 10 at L = 0.9, 230
+	// at L = 0.99. 500 thus reaches a float64 Tol of 1e-12 for L ≤ 0.94 and
+	// 1e-5 for L ≤ 0.977, but not at c = 0.99: the dense block of
+	// notebooks/cmd/fixedpoint (affine g, L = 0.99) needed 555 plain
+	// iterations at the float64 default Tol. Raise MaxIter for plain
+	// iteration there; Anderson acceleration needed 4 on that block and at
+	// most a few dozen on every block measured by notebooks/cmd/anderson.
 	MaxIter int `json:"max_iter"`
 	// Method picks the algorithm; the zero value MethodAuto means Anderson
 	// acceleration for spectrally normalized blocks and plain iteration

@@ -13,8 +13,10 @@
 // final residual and the iteration count (InverseWithStats), so the program
 // repeats the iteration itself on the block's own branch g
 // (Residual.Branch compiled with graph.NewFunc) and also calls
-// InverseWithStats to show that the library stops where the recorded
-// curve says it should.
+// InverseWithStats with blocks.MethodPlain to show that the library stops
+// where the recorded curve says it should. Next to it, the library's
+// default for such a block, Anderson acceleration (blocks.MethodAnderson),
+// inverts the same y; notebooks/cmd/anderson compares the two at length.
 //
 // It prints one JSON object. Usage:
 //
@@ -87,14 +89,18 @@ type Run struct {
 	// Rate is the observed contraction per iteration: the geometric mean
 	// of Step[k+1]/Step[k] while the step is above the floor.
 	Rate float64 `json:"rate"`
-	// Library is what Residual.InverseWithStats reports for the same y.
+	// Library is what Residual.InverseWithStats reports for the same y
+	// with plain iteration, the iteration recorded above.
 	Library LibraryInverse `json:"library"`
+	// Anderson is the same with Anderson acceleration, the library's
+	// default for spectrally normalized blocks.
+	Anderson LibraryInverse `json:"anderson"`
 }
 
 // LibraryInverse summarizes blocks.Residual.InverseWithStats.
 type LibraryInverse struct {
 	Iter     int     `json:"iter"`
-	Residual float64 `json:"residual"`  // its final max |x_{i+1} − x_i|
+	Residual float64 `json:"residual"`  // its final max |G(x) − x| (plain: max |x_{i+1} − x_i|)
 	MaxError float64 `json:"max_error"` // max |x − x*| of its answer
 	Error    string  `json:"error,omitempty"`
 }
@@ -155,7 +161,7 @@ func record(s settings, c float64, rng *rand.Rand) (Run, error) {
 		Coeff:   c,
 		Act:     graph.ELU,
 		Dtype:   tensor.Float64,
-		Inverse: blocks.FixedPoint{MaxIter: s.MaxIter},
+		Inverse: blocks.FixedPoint{MaxIter: s.MaxIter, Method: blocks.MethodPlain},
 	}
 	r, err := blocks.NewDense(blocks.DenseConfig{Dim: s.Dim, Hidden: s.Hidden, Lipschitz: lip}, rng)
 	if err != nil {
@@ -197,16 +203,27 @@ func record(s settings, c float64, rng *rand.Rand) (Run, error) {
 		return out, err
 	}
 
-	xLib, st, err := r.InverseWithStats(y)
-	out.Library = LibraryInverse{Iter: st.Iter, Residual: st.Residual}
-	if err != nil {
-		out.Library.Error = err.Error()
-	} else {
-		for i, v := range xLib.Data().([]float64) {
-			out.Library.MaxError = math.Max(out.Library.MaxError, math.Abs(v-xs[i]))
-		}
+	out.Library = libraryInverse(r, y, xs)
+	if err := r.SetInverse(blocks.FixedPoint{MaxIter: s.MaxIter, Method: blocks.MethodAnderson}); err != nil {
+		return out, err
 	}
+	out.Anderson = libraryInverse(r, y, xs)
 	return out, nil
+}
+
+// libraryInverse inverts y with the block's settings and compares the
+// answer with the true preimage xStar; a failure is recorded in Error.
+func libraryInverse(r *blocks.Residual, y *tensor.Dense, xStar []float64) LibraryInverse {
+	xLib, st, err := r.InverseWithStats(y)
+	out := LibraryInverse{Iter: st.Iter, Residual: st.Residual}
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	for i, v := range xLib.Data().([]float64) {
+		out.MaxError = math.Max(out.MaxError, math.Abs(v-xStar[i]))
+	}
+	return out
 }
 
 // iterate runs x_{k+1} = y − g(x_k) from x_0 = y and fills out's curves;

@@ -9,7 +9,8 @@ import (
 // TestBanachBound runs two coefficients on a small batch and checks what
 // the notebook shows: the error stays below the Banach bound, the observed
 // contraction per iteration is at most L = c, a larger c needs more
-// iterations, and the library's inverse lands on the true preimage.
+// iterations, and the library's inverse lands on the true preimage, with
+// Anderson acceleration in no more iterations than plain iteration.
 func TestBanachBound(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run([]string{"-coeffs", "0.5,0.9", "-points", "16", "-max-iter", "1000"}, &stdout, &stderr); err != nil {
@@ -38,6 +39,9 @@ func TestBanachBound(t *testing.T) {
 		}
 		if r.Library.Error != "" || r.Library.MaxError > 1e-9 {
 			t.Errorf("c = %g: library inverse error %q, max |x − x*| %g", r.Coeff, r.Library.Error, r.Library.MaxError)
+		}
+		if r.Anderson.Error != "" || r.Anderson.MaxError > 1e-9 || r.Anderson.Iter > r.Library.Iter {
+			t.Errorf("c = %g: Anderson inverse error %q, max |x − x*| %g, %d iterations (plain %d)", r.Coeff, r.Anderson.Error, r.Anderson.MaxError, r.Anderson.Iter, r.Library.Iter)
 		}
 	}
 	if a, b := rep.Runs[0], rep.Runs[1]; !(len(b.Step) > len(a.Step) && b.Library.Iter > a.Library.Iter) {
