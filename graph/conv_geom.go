@@ -230,6 +230,10 @@ func imageGemm[T Float](count int) func(tA, tB bool, m, n, k int, alpha T, a []T
 // ConvForward computes y = conv(x, w) for x (N, C, H, W) and w (O, C, KH, KW)
 // into y (N, O, OH, OW). Slices are row-major and must have the geometry's sizes.
 func ConvForward[T Float](g ConvGeom, x, w, y []T) {
+	if directKernels && g.Stride == 1 {
+		directForward(g, x, w, y)
+		return
+	}
 	if !g.isPointwise() && isGonumBLAS[T]() {
 		convForwardRows(g, x, w, y)
 		return
@@ -260,6 +264,10 @@ func ConvForward[T Float](g ConvGeom, x, w, y []T) {
 // dx = convᵀ(dy, w) for dy (N, O, OH, OW), written to dx (N, C, H, W).
 // It satisfies ⟨conv(x, w), dy⟩ = ⟨x, convᵀ(dy, w)⟩.
 func ConvTranspose[T Float](g ConvGeom, dy, w, dx []T) {
+	if gf, ok := flippedGeom(g); ok && directKernels {
+		directTranspose(g, gf, dy, w, dx)
+		return
+	}
 	if gf, ok := flippedGeom(g); ok && !g.isPointwise() && isGonumBLAS[T]() {
 		wf := make([]T, len(w))
 		flipKernel(g, w, wf)
@@ -295,6 +303,10 @@ func ConvTranspose[T Float](g ConvGeom, dy, w, dx []T) {
 // dw = Σ_n dy_n ⋆ x_n for x (N, C, H, W) and dy (N, O, OH, OW), written to
 // dw (O, C, KH, KW). It satisfies ⟨conv(x, w), dy⟩ = ⟨w, dw⟩.
 func ConvFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
+	if directKernels && g.Stride == 1 {
+		directFilterGrad(g, x, dy, dw)
+		return
+	}
 	p := g.OH() * g.OW()
 	ckk := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*p

@@ -1,0 +1,263 @@
+package graph
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/iresnet/iresnet/graph/internal/convasm"
+)
+
+// directKernels reports whether the convolutions run on the direct
+// kernels; tests switch it off to exercise the im2col path.
+var directKernels = convasm.Available
+
+// The direct convolution computes stride-1 convolutions without a column
+// matrix. Each image is copied once into a zero-padded buffer of
+// (H + 2·Pad) × (W + 2·Pad) pixels per channel, and the output is computed
+// on that padded grid: output position q = y·Wp + x (Wp the padded width)
+// reads, under kernel tap k = (c, i, j), the padded pixel at
+// offs[k] + q with offs[k] = c·Hp·Wp + i·Wp + j, so every row of the implicit
+// column matrix is a contiguous run of the padded image. The positions with
+// x ≥ OW are not outputs; they are computed and dropped (2·Pad of every Wp).
+//
+// Two AVX-512 micro-kernels (package convasm) do the arithmetic:
+//
+//   - fwdTile, for the forward convolution (and the stride-1 transposed
+//     convolution, which is a forward convolution with the flipped kernel):
+//     an 8-channel × 2-vector tile of the output, Σ_k w[o, k] · xpad[offs[k] + q],
+//     with the kernel packed 8 output channels at a time and the image read in
+//     place through offs;
+//   - dotTile, for the kernel gradient: a 4 × 4 tile of dw, each entry a dot
+//     product over the padded grid positions of all images of a chunk,
+//     Σ_n Σ_q dy_n[o, q] · xpad_n[offs[k] + q], with dy copied onto the padded
+//     grid (zero at the dropped positions).
+//
+// One level of parallelism owns the cores: the kernels' goroutines split the
+// work and call no threaded BLAS.
+
+// dirMR is the number of output channels of a forward tile.
+const dirMR = 8
+
+// dirVec returns the elements of T in one 64-byte vector.
+func dirVec[T Float]() int { return 64 / int(unsafe.Sizeof(T(0))) }
+
+// directPlan is the padded-grid layout of a stride-1 convolution for one
+// element type.
+type directPlan struct {
+	g              ConvGeom
+	hp, wp, oh, ow int
+	qpad           int                // padded-grid positions computed, a multiple of the forward tile width
+	plane          int                // hp·wp
+	xs             int                // elements of one padded image, with room for the last tile's reads
+	offs           []int              // byte offset in a padded image of kernel tap k = (c, i, j)
+	segs           [][]convasm.FwdSeg // per forward tile: its runs of output positions
+}
+
+type planKey struct {
+	g    ConvGeom
+	size uintptr
+}
+
+// directPlans caches plans; there are few geometries per program.
+var directPlans sync.Map
+
+// planFor returns the plan of the stride-1 convolution g for T.
+func planFor[T Float](g ConvGeom) *directPlan {
+	key := planKey{g, unsafe.Sizeof(T(0))}
+	if p, ok := directPlans.Load(key); ok {
+		return p.(*directPlan)
+	}
+	nr := 2 * dirVec[T]()
+	p := &directPlan{g: g, hp: g.H + 2*g.Pad, wp: g.W + 2*g.Pad, oh: g.OH(), ow: g.OW()}
+	p.plane = p.hp * p.wp
+	q := p.oh * p.wp
+	p.qpad = (q + nr - 1) / nr * nr
+	size := int(key.size)
+	p.offs = make([]int, 0, g.C*g.KH*g.KW)
+	for c := 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				p.offs = append(p.offs, (c*p.plane+i*p.wp+j)*size)
+			}
+		}
+	}
+	p.xs = p.qpad + (g.C-1)*p.plane + (g.KH-1)*p.wp + g.KW - 1
+	p.segs = make([][]convasm.FwdSeg, p.qpad/nr)
+	for t := range p.segs {
+		for l := 0; l < nr; {
+			qq := t*nr + l
+			y, x := qq/p.wp, qq%p.wp
+			if y >= p.oh {
+				break
+			}
+			if x >= p.ow {
+				l += p.wp - x
+				continue
+			}
+			n := min(p.ow-x, nr-l)
+			shift := (y*p.ow + x - l) * size
+			mask := (uint64(1)<<n - 1) << l
+			if k := len(p.segs[t]) - 1; k >= 0 && p.segs[t][k].Shift == shift {
+				p.segs[t][k].Mask |= mask // no dropped positions in between
+			} else {
+				p.segs[t] = append(p.segs[t], convasm.FwdSeg{Shift: shift, Mask: mask})
+			}
+			l += n
+		}
+	}
+	directPlans.Store(key, p)
+	return p
+}
+
+// padImage copies image x (C, H, W) into the interior of the padded image
+// buf; the border and the tail of buf are not written, so a buffer that
+// starts zeroed stays zero there.
+func padImage[T Float](p *directPlan, x, buf []T) {
+	g := p.g
+	for c := 0; c < g.C; c++ {
+		src := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		dst := buf[c*p.plane+g.Pad*p.wp+g.Pad:]
+		for y := 0; y < g.H; y++ {
+			copy(dst[y*p.wp:y*p.wp+g.W], src[y*g.W:(y+1)*g.W])
+		}
+	}
+}
+
+// fwdTile runs the forward micro-kernel for T: the tile (8 × 2 vectors)
+// t[r][l] = Σ_{k<K} a[k·8 + r] · x[offs[k]/size + l], whose rows r < rows
+// it stores to the planes y + r·ldy (ldy in bytes) through segs.
+func fwdTile[T Float](k int, a, x *T, offs *int, y *T, ldy, rows int, segs []convasm.FwdSeg) {
+	if len(segs) == 0 {
+		return
+	}
+	switch ap := any(a).(type) {
+	case *float32:
+		convasm.FwdTileF32(k, ap, any(x).(*float32), offs, any(y).(*float32), ldy, rows, &segs[0], len(segs))
+	case *float64:
+		convasm.FwdTileF64(k, ap, any(x).(*float64), offs, any(y).(*float64), ldy, rows, &segs[0], len(segs))
+	}
+}
+
+// dotTile runs the dot-product micro-kernel for T; see convasm.DotTileF32.
+func dotTile[T Float](kv, ns int, d *T, ldd, dsn int, x *T, offs *[4]int, xsn int, tile *T) {
+	switch dp := any(d).(type) {
+	case *float32:
+		convasm.DotTileF32(kv, ns, dp, ldd, dsn, any(x).(*float32), offs, xsn, any(tile).(*float32))
+	case *float64:
+		convasm.DotTileF64(kv, ns, dp, ldd, dsn, any(x).(*float64), offs, xsn, any(tile).(*float64))
+	}
+}
+
+// packKernel writes w (O, CKK), row-major, as panels of dirMR rows:
+// a[(panel·CKK + k)·dirMR + r] = w[panel·dirMR + r, k], 0 past row O.
+func packKernel[T Float](w []T, o, ckk int) []T {
+	np := (o + dirMR - 1) / dirMR
+	a := make([]T, np*ckk*dirMR)
+	for r := 0; r < o; r++ {
+		pa := a[(r/dirMR)*ckk*dirMR+r%dirMR:]
+		for k, v := range w[r*ckk : (r+1)*ckk] {
+			pa[k*dirMR] = v
+		}
+	}
+	return a
+}
+
+// directForward is ConvForward for a stride-1 convolution on the
+// direct kernels.
+func directForward[T Float](g ConvGeom, x, w, y []T) {
+	p := planFor[T](g)
+	ckk := g.C * g.KH * g.KW
+	a := packKernel(w, g.O, ckk)
+	np := (g.O + dirMR - 1) / dirMR
+	nr := 2 * dirVec[T]()
+	nt := p.qpad / nr
+	esz := int(unsafe.Sizeof(T(0)))
+	xsz, osz := g.C*g.H*g.W, g.OH()*g.OW()
+	ysz := g.O * osz
+	// Work units are (image, tile of positions), image-major, so that a
+	// worker pads each of its images once.
+	units := g.N * nt
+	count, size := splitRange(units)
+	parallelChunks(units, count, size, func(_, lo, hi int) {
+		buf := make([]T, p.xs)
+		cur := -1
+		for u := lo; u < hi; u++ {
+			n, t := u/nt, u%nt
+			if n != cur {
+				padImage(p, x[n*xsz:(n+1)*xsz], buf)
+				cur = n
+			}
+			segs := p.segs[t]
+			yn := y[n*ysz : (n+1)*ysz]
+			for op := 0; op < np; op++ {
+				fwdTile(ckk, &a[op*ckk*dirMR], &buf[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
+			}
+		}
+	})
+}
+
+// directTranspose is ConvTranspose for a convolution that flippedGeom turns
+// into a forward one, on the direct kernels.
+func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
+	wf := make([]T, len(w))
+	flipKernel(g, w, wf)
+	directForward(gf, dy, wf, dx)
+}
+
+// directFilterGrad is ConvFilterGrad for a stride-1 convolution on the
+// direct kernels.
+func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
+	p := planFor[T](g)
+	ckk := g.C * g.KH * g.KW
+	esz := int(unsafe.Sizeof(T(0)))
+	kv := p.qpad / dirVec[T]()
+	o4, k4 := (g.O+3)/4*4, (ckk+3)/4*4
+	xsz, osz := g.C*g.H*g.W, g.OH()*g.OW()
+	ds := o4 * p.qpad // elements of one image's dy on the padded grid
+	xp := make([]T, g.N*p.xs)
+	dp := make([]T, g.N*ds)
+	parallelFor(g.N, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			padImage(p, x[n*xsz:(n+1)*xsz], xp[n*p.xs:(n+1)*p.xs])
+			for o := 0; o < g.O; o++ {
+				src := dy[(n*g.O+o)*osz : (n*g.O+o+1)*osz]
+				dst := dp[n*ds+o*p.qpad : n*ds+(o+1)*p.qpad]
+				for yy := 0; yy < p.oh; yy++ {
+					copy(dst[yy*p.wp:yy*p.wp+p.ow], src[yy*p.ow:(yy+1)*p.ow])
+				}
+			}
+		}
+	})
+	// Images in chunks of about 256 KiB of padded data, so that a chunk
+	// stays in cache while a worker runs its tiles over it.
+	chunk := max(1, (256<<10)/((p.xs+ds)*esz))
+	nk := k4 / 4
+	tiles := (o4 / 4) * nk
+	parallelFor(tiles, func(lo, hi int) {
+		var tile [16]T
+		var offs [4]int
+		for n0 := 0; n0 < g.N; n0 += chunk {
+			ns := min(chunk, g.N-n0)
+			for t := lo; t < hi; t++ {
+				to, tk := t/nk, t%nk
+				for b := range offs {
+					offs[b] = 0
+					if k := tk*4 + b; k < ckk {
+						offs[b] = p.offs[k]
+					}
+				}
+				dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &tile[0])
+				for a := 0; a < 4 && to*4+a < g.O; a++ {
+					row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+					for b := 0; b < 4 && tk*4+b < ckk; b++ {
+						if n0 == 0 {
+							row[tk*4+b] = tile[a*4+b]
+						} else {
+							row[tk*4+b] += tile[a*4+b]
+						}
+					}
+				}
+			}
+		}
+	})
+}

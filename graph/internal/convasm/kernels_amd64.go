@@ -1,0 +1,35 @@
+//go:build amd64
+
+package convasm
+
+import "golang.org/x/sys/cpu"
+
+// Available reports whether the kernels can run on this CPU: it has
+// AVX-512F and AVX-512VL, and the OS saves the vector state.
+var Available = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+// FwdTileF32 computes the 8 × 32 tile t[r][l] = Σ_{k<K} a[k·8 + r] ·
+// x[offs[k] + l] (offs in bytes) and stores its rows r < rows to
+// y + r·ldy (bytes) through the nseg segments at segs.
+//
+//go:noescape
+func FwdTileF32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs *FwdSeg, nseg int)
+
+// FwdTileF64 is FwdTileF32 for float64, with an 8 × 16 tile.
+//
+//go:noescape
+func FwdTileF64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int)
+
+// DotTileF32 computes the 4 × 4 tile
+//
+//	tile[a·4 + b] = Σ_{n<ns} Σ_{q<16·kv} d[n·dsn + a·ldd + q] · x[n·xsn + offs[b] + q]
+//
+// where strides and offsets are in bytes and indices in elements.
+//
+//go:noescape
+func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, tile *float32)
+
+// DotTileF64 is DotTileF32 for float64, with 8 elements per kv step.
+//
+//go:noescape
+func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, tile *float64)

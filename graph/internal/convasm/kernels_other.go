@@ -1,0 +1,26 @@
+//go:build !amd64
+
+package convasm
+
+// Available is false: the kernels exist for amd64 only.
+var Available = false
+
+// FwdTileF32 panics: there is no kernel on this architecture.
+func FwdTileF32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// FwdTileF64 panics: there is no kernel on this architecture.
+func FwdTileF64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// DotTileF32 panics: there is no kernel on this architecture.
+func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, tile *float32) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// DotTileF64 panics: there is no kernel on this architecture.
+func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, tile *float64) {
+	panic("convasm: no kernels on this architecture")
+}
