@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/iresnet/iresnet/graph/internal/convasm"
@@ -195,27 +197,64 @@ func directForward[T Float](g ConvGeom, x, w, y []T) {
 	esz := int(unsafe.Sizeof(T(0)))
 	xsz, osz := g.C*g.H*g.W, g.OH()*g.OW()
 	ysz := g.O * osz
-	// Work units are (image, tile of positions), image-major, so that a
-	// worker pads each of its images once.
+	// Work units are (image, tile of positions), image-major, handed out
+	// a whole image at a time when there are enough images, so that a
+	// worker pads each image once; every output is one kernel call, so
+	// the result does not depend on the schedule.
 	units := g.N * nt
-	count, size := splitRange(units)
-	parallelChunks(units, count, size, func(_, lo, hi int) {
+	grain := nt
+	if workers := runtime.GOMAXPROCS(0); g.N < 2*workers {
+		grain = max(1, units/(4*workers))
+	}
+	dynamicFor(units, grain, func(next func() (lo, hi int, ok bool)) {
 		buf := getBuf[T](&p.img, p.xs)
 		defer putBuf(&p.img, buf)
 		cur := -1
-		for u := lo; u < hi; u++ {
-			n, t := u/nt, u%nt
-			if n != cur {
-				padImage(p, x[n*xsz:(n+1)*xsz], buf)
-				cur = n
-			}
-			segs := p.segs[t]
-			yn := y[n*ysz : (n+1)*ysz]
-			for op := 0; op < np; op++ {
-				fwdTile(ckk, &a[op*ckk*dirMR], &buf[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			for u := lo; u < hi; u++ {
+				n, t := u/nt, u%nt
+				if n != cur {
+					padImage(p, x[n*xsz:(n+1)*xsz], buf)
+					cur = n
+				}
+				segs := p.segs[t]
+				yn := y[n*ysz : (n+1)*ysz]
+				for op := 0; op < np; op++ {
+					fwdTile(ckk, &a[op*ckk*dirMR], &buf[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
+				}
 			}
 		}
 	})
+}
+
+// dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines,
+// each of which calls run once with next, which hands out the next piece
+// not yet taken until none is left. Workers that get more CPU take more
+// pieces, which keeps both busy when other processes share the cores.
+func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
+	pieces := (n + grain - 1) / grain
+	var taken atomic.Int64
+	next := func() (lo, hi int, ok bool) {
+		i := int(taken.Add(1)) - 1
+		if i >= pieces {
+			return 0, 0, false
+		}
+		return i * grain, min((i+1)*grain, n), true
+	}
+	workers := min(runtime.GOMAXPROCS(0), pieces)
+	if workers <= 1 {
+		run(next)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(next)
+		}()
+	}
+	wg.Wait()
 }
 
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns
@@ -240,14 +279,16 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	dp := getBuf[T](&p.dys, g.N*ds)
 	defer putBuf(&p.imgs, xp)
 	defer putBuf(&p.dys, dp)
-	parallelFor(g.N, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			padImage(p, x[n*xsz:(n+1)*xsz], xp[n*p.xs:(n+1)*p.xs])
-			for o := 0; o < g.O; o++ {
-				src := dy[(n*g.O+o)*osz : (n*g.O+o+1)*osz]
-				dst := dp[n*ds+o*p.qpad : n*ds+(o+1)*p.qpad]
-				for yy := 0; yy < p.oh; yy++ {
-					copy(dst[yy*p.wp:yy*p.wp+p.ow], src[yy*p.ow:(yy+1)*p.ow])
+	dynamicFor(g.N, max(1, g.N/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			for n := lo; n < hi; n++ {
+				padImage(p, x[n*xsz:(n+1)*xsz], xp[n*p.xs:(n+1)*p.xs])
+				for o := 0; o < g.O; o++ {
+					src := dy[(n*g.O+o)*osz : (n*g.O+o+1)*osz]
+					dst := dp[n*ds+o*p.qpad : n*ds+(o+1)*p.qpad]
+					for yy := 0; yy < p.oh; yy++ {
+						copy(dst[yy*p.wp:yy*p.wp+p.ow], src[yy*p.ow:(yy+1)*p.ow])
+					}
 				}
 			}
 		}
@@ -255,33 +296,47 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	// Images in chunks of about 256 KiB of padded data, so that a chunk
 	// stays in cache while a worker runs its tiles over it.
 	chunk := max(1, dirChunk/((p.xs+ds)*esz))
+	// Each tile of dw is one worker's, summed over the chunks in order,
+	// so the result does not depend on the schedule.
 	nk := k4 / 4
 	tiles := (o4 / 4) * nk
-	parallelFor(tiles, func(lo, hi int) {
-		var tile [16]T
-		var offs [4]int
-		for n0 := 0; n0 < g.N; n0 += chunk {
-			ns := min(chunk, g.N-n0)
-			for t := lo; t < hi; t++ {
-				to, tk := t/nk, t%nk
-				for b := range offs {
-					offs[b] = 0
-					if k := tk*4 + b; k < ckk {
-						offs[b] = p.offs[k]
-					}
+	dynamicFor(tiles, max(1, tiles/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			filterTiles(p, g, lo, hi, chunk, kv, ds, xp, dp, dw)
+		}
+	})
+}
+
+// filterTiles computes the kernel-gradient tiles [lo, hi) of dw (in
+// o-tile-major order) over all images, chunk images at a time, from the
+// padded images xp and the gridded dy dp.
+func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, xp, dp, dw []T) {
+	ckk := g.C * g.KH * g.KW
+	nk := (ckk + 3) / 4
+	esz := int(unsafe.Sizeof(T(0)))
+	var tile [16]T
+	var offs [4]int
+	for n0 := 0; n0 < g.N; n0 += chunk {
+		ns := min(chunk, g.N-n0)
+		for t := lo; t < hi; t++ {
+			to, tk := t/nk, t%nk
+			for b := range offs {
+				offs[b] = 0
+				if k := tk*4 + b; k < ckk {
+					offs[b] = p.offs[k]
 				}
-				dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &tile[0])
-				for a := 0; a < 4 && to*4+a < g.O; a++ {
-					row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
-					for b := 0; b < 4 && tk*4+b < ckk; b++ {
-						if n0 == 0 {
-							row[tk*4+b] = tile[a*4+b]
-						} else {
-							row[tk*4+b] += tile[a*4+b]
-						}
+			}
+			dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &tile[0])
+			for a := 0; a < 4 && to*4+a < g.O; a++ {
+				row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+				for b := 0; b < 4 && tk*4+b < ckk; b++ {
+					if n0 == 0 {
+						row[tk*4+b] = tile[a*4+b]
+					} else {
+						row[tk*4+b] += tile[a*4+b]
 					}
 				}
 			}
 		}
-	})
+	}
 }

@@ -94,3 +94,35 @@ func checkConvKernels(t *testing.T, rng *rand.Rand, g ConvGeom) {
 		}
 	}
 }
+
+// TestConvDirectDeterministic checks that the kernels give bit-identical
+// results on one and on several workers, whatever the schedule: training
+// runs must reproduce.
+func TestConvDirectDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 13))
+	for _, g := range directTestGeoms {
+		x := randSlice32(rng, size(g.InShape()))
+		w := randSlice32(rng, size(g.KernelShape()))
+		dy := randSlice32(rng, size(g.OutShape()))
+		var want [][]float32
+		for _, procs := range []int{1, 2, 3, 1, 2} {
+			old := runtime.GOMAXPROCS(procs)
+			got := [][]float32{make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w))}
+			ConvForward(g, x, w, got[0])
+			ConvTranspose(g, dy, w, got[1])
+			ConvFilterGrad(g, x, dy, got[2])
+			runtime.GOMAXPROCS(old)
+			if want == nil {
+				want = got
+				continue
+			}
+			for k := range got {
+				for i := range got[k] {
+					if got[k][i] != want[k][i] {
+						t.Fatalf("%v, %d workers: %s[%d] = %v, on one worker %v", g, procs, convKindNames[k], i, got[k][i], want[k][i])
+					}
+				}
+			}
+		}
+	}
+}
