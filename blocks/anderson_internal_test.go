@@ -182,8 +182,8 @@ func TestAndersonFallbackConverges(t *testing.T) {
 	if st.Fallbacks == 0 {
 		t.Error("no Anderson step was rejected; the test does not exercise the fallback")
 	}
-	if st.Iter > stPlain.Iter+andersonMaxRejects*rows {
-		t.Errorf("Anderson with fallbacks used %d evaluations, plain %d: the safeguard should cost at most a few", st.Iter, stPlain.Iter)
+	if st.Iter > stPlain.Iter {
+		t.Errorf("Anderson with fallbacks used %d evaluations, plain %d: want no more", st.Iter, stPlain.Iter)
 	}
 }
 
