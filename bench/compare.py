@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Side-by-side timing of this repository's Go code against PyTorch.
+
+    python3 bench/compare.py [--rounds 5] [--tags openblas] [conv]
+
+builds bench/convbench (pure Go, or with the given build tags), then runs
+it and bench/torch_ref.py alternately, --rounds times each, on the same
+machine, and prints per kernel the median over rounds of each side's
+median time per call, the achieved GFLOP/s, and the ratio Go / PyTorch
+(below 1: Go is faster). PyTorch runs with OMP_WAIT_POLICY=PASSIVE and
+--threads threads; Go with GOMAXPROCS=--threads.
+
+The interpreter must import torch (Debian: apt-get install python3-torch);
+run the script with that interpreter. Other work on the machine shows in
+the numbers: alternating the runs spreads it over both sides, and the
+medians damp it, but a quiet machine is what gives clean ratios.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run_json(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bench", nargs="?", default="conv", choices=["conv"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tags", default="", help="Go build tags, e.g. openblas")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="iresnet-bench-")
+    gobin = os.path.join(tmp, "convbench")
+    build = ["go", "build", "-o", gobin]
+    if args.tags:
+        build += ["-tags", args.tags]
+    subprocess.run(build + ["./bench/convbench"], cwd=ROOT, check=True)
+
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMAXPROCS=str(args.threads))
+    go_cmd = [gobin]
+    py_cmd = [sys.executable, os.path.join(HERE, "torch_ref.py"), args.bench, str(args.threads)]
+
+    times = {"go": {}, "torch": {}}
+    flops = {}
+    order = []
+    for r in range(args.rounds):
+        for side, cmd in (("go", go_cmd), ("torch", py_cmd)) if r % 2 == 0 else (("torch", py_cmd), ("go", go_cmd)):
+            for res in run_json(cmd, env):
+                name = res["name"]
+                if name not in order:
+                    order.append(name)
+                times[side].setdefault(name, []).append(res["ms"])
+                flops[name] = res["gflops"] * res["ms"] * 1e6
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+
+    label = "Go" + (f" ({args.tags})" if args.tags else " (pure Go)")
+    print(f"{args.rounds} alternating rounds, {args.threads} threads; median ms per call, GFLOP/s, ratio Go / PyTorch")
+    print(f"| kernel | {label} ms | GFLOP/s | PyTorch ms | GFLOP/s | Go / PyTorch |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in order:
+        g = statistics.median(times["go"][name])
+        t = statistics.median(times["torch"][name])
+        f = flops[name]
+        print(f"| {name} | {g:.3f} | {f / g / 1e6:.0f} | {t:.3f} | {f / t / 1e6:.0f} | {g / t:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
