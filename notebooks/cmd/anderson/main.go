@@ -184,46 +184,55 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}{s, rows}), "writing the report")
 }
 
-// compare inverts sub with both methods.
+// compare inverts sub with both methods: one untimed run each (it
+// compiles g and gives the counts and errors), then s.Reps timed runs of
+// each, alternating between the methods so that a change in the machine's
+// load affects both alike.
 func compare(sub subject, s settings) (Row, error) {
 	row := Row{Case: sub.name, Blocks: len(sub.blocks)}
 	for _, r := range sub.blocks {
 		row.Lipschitz = math.Max(row.Lipschitz, r.LipschitzBound())
 	}
-	for _, m := range []struct {
+	methods := []struct {
 		method blocks.InverseMethod
 		out    *Result
-	}{{blocks.MethodPlain, &row.Plain}, {blocks.MethodAnderson, &row.Anderson}} {
-		fp := blocks.FixedPoint{Tol: s.Tol, MaxIter: s.MaxIter, Method: m.method,
-			Anderson: blocks.AndersonConfig{Window: s.Window, Damping: s.Damping}}
-		for _, r := range sub.blocks {
-			if err := r.SetInverse(fp); err != nil {
-				return row, err
+		walls  []float64
+	}{{method: blocks.MethodPlain, out: &row.Plain}, {method: blocks.MethodAnderson, out: &row.Anderson}}
+	for rep := 0; rep <= s.Reps; rep++ {
+		for i := range methods {
+			m := &methods[i]
+			if m.out.Error != "" {
+				continue
 			}
-		}
-		var walls []float64
-		for rep := 0; rep <= s.Reps; rep++ {
+			fp := blocks.FixedPoint{Tol: s.Tol, MaxIter: s.MaxIter, Method: m.method,
+				Anderson: blocks.AndersonConfig{Window: s.Window, Damping: s.Damping}}
+			for _, r := range sub.blocks {
+				if err := r.SetInverse(fp); err != nil {
+					return row, err
+				}
+			}
 			start := time.Now()
 			x, stats, err := sub.invert()
 			wall := time.Since(start).Seconds() * 1000
-			if rep == 0 { // compiles g; record the result, not the time
-				m.out.Iter, m.out.Fallbacks = 0, 0
-				for _, st := range stats {
-					m.out.Iter += st.Iter
-					m.out.Fallbacks += st.Fallbacks
-				}
-				if err != nil {
-					m.out.Error = err.Error()
-					break
-				}
-				for i, v := range floats(x) {
-					m.out.MaxError = math.Max(m.out.MaxError, math.Abs(v-sub.xStar[i]))
-				}
+			if rep > 0 {
+				m.walls = append(m.walls, wall)
 				continue
 			}
-			walls = append(walls, wall)
+			for _, st := range stats {
+				m.out.Iter += st.Iter
+				m.out.Fallbacks += st.Fallbacks
+			}
+			if err != nil {
+				m.out.Error = err.Error()
+				continue
+			}
+			for i, v := range floats(x) {
+				m.out.MaxError = math.Max(m.out.MaxError, math.Abs(v-sub.xStar[i]))
+			}
 		}
-		m.out.WallMS = median(walls)
+	}
+	for _, m := range methods {
+		m.out.WallMS = median(m.walls)
 	}
 	return row, nil
 }
