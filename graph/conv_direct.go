@@ -137,6 +137,10 @@ func planFor[T Float](g ConvGeom) *directPlan {
 // starts zeroed stays zero there.
 func padImage[T Float](p *directPlan, x, buf []T) {
 	g := p.g
+	if g.Pad == 0 { // the padded image is the image
+		copy(buf[:len(x)], x)
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		src := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		dst := buf[c*p.plane+g.Pad*p.wp+g.Pad:]
@@ -209,18 +213,26 @@ func directForward[T Float](g ConvGeom, x, w, y []T) {
 	dynamicFor(units, grain, func(next func() (lo, hi int, ok bool)) {
 		buf := getBuf[T](&p.img, p.xs)
 		defer putBuf(&p.img, buf)
-		cur := -1
+		cur, img := -1, buf
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for u := lo; u < hi; u++ {
 				n, t := u/nt, u%nt
 				if n != cur {
-					padImage(p, x[n*xsz:(n+1)*xsz], buf)
+					img = buf
+					if g.Pad == 0 && n*xsz+p.xs <= len(x) {
+						// Unpadded: read the image in place; the reads past
+						// its end land in the next image, in lanes that are
+						// not stored.
+						img = x[n*xsz:]
+					} else {
+						padImage(p, x[n*xsz:(n+1)*xsz], buf)
+					}
 					cur = n
 				}
 				segs := p.segs[t]
 				yn := y[n*ysz : (n+1)*ysz]
 				for op := 0; op < np; op++ {
-					fwdTile(ckk, &a[op*ckk*dirMR], &buf[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
+					fwdTile(ckk, &a[op*ckk*dirMR], &img[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
 				}
 			}
 		}
@@ -286,6 +298,10 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 				for o := 0; o < g.O; o++ {
 					src := dy[(n*g.O+o)*osz : (n*g.O+o+1)*osz]
 					dst := dp[n*ds+o*p.qpad : n*ds+(o+1)*p.qpad]
+					if p.ow == p.wp { // no dropped positions
+						copy(dst, src)
+						continue
+					}
 					for yy := 0; yy < p.oh; yy++ {
 						copy(dst[yy*p.wp:yy*p.wp+p.ow], src[yy*p.ow:(yy+1)*p.ow])
 					}
