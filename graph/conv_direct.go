@@ -63,6 +63,7 @@ type directPlan struct {
 	// write, so that they can be reused without clearing: one image
 	// (forward), all images and all of dy on the grid (kernel gradient).
 	img, imgs, dys sync.Pool
+	accs           sync.Pool // the kernel gradient's vector accumulators, any contents
 }
 
 // getBuf returns a buffer of n elements of T from pool, or a new zeroed one.
@@ -166,12 +167,12 @@ func fwdTile[T Float](k int, a, x *T, offs *int, y *T, ldy, rows int, segs []con
 }
 
 // dotTile runs the dot-product micro-kernel for T; see convasm.DotTileF32.
-func dotTile[T Float](kv, ns int, d *T, ldd, dsn int, x *T, offs *[4]int, xsn int, tile *T) {
+func dotTile[T Float](kv, ns int, d *T, ldd, dsn int, x *T, offs *[4]int, xsn int, acc *T) {
 	switch dp := any(d).(type) {
 	case *float32:
-		convasm.DotTileF32(kv, ns, dp, ldd, dsn, any(x).(*float32), offs, xsn, any(tile).(*float32))
+		convasm.DotTileF32(kv, ns, dp, ldd, dsn, any(x).(*float32), offs, xsn, any(acc).(*float32))
 	case *float64:
-		convasm.DotTileF64(kv, ns, dp, ldd, dsn, any(x).(*float64), offs, xsn, any(tile).(*float64))
+		convasm.DotTileF64(kv, ns, dp, ldd, dsn, any(x).(*float64), offs, xsn, any(acc).(*float64))
 	}
 }
 
@@ -313,24 +314,34 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	// stays in cache while a worker runs its tiles over it.
 	chunk := max(1, dirChunk/((p.xs+ds)*esz))
 	// Each tile of dw is one worker's, summed over the chunks in order,
-	// so the result does not depend on the schedule.
+	// so the result does not depend on the schedule. A worker takes up to
+	// dirTiles tiles at a time and keeps their vector accumulators.
 	nk := k4 / 4
 	tiles := (o4 / 4) * nk
-	dynamicFor(tiles, max(1, tiles/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
+	grain := min(dirTiles, max(1, tiles/(4*runtime.GOMAXPROCS(0))))
+	dynamicFor(tiles, grain, func(next func() (lo, hi int, ok bool)) {
+		acc := getBuf[T](&p.accs, dirTiles*16*dirVec[T]())
+		defer putBuf(&p.accs, acc)
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
-			filterTiles(p, g, lo, hi, chunk, kv, ds, xp, dp, dw)
+			filterTiles(p, g, lo, hi, chunk, kv, ds, xp, dp, dw, acc)
 		}
 	})
 }
 
+// dirTiles is the most kernel-gradient tiles a worker takes at a time.
+const dirTiles = 64
+
 // filterTiles computes the kernel-gradient tiles [lo, hi) of dw (in
 // o-tile-major order) over all images, chunk images at a time, from the
 // padded images xp and the gridded dy dp.
-func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, xp, dp, dw []T) {
+func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, xp, dp, dw, acc []T) {
 	ckk := g.C * g.KH * g.KW
 	nk := (ckk + 3) / 4
 	esz := int(unsafe.Sizeof(T(0)))
-	var tile [16]T
+	lanes := dirVec[T]()
+	tsz := 16 * lanes // accumulator elements per tile
+	acc = acc[:(hi-lo)*tsz]
+	clear(acc)
 	var offs [4]int
 	for n0 := 0; n0 < g.N; n0 += chunk {
 		ns := min(chunk, g.N-n0)
@@ -342,16 +353,20 @@ func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, 
 					offs[b] = p.offs[k]
 				}
 			}
-			dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &tile[0])
-			for a := 0; a < 4 && to*4+a < g.O; a++ {
-				row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
-				for b := 0; b < 4 && tk*4+b < ckk; b++ {
-					if n0 == 0 {
-						row[tk*4+b] = tile[a*4+b]
-					} else {
-						row[tk*4+b] += tile[a*4+b]
-					}
+			dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &acc[(t-lo)*tsz])
+		}
+	}
+	for t := lo; t < hi; t++ {
+		to, tk := t/nk, t%nk
+		at := acc[(t-lo)*tsz : (t-lo+1)*tsz]
+		for a := 0; a < 4 && to*4+a < g.O; a++ {
+			row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+			for b := 0; b < 4 && tk*4+b < ckk; b++ {
+				var sum T
+				for _, v := range at[(a*4+b)*lanes : (a*4+b+1)*lanes] {
+					sum += v
 				}
+				row[tk*4+b] = sum
 			}
 		}
 	}

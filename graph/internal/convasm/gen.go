@@ -109,16 +109,17 @@ func fwd(p func(string, ...any), d dtype) {
 	p("\tRET")
 }
 
-// dot writes the dot-form kernel: a 4 × 4 tile
+// dot writes the dot-form kernel: a 4 × 4 tile of vector accumulators
 //
-//	tile[a·4 + b] = Σ_{n < ns} Σ_{q < kv·64 bytes} d[n·dsn + a·ldd + q] · x[n·xsn + offs[b] + q]
+//	acc[a·4 + b][l] += Σ_{n < ns} Σ_{q ≡ l} d[n·dsn + a·ldd + q] · x[n·xsn + offs[b] + q]
 //
-// with byte strides and offsets, accumulators Z0–Z15 (Z(4a+b)), the rows of
-// d in Z16–Z19 and those of x in Z20–Z23.
+// over q < kv·64 bytes, with byte strides and offsets. The accumulators live
+// in Z0–Z15 (Z(4a+b)) between a load from and a store to acc, whose lanes
+// the caller sums; the rows of d are in Z16–Z19 and those of x in Z20–Z23.
 func dot(p func(string, ...any), d dtype) {
 	mov := "VMOVUP" + d.sfx[1:]
 	p("")
-	p("// func DotTile%s(kv, ns int, d *float%d, ldd, dsn int, x *float%d, offs *[4]int, xsn int, tile *float%d)", d.name, d.size*8, d.size*8, d.size*8)
+	p("// func DotTile%s(kv, ns int, d *float%d, ldd, dsn int, x *float%d, offs *[4]int, xsn int, acc *float%d)", d.name, d.size*8, d.size*8, d.size*8)
 	p("TEXT ·DotTile%s(SB), NOSPLIT, $0-72", d.name)
 	p("\tMOVQ d+16(FP), AX")
 	p("\tMOVQ ldd+24(FP), R13")
@@ -138,13 +139,14 @@ func dot(p func(string, ...any), d dtype) {
 	p("\tMOVQ kv+0(FP), R11")
 	p("\tSHLQ $6, R11")
 	p("\tMOVQ ns+8(FP), R12")
+	p("\tMOVQ acc+64(FP), R13")
 	for i := 0; i < 16; i++ {
-		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+		p("\t%s %d(R13), Z%d", mov, 64*i, i)
 	}
 	p("\tTESTQ R11, R11")
-	p("\tJZ dotsum%s", d.name)
+	p("\tJZ dotstore%s", d.name)
 	p("\tTESTQ R12, R12")
-	p("\tJZ dotsum%s", d.name)
+	p("\tJZ dotstore%s", d.name)
 	p("dotsample%s:", d.name)
 	p("\tXORQ R10, R10")
 	p("dotstep%s:", d.name)
@@ -170,25 +172,10 @@ func dot(p func(string, ...any), d dtype) {
 	}
 	p("\tDECQ R12")
 	p("\tJNZ dotsample%s", d.name)
-	p("dotsum%s:", d.name)
-	p("\tMOVQ tile+64(FP), R13")
+	p("dotstore%s:", d.name)
+	p("\tMOVQ acc+64(FP), R13")
 	for i := 0; i < 16; i++ {
-		// Halve the vector three (float64) or four (float32) times.
-		p("\tVEXTRACTF64X4 $1, Z%d, Y16", i)
-		p("\tVADD%s Y16, Y%d, Y16", d.sfx, i)
-		p("\tVEXTRACTF32X4 $1, Y16, X17")
-		p("\tVADD%s X17, X16, X16", d.sfx)
-		if d.size == 4 {
-			p("\tVPERMILPS $0x4E, X16, X17")
-			p("\tVADDPS X17, X16, X16")
-			p("\tVPERMILPS $0xB1, X16, X17")
-			p("\tVADDPS X17, X16, X16")
-			p("\tVMOVSS X16, %d(R13)", 4*i)
-		} else {
-			p("\tVPERMILPD $1, X16, X17")
-			p("\tVADDPD X17, X16, X16")
-			p("\tVMOVSD X16, %d(R13)", 8*i)
-		}
+		p("\t%s Z%d, %d(R13)", mov, i, 64*i)
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")

@@ -20,16 +20,17 @@ func FwdTileF32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs
 //go:noescape
 func FwdTileF64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int)
 
-// DotTileF32 computes the 4 × 4 tile
+// DotTileF32 adds to the 4 × 4 tile of 16-lane accumulators at acc
 //
-//	tile[a·4 + b] = Σ_{n<ns} Σ_{q<16·kv} d[n·dsn + a·ldd + q] · x[n·xsn + offs[b] + q]
+//	acc[a·4 + b][l] += Σ_{n<ns} Σ_{q<16·kv, q ≡ l mod 16} d[n·dsn + a·ldd + q] · x[n·xsn + offs[b] + q]
 //
-// where strides and offsets are in bytes and indices in elements.
+// where strides and offsets are in bytes and indices in elements; the sum
+// of the lanes of acc[a·4 + b] is the tile's entry (a, b).
 //
 //go:noescape
-func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, tile *float32)
+func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, acc *float32)
 
-// DotTileF64 is DotTileF32 for float64, with 8 elements per kv step.
+// DotTileF64 is DotTileF32 for float64, with 8 lanes.
 //
 //go:noescape
-func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, tile *float64)
+func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64)

@@ -16,11 +16,11 @@ func FwdTileF64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs
 }
 
 // DotTileF32 panics: there is no kernel on this architecture.
-func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, tile *float32) {
+func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, acc *float32) {
 	panic("convasm: no kernels on this architecture")
 }
 
 // DotTileF64 panics: there is no kernel on this architecture.
-func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, tile *float64) {
+func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64) {
 	panic("convasm: no kernels on this architecture")
 }
