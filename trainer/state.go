@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"encoding/base64"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,8 +12,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// checkpointFormat identifies the layout of the tensors and metadata below.
-const checkpointFormat = "iresnet-go/density/v1"
+// checkpointFormat identifies the layout of the tensors and metadata below:
+// v1 plus the certified applied/ weights and a checksum of the content
+// (checkpoint.Seal), which Load requires.
+const checkpointFormat = "iresnet-go/density/v1.1"
+
+// checkpointFormatV1 is the earlier layout, without applied/ weights and
+// checksum; Load still reads it.
+const checkpointFormatV1 = "iresnet-go/density/v1"
 
 // Tensor name prefixes in a checkpoint. Model tensors keep the names of
 // their graph nodes ("block3/fc0/w" is the weight (in, out) of the first
@@ -83,6 +90,9 @@ func (t *Trainer) Save(path string) error {
 			return err
 		}
 	}
+	if err := checkpoint.Seal(f); err != nil {
+		return err
+	}
 	return errors.Wrapf(checkpoint.Save(path, f), "trainer: saving step %d", t.step)
 }
 
@@ -97,8 +107,14 @@ func Load(path string) (*Trainer, error) {
 	if err := checkpoint.GetJSON(f.Metadata, "format", &format); err != nil {
 		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
-	if format != checkpointFormat {
-		return nil, errors.Errorf("trainer: %s has format %q, want %q", path, format, checkpointFormat)
+	switch format {
+	case checkpointFormat:
+		if err := checkpoint.Verify(f); err != nil {
+			return nil, errors.Wrapf(err, "trainer: %s", path)
+		}
+	case checkpointFormatV1: // written before checksums: nothing to verify
+	default:
+		return nil, errors.Errorf("trainer: %s has format %q, want %q (or the older %q)", path, format, checkpointFormat, checkpointFormatV1)
 	}
 	var cfg Config
 	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
@@ -124,6 +140,9 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		}
 		if !src.Shape().Eq(dst.Shape()) || src.Dtype() != dst.Dtype() {
 			return errors.Errorf("tensor %q is %v %v, model expects %v %v", name, src.Dtype(), src.Shape(), dst.Dtype(), dst.Shape())
+		}
+		if err := finiteTensor(name, src); err != nil {
+			return err
 		}
 		return tensor.Copy(dst, src)
 	}
@@ -182,6 +201,12 @@ func (t *Trainer) restore(f checkpoint.File) error {
 			return err
 		}
 	}
+	if t.step < 0 || t.opt.t < 0 {
+		return errors.Errorf("step %d and optimizer step %d must be ≥ 0", t.step, t.opt.t)
+	}
+	if err := t.checkPowerIteration(); err != nil {
+		return err
+	}
 	raw, err := base64.StdEncoding.DecodeString(rngState)
 	if err != nil {
 		return errors.Wrap(err, "random state")
@@ -210,8 +235,57 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		return errors.Errorf("%d σ̂ lists for %d residual blocks", len(sigmas), len(rs))
 	}
 	for i, r := range rs {
+		for j, v := range sigmas[i] {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return errors.Errorf("σ̂ %d of residual block %d is %v, want a finite value ≥ 0", j, i, v)
+			}
+		}
 		if err := r.SetSigmas(sigmas[i]); err != nil {
 			return errors.Wrapf(err, "residual block %d", i)
+		}
+	}
+	return nil
+}
+
+// finiteTensor reports a NaN or infinite value: a checkpoint is written
+// only from finite weights, so one is corruption.
+func finiteTensor(name string, t *tensor.Dense) error {
+	switch d := t.Data().(type) {
+	case []float32:
+		for i, v := range d {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return errors.Errorf("tensor %q holds %v at %d", name, v, i)
+			}
+		}
+	case []float64:
+		for i, v := range d {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return errors.Errorf("tensor %q holds %v at %d", name, v, i)
+			}
+		}
+	}
+	return nil
+}
+
+// checkPowerIteration checks the restored power-iteration vectors, which
+// are unit vectors after every update (normalize.SpectralNorm's
+// invariant): a zeroed or scaled vector would make σ̂ = 0 or wrong, and
+// switch the normalization off or bias it for the rest of the run.
+func (t *Trainer) checkPowerIteration() error {
+	for i, r := range t.model.Residuals() {
+		for _, l := range r.SpectralLayers() {
+			for _, v := range []struct {
+				name string
+				t    *tensor.Dense
+			}{{"u", l.Norm.U()}, {"v", l.Norm.V()}} {
+				s := 0.0
+				for _, x := range v.t.Data().([]float32) {
+					s += float64(x) * float64(x)
+				}
+				if n := math.Sqrt(s); math.Abs(n-1) > 1e-3 {
+					return errors.Errorf("power-iteration vector %s of residual block %d layer %s has norm %.6g, want 1: the checkpoint is corrupt", v.name, i, l.Name, n)
+				}
+			}
 		}
 	}
 	return nil

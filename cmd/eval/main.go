@@ -218,6 +218,11 @@ func load(path string, n int) (*trainer.Trainer, error) {
 	if err := checkpoint.PutJSON(f.Metadata, "config", cfg); err != nil {
 		return nil, err
 	}
+	if _, sealed := f.Metadata[checkpoint.ChecksumKey]; sealed { // verified on load: seal the edited copy
+		if err := checkpoint.Seal(f); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "iresnet-eval-*")
 	if err != nil {
 		return nil, errors.Wrap(err, "temporary checkpoint for -n")

@@ -351,6 +351,17 @@ func TestCertificateCanFail(t *testing.T) {
 			}
 		}
 	}
+	// Unsealed, the edit is caught as corruption before anything runs.
+	if err := checkpoint.Save(path, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-checkpoint", dir}, &out, &errb); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("edited checkpoint without a new checksum: %v", err)
+	}
+	// Resealed (a deliberate edit), it loads, and the certificate fails.
+	if err := checkpoint.Seal(f); err != nil {
+		t.Fatal(err)
+	}
 	if err := checkpoint.Save(path, f); err != nil {
 		t.Fatal(err)
 	}

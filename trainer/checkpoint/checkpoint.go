@@ -35,8 +35,13 @@ func Encode(w io.Writer, f File) error {
 // Decode parses a complete safetensors file held in data. It validates the
 // header and the data layout and returns an error, never a panic, on
 // malformed input. The returned tensors do not share memory with data.
+//
+// A file sealed with [Seal] is verified against its checksum.
 func Decode(data []byte) (File, error) {
 	f, err := decode(data)
+	if err == nil {
+		err = verifyIfSealed(f)
+	}
 	if err != nil {
 		return File{}, errors.Wrap(err, "checkpoint: decode")
 	}
@@ -123,14 +128,27 @@ func syncDir(dir string) error {
 }
 
 // Load reads and validates the safetensors file at path. Errors name the
-// file and the problem (truncated, header length beyond the file size, bad
-// JSON, data offsets out of range, unsupported dtype, ...).
+// file and the problem (not a regular file, truncated, header length
+// beyond the file size, bad JSON, data offsets out of range, unsupported
+// dtype, a checksum that does not match, ...). Only regular files are
+// read: a FIFO, a device such as /dev/zero or a directory is an error, not
+// a hang or an out-of-memory crash.
 func Load(path string) (File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return File{}, errors.Wrapf(err, "checkpoint: load %s", path)
+	}
+	if !fi.Mode().IsRegular() {
+		return File{}, errors.Errorf("checkpoint: load %s: not a regular file (mode %v)", path, fi.Mode())
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return File{}, errors.Wrapf(err, "checkpoint: load %s", path)
 	}
 	f, err := decode(data)
+	if err == nil {
+		err = verifyIfSealed(f)
+	}
 	if err != nil {
 		return File{}, errors.Wrapf(err, "checkpoint: load %s", path)
 	}

@@ -38,6 +38,16 @@
 // [PutJSON] and [GetJSON] store arbitrary values (hyperparameters, the
 // training step, optimiser settings) in it as JSON.
 //
+// # Integrity
+//
+// [Seal] stores a SHA-256 digest of a file's content (tensor names, dtypes,
+// shapes and values; every other metadata entry) under the metadata key
+// "checksum". [Load] and [Decode] verify a sealed file and refuse one whose
+// content changed after it was written; [Verify] also reports a file that
+// has no checksum, for callers (such as the trainer) that require one.
+// [GetJSON] decodes strictly: a field the target type does not have is an
+// error, so a corrupted key cannot silently fall back to a default.
+//
 // # Durability
 //
 // [Save] writes to a temporary file next to the destination, syncs it,
@@ -46,5 +56,5 @@
 // one. [Load] validates the whole file (header length, JSON, dtypes, shapes,
 // and that the data offsets tile the data section exactly) and reports a
 // truncated or corrupt file as an error naming the file; it does not panic on
-// any input.
+// any input, and it reads regular files only.
 package checkpoint

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -21,14 +22,22 @@ func PutJSON(meta map[string]string, key string, v any) error {
 }
 
 // GetJSON decodes the JSON value stored under key in meta into v, which must
-// be a non-nil pointer. A missing key is an error that names it.
+// be a non-nil pointer. Decoding is strict: a missing key, an object field
+// that v does not have (e.g. a misspelt or corrupted name, which would
+// otherwise be dropped silently and leave a default in its place) or data
+// after the value is an error that names the key.
 func GetJSON(meta map[string]string, key string, v any) error {
 	s, ok := meta[key]
 	if !ok {
 		return errors.Errorf("checkpoint: metadata key %q not found", key)
 	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return errors.Wrapf(err, "checkpoint: metadata key %q", key)
+	}
+	if dec.More() {
+		return errors.Errorf("checkpoint: metadata key %q: data after the JSON value", key)
 	}
 	return nil
 }

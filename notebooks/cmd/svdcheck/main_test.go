@@ -49,6 +49,9 @@ func TestChecksAppliedWeights(t *testing.T) {
 			}
 		}
 	}
+	if err := checkpoint.Seal(f); err != nil { // a deliberate edit, resealed
+		t.Fatal(err)
+	}
 	if err := checkpoint.Save(path, f); err != nil {
 		t.Fatal(err)
 	}
