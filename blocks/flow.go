@@ -23,6 +23,12 @@ type Flow struct {
 }
 
 // LogProb builds log p(x) (N) and the log-det term (N) for x (N, ...).
+//
+// The log-det estimators' random inputs (Hutchinson probes, roulette
+// weights) are registered with b and hold a draw from the moment they are
+// built (graph.Builder.NewRandom), so running the graph gives a genuine
+// estimate right away. That draw is fixed: call b.Resample(rng) before each
+// run for fresh probes, as a training loop must for an unbiased gradient.
 func (f Flow) LogProb(b *graph.Builder, x *G.Node) (logp, logDet *G.Node, err error) {
 	z, logDet, err := f.F.Forward(b, x)
 	if err != nil {

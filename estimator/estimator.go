@@ -13,7 +13,8 @@ import (
 // An Estimator estimates log|det(I + ∂g/∂x)| for each batch row, given the
 // input x (N, ...) of a residual branch and its output gx = g(x) of the same
 // shape, as a node of shape (N) in x's graph. Random inputs it needs are
-// registered with b, whose Resample redraws them.
+// registered with b: they hold a draw from registration on (never zeros),
+// and b.Resample redraws them.
 type Estimator interface {
 	LogDet(b *graph.Builder, x, gx *G.Node) (*G.Node, error)
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -188,8 +189,12 @@ func (b *Builder) Scalar(name string, v float64) (*G.Node, error) {
 	return G.NewScalar(b.g, b.dtype, G.WithName(full), G.WithValue(val)), nil
 }
 
-// NewNoise registers a noise input of the given shape drawn from dist,
-// filled with zeros until the first Resample.
+// NewNoise registers a noise input of the given shape drawn from dist.
+//
+// The input holds a genuine draw from the moment it is registered (see
+// NewRandom), so a graph that is run without ever calling Resample still
+// computes a real estimate, never the silent zero that an unfilled probe
+// would give; Resample redraws it.
 func (b *Builder) NewNoise(name string, dist NoiseDist, shape ...int) (*G.Node, error) {
 	return b.NewRandom(name, shape, func(rng *rand.Rand, t *tensor.Dense) { Fill(t, dist, rng) })
 }
@@ -197,6 +202,11 @@ func (b *Builder) NewNoise(name string, dist NoiseDist, shape ...int) (*G.Node, 
 // NewRandom registers an input of the given shape that Resample refills by
 // calling fill, for noise with a distribution of the caller's choosing
 // (e.g. the term weights of a Russian-roulette estimator).
+//
+// fill is called once right away with a source seeded from the input's full
+// name (InitialSource), so the input is never left at zero: a graph run
+// before any Resample sees a reproducible draw. Call Resample(rng) before
+// each run for fresh, independent draws (a training loop does, every step).
 func (b *Builder) NewRandom(name string, shape []int, fill func(rng *rand.Rand, t *tensor.Dense)) (*G.Node, error) {
 	full, err := b.qualify(name)
 	if err != nil {
@@ -207,8 +217,19 @@ func (b *Builder) NewRandom(name string, shape []int, fill func(rng *rand.Rand, 
 	if err != nil {
 		return nil, err
 	}
+	fill(InitialSource(full), t)
 	b.noise = append(b.noise, &Noise{Name: full, Value: t, Node: n, Fill: fill})
 	return n, nil
+}
+
+// InitialSource returns the source NewRandom draws an input's first value
+// from: a PCG generator seeded by the FNV-1a hash of the input's full name,
+// so two inputs of one graph get different draws and rebuilding a graph
+// reproduces them.
+func InitialSource(name string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(name))                                 // never fails
+	return rand.New(rand.NewPCG(h.Sum64(), 0x6e6f697365)) // "noise"
 }
 
 // Resample redraws every noise input from rng, in registration order.
