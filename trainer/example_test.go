@@ -40,27 +40,32 @@ func Example() {
 		return
 	}
 
-	loaded, err := trainer.Load(path)
+	loaded, err := trainer.Load(path) // e.g. "runs/8gaussians/checkpoint.safetensors"
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer loaded.Close()
-	ev, err := loaded.Evaluate()
+	samples, err := loaded.Sample(4, 1) // 4 points at temperature 1, through the fixed-point inverse
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	x, err := loaded.Sample(4)
+	logp, err := loaded.LogProb(samples) // the same []float64 layout: 4 × 2 values
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ev, err := loaded.Evaluate()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("resumed at step", loaded.Steps())
 	fmt.Println("exact log-det:", ev.Exact, "finite NLL:", ev.NLL > 0 && ev.NLL < 20)
-	fmt.Println("samples:", x.Shape())
+	fmt.Println("samples:", len(samples)/2, "points, log p of each:", len(logp))
 	// Output:
 	// resumed at step 5
 	// exact log-det: true finite NLL: true
-	// samples: (4, 2)
+	// samples: 4 points, log p of each: 4
 }

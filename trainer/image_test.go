@@ -53,12 +53,12 @@ func TestImageDensityTrainsAndResumes(t *testing.T) {
 	defer resumed.Close()
 	steps(t, resumed, 3)
 	sameState(t, state(whole), state(resumed))
-	x, err := resumed.Sample(2)
+	x, err := resumed.Sample(2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x.Shape().TotalSize() != 2*64 {
-		t.Errorf("samples have shape %v", x.Shape())
+	if len(x) != 2*64 {
+		t.Errorf("samples have %d values, want 2×64", len(x))
 	}
 }
 

@@ -48,16 +48,11 @@ func (t *Trainer) SampleImages(n int, temperature float64) (ImageBatch, error) {
 	if t.cfg.Images == nil {
 		return ImageBatch{}, errors.New("trainer: SampleImages needs an image model")
 	}
-	var x *tensor.Dense
-	err := t.withEvalWeights(func() error {
-		var err error
-		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, temperature)
-		return err
-	})
+	x, err := t.Sample(n, temperature)
 	if err != nil {
 		return ImageBatch{}, err
 	}
-	return t.toPixels(floats64(x)), nil
+	return t.toPixels(x), nil
 }
 
 // Reconstruct maps the first n held-out images forward and back and

@@ -79,13 +79,9 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		return written, err
 	}
 	panel = append(panel, img)
-	x, err := t.Sample(o.Samples)
+	pts, err := t.Sample(o.Samples, 1)
 	if err != nil {
 		return written, err
-	}
-	pts := make([]float64, 0, 2*o.Samples)
-	for _, v := range x.Data().([]float32) {
-		pts = append(pts, float64(v))
 	}
 	if img, err = heatmap.Histogram(pts, o.Bounds, o.Size); err != nil {
 		return written, errors.Wrap(err, "trainer: samples picture")

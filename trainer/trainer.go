@@ -543,16 +543,21 @@ func (t *Trainer) LogProb(points []float64) ([]float64, error) {
 	return out, err
 }
 
-// Sample draws n points from the model (EMA weights when kept) by inverting
-// the flow on Gaussian noise.
-func (t *Trainer) Sample(n int) (*tensor.Dense, error) {
+// Sample draws n points from the model at temperature T (z ~ N(0, T²I);
+// T = 1 is the model's density) by inverting the flow, with the evaluation
+// weights. The result is n × size values, row-major, float64: the layout and
+// element type LogProb takes, so t.LogProb(samples) works as is.
+func (t *Trainer) Sample(n int, temperature float64) ([]float64, error) {
 	var x *tensor.Dense
 	err := t.withEvalWeights(func() error {
 		var err error
-		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, 1)
+		x, err = t.flow.Sample(t.sideRng(0x5a3b1e), tensor.Float32, n, []int{t.cfg.dim()}, temperature)
 		return err
 	})
-	return x, err
+	if err != nil {
+		return nil, err
+	}
+	return floats64(x), nil
 }
 
 // sideRng returns a random source for evaluation and sampling, determined
