@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Side-by-side timing of this repository's Go code against PyTorch.
 
-    python3 bench/compare.py [--rounds 5] [--tags openblas] [conv]
+    python3 bench/compare.py [--rounds 5] [--tags openblas] [conv|steps]
 
-builds bench/convbench (pure Go, or with the given build tags), then runs
-it and bench/torch_ref.py alternately, --rounds times each, on the same
-machine, and prints per kernel the median over rounds of each side's
-median time per call, the achieved GFLOP/s, and the ratio Go / PyTorch
-(below 1: Go is faster). PyTorch runs with OMP_WAIT_POLICY=PASSIVE and
+builds bench/convbench (conv: the convolution kernels) or bench/stepbench
+(steps: training steps of the toy and small MNIST models), pure Go or with
+the given build tags, then runs it and bench/torch_ref.py alternately,
+--rounds times each, on the same machine, and prints per kernel or model
+the median over rounds of each side's median time per call, the achieved
+GFLOP/s (kernels), and the ratio Go / PyTorch (below 1: Go is faster). PyTorch runs with OMP_WAIT_POLICY=PASSIVE and
 --threads threads; Go with GOMAXPROCS=--threads.
 
 The interpreter must import torch (Debian: apt-get install python3-torch);
@@ -35,18 +36,19 @@ def run_json(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bench", nargs="?", default="conv", choices=["conv"])
+    ap.add_argument("bench", nargs="?", default="conv", choices=["conv", "steps"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tags", default="", help="Go build tags, e.g. openblas")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="iresnet-bench-")
-    gobin = os.path.join(tmp, "convbench")
+    pkg = {"conv": "convbench", "steps": "stepbench"}[args.bench]
+    gobin = os.path.join(tmp, pkg)
     build = ["go", "build", "-o", gobin]
     if args.tags:
         build += ["-tags", args.tags]
-    subprocess.run(build + ["./bench/convbench"], cwd=ROOT, check=True)
+    subprocess.run(build + ["./bench/" + pkg], cwd=ROOT, check=True)
 
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMAXPROCS=str(args.threads))
     go_cmd = [gobin]
@@ -62,18 +64,26 @@ def main():
                 if name not in order:
                     order.append(name)
                 times[side].setdefault(name, []).append(res["ms"])
-                flops[name] = res["gflops"] * res["ms"] * 1e6
+                if "gflops" in res:
+                    flops[name] = res["gflops"] * res["ms"] * 1e6
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     label = "Go" + (f" ({args.tags})" if args.tags else " (pure Go)")
-    print(f"{args.rounds} alternating rounds, {args.threads} threads; median ms per call, GFLOP/s, ratio Go / PyTorch")
-    print(f"| kernel | {label} ms | GFLOP/s | PyTorch ms | GFLOP/s | Go / PyTorch |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"{args.rounds} alternating rounds, {args.threads} threads; median ms per call, ratio Go / PyTorch")
+    if flops:
+        print(f"| kernel | {label} ms | GFLOP/s | PyTorch ms | GFLOP/s | Go / PyTorch |")
+        print("| --- | --- | --- | --- | --- | --- |")
+    else:
+        print(f"| step | {label} ms | PyTorch ms | Go / PyTorch |")
+        print("| --- | --- | --- | --- |")
     for name in order:
         g = statistics.median(times["go"][name])
         t = statistics.median(times["torch"][name])
-        f = flops[name]
-        print(f"| {name} | {g:.3f} | {f / g / 1e6:.0f} | {t:.3f} | {f / t / 1e6:.0f} | {g / t:.2f} |")
+        if name in flops:
+            f = flops[name]
+            print(f"| {name} | {g:.3f} | {f / g / 1e6:.0f} | {t:.3f} | {f / t / 1e6:.0f} | {g / t:.2f} |")
+        else:
+            print(f"| {name} | {g:.1f} | {t:.1f} | {g / t:.2f} |")
 
 
 if __name__ == "__main__":

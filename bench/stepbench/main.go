@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -60,7 +61,19 @@ func config(name string) (trainer.Config, error) {
 func main() {
 	models := flag.String("models", "toy,mnist-density,mnist-classifier", "comma-separated models")
 	steps := flag.Int("steps", 10, "timed steps per model")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stepbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	blas := graph.UseFastBLAS()
 	fmt.Fprintf(os.Stderr, "stepbench: %s, GOMAXPROCS %d\n", blas, runtime.GOMAXPROCS(0))
 	enc := json.NewEncoder(os.Stdout)
@@ -75,6 +88,7 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "stepbench: %s: %v\n", name, err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 	}
