@@ -13,9 +13,10 @@
 // where g is a stack of spectrally normalized layers and 1-Lipschitz
 // activations, so Lip(g) ≤ ∏ ‖W̃ᵢ‖₂ ≤ cᵏ < 1. Its inverse is the Banach
 // fixed-point iteration x₀ = y, x_{i+1} = y − g(x_i) (Algorithm 1), whose
-// error shrinks by a factor Lip(g) per step; [NewDense] builds g from dense
-// layers, [NewConv] from the paper's 3×3 → 1×1 → 3×3 convolutional
-// bottleneck. The log-det comes from an estimator.Estimator.
+// error shrinks by a factor Lip(g) per step, by default accelerated by a
+// safeguarded Anderson mixing of the last iterates ([InverseMethod],
+// [AndersonConfig]). [NewDense] builds g from dense layers, [NewConv] from
+// the paper's 3×3 → 1×1 → 3×3 convolutional bottleneck. The log-det comes from an estimator.Estimator.
 //
 // Lip(g) < 1 is required for invertibility; spectral normalization enforces
 // it only as well as its power iteration has converged, and the fixed-point
