@@ -43,10 +43,14 @@ const (
 //
 //	γ = argmin ‖f_k − ΔF γ‖₂,  x_{k+1} = G(x_k) − ΔG γ − (1 − β)(f_k − ΔF γ).
 //
-// The least-squares problem is solved by modified Gram–Schmidt QR on the
-// newest-first columns of ΔF, dropping a column whose part orthogonal to
-// the newer ones is below 1e-8 of its norm (linearly dependent history, as
-// in a d-dimensional problem with d < Window).
+// The least-squares problem is solved by its normal equations: the Gram
+// matrix ΔFᵀΔF is updated by one column of inner products per iteration
+// and factored by Cholesky, columns newest first, dropping a column whose
+// part orthogonal to the newer ones is below 1e-6 of its norm (linearly
+// dependent history, as in a d-dimensional problem with d < Window), so
+// the condition number of the kept columns stays below about 1e6 and the
+// squared one of the normal equations below 1e12. This costs about 8·Window
+// flops per value and iteration, little next to an evaluation of g.
 //
 // Safeguard: an extrapolated iterate whose residual is not finite or more
 // than twice (Euclidean norm) the least residual of the sample's accepted
@@ -76,7 +80,7 @@ const (
 	defaultAndersonDamping = 1.0
 	// andersonDropTol is the relative size below which a history column
 	// counts as linearly dependent on the newer ones and is dropped.
-	andersonDropTol = 1e-8
+	andersonDropTol = 1e-6
 	// andersonGrowth is how much larger than the least residual so far an
 	// extrapolation's residual may be and still be accepted.
 	andersonGrowth = 2.0
@@ -145,6 +149,8 @@ type andersonState struct {
 	// is the answer and whose plain step is the fallback.
 	gBest, fBest []float64
 	normBest     []float64
+	// maxF, maxG are max |fBest|, max |gBest| per sample.
+	maxF, maxG []float64
 	// History ring per sample: dF[j], dG[j] hold column j of every
 	// sample; count and head are per sample.
 	dF, dG      [][]float64
@@ -156,10 +162,13 @@ type andersonState struct {
 	extrapolated []bool
 	rejected     []bool
 	sincePlain   []int
-	// Scratch for one sample's least squares.
-	q     [][]float64
-	r     []float64
+	// gram holds each sample's m×m inner products of its history columns
+	// (ring slots), valid among the count newest.
+	gram []float64
+	// Scratch for one sample's least squares: the kept slots, the
+	// Cholesky factor (row-major, m×m) and the right-hand side.
 	cols  []int
+	chol  []float64
 	gamma []float64
 }
 
@@ -176,6 +185,8 @@ func newAndersonState(rows, d int, cfg AndersonConfig) *andersonState {
 		gBest:        make([]float64, n),
 		fBest:        make([]float64, n),
 		normBest:     make([]float64, rows),
+		maxF:         make([]float64, rows),
+		maxG:         make([]float64, rows),
 		dF:           make([][]float64, m),
 		dG:           make([][]float64, m),
 		count:        make([]int, rows),
@@ -183,14 +194,13 @@ func newAndersonState(rows, d int, cfg AndersonConfig) *andersonState {
 		extrapolated: make([]bool, rows),
 		rejected:     make([]bool, rows),
 		sincePlain:   make([]int, rows),
-		q:            make([][]float64, m),
-		r:            make([]float64, m*m),
+		gram:         make([]float64, rows*m*m),
 		cols:         make([]int, 0, m),
+		chol:         make([]float64, m*m),
 		gamma:        make([]float64, m),
 	}
 	for j := 0; j < m; j++ {
 		s.dF[j], s.dG[j] = make([]float64, n), make([]float64, n)
-		s.q[j] = make([]float64, d)
 	}
 	return s
 }
@@ -228,14 +238,13 @@ func andersonSolve(y []float64, rows int, g batchG, fp FixedPoint, round func([]
 		if diverged := s.accept(x, gx, &st); diverged {
 			return nil, st, &NotConvergedError{Iter: st.Iter, Residual: math.NaN(), Tol: tol}
 		}
-		st.Residual = maxAbs(s.fBest)
-		tol = fp.Tol * (1 + maxAbs(s.gBest))
+		st.Residual, tol = absMax(s.maxF), fp.Tol*(1+absMax(s.maxG))
 		if st.Residual <= tol {
 			return append([]float64(nil), s.gBest...), st, nil
 		}
 		for b := 0; b < rows; b++ {
 			lo, hi := b*d, (b+1)*d
-			if s.rejected[b] || s.sincePlain[b] >= cfg.Window || s.count[b] == 0 || maxAbs(s.fBest[lo:hi]) <= tol {
+			if s.rejected[b] || s.sincePlain[b] >= cfg.Window || s.count[b] == 0 || s.maxF[b] <= tol {
 				// The plain step from the best iterate.
 				copy(x[lo:hi], s.gBest[lo:hi])
 				s.extrapolated[b], s.sincePlain[b] = false, 0
@@ -262,13 +271,15 @@ func (s *andersonState) accept(x, gimg []float64, st *FixedPointStats) (diverged
 	d := s.d
 	for b := 0; b < s.rows; b++ {
 		lo, hi := b*d, (b+1)*d
-		norm, finite := 0.0, true
+		norm := 0.0
 		for i := lo; i < hi; i++ {
 			r := gimg[i] - x[i]
 			norm += r * r
-			finite = finite && !math.IsNaN(r) && !math.IsInf(r, 0)
 		}
+		// NaN or ±Inf anywhere makes the sum so (as does overflow beyond
+		// 1e154, divergence in any case).
 		norm = math.Sqrt(norm)
+		finite := !math.IsNaN(norm) && !math.IsInf(norm, 0)
 		s.rejected[b] = s.extrapolated[b] && (!finite || !(norm <= andersonGrowth*s.normBest[b]))
 		if s.rejected[b] {
 			st.Fallbacks++
@@ -279,27 +290,53 @@ func (s *andersonState) accept(x, gimg []float64, st *FixedPointStats) (diverged
 			return true
 		}
 		if s.haveCur[b] {
-			j := s.head[b]
+			s.push(b, x, gimg)
+		}
+		improved := !s.haveCur[b] || norm < s.normBest[b]
+		if !improved {
 			for i := lo; i < hi; i++ {
-				f := gimg[i] - x[i]
-				s.dF[j][i] = f - s.fCur[i]
-				s.dG[j][i] = gimg[i] - s.gCur[i]
+				s.fCur[i], s.gCur[i] = gimg[i]-x[i], gimg[i]
 			}
-			s.head[b] = (j + 1) % s.cfg.Window
-			s.count[b] = min(s.count[b]+1, s.cfg.Window)
-		}
-		for i := lo; i < hi; i++ {
-			s.fCur[i] = gimg[i] - x[i]
-			s.gCur[i] = gimg[i]
-		}
-		if !s.haveCur[b] || norm < s.normBest[b] {
-			copy(s.fBest[lo:hi], s.fCur[lo:hi])
-			copy(s.gBest[lo:hi], s.gCur[lo:hi])
-			s.normBest[b] = norm
+		} else {
+			mf, mg := 0.0, 0.0
+			for i := lo; i < hi; i++ {
+				f, gi := gimg[i]-x[i], gimg[i]
+				s.fCur[i], s.gCur[i] = f, gi
+				s.fBest[i], s.gBest[i] = f, gi
+				if af := math.Abs(f); af > mf {
+					mf = af
+				}
+				if ag := math.Abs(gi); ag > mg {
+					mg = ag
+				}
+			}
+			s.normBest[b], s.maxF[b], s.maxG[b] = norm, mf, mg
 		}
 		s.haveCur[b] = true
 	}
 	return false
+}
+
+// push appends to sample b's history the differences between the iterate
+// x (image gimg) and the current one, and its inner products with the
+// other columns to the Gram matrix.
+func (s *andersonState) push(b int, x, gimg []float64) {
+	d, m := s.d, s.cfg.Window
+	lo, hi := b*d, (b+1)*d
+	j := s.head[b]
+	df, dg := s.dF[j][lo:hi], s.dG[j][lo:hi]
+	for i := range df {
+		df[i] = (gimg[lo+i] - x[lo+i]) - s.fCur[lo+i]
+		dg[i] = gimg[lo+i] - s.gCur[lo+i]
+	}
+	s.head[b] = (j + 1) % m
+	s.count[b] = min(s.count[b]+1, m)
+	gram := s.gram[b*m*m : (b+1)*m*m]
+	for c := 0; c < s.count[b]; c++ {
+		k := (j - c + m) % m // slot of the c-th newest column
+		v := dot(df, s.dF[k][lo:hi])
+		gram[j*m+k], gram[k*m+j] = v, v
+	}
 }
 
 // extrapolate writes sample b's Anderson iterate into out (its d values)
@@ -310,29 +347,33 @@ func (s *andersonState) extrapolate(b int, out []float64) bool {
 	d, m := s.d, s.cfg.Window
 	lo, hi := b*d, (b+1)*d
 	f := s.fCur[lo:hi]
-	// Modified Gram–Schmidt on the columns newest first: ΔF_S = Q R.
+	gram := s.gram[b*m*m : (b+1)*m*m]
+	// Cholesky factor L of the Gram matrix of the kept columns, newest
+	// first: a column's pivot² is the squared norm of its part orthogonal
+	// to the kept newer ones.
 	s.cols = s.cols[:0]
+	l := s.chol
 	for c := 0; c < s.count[b]; c++ {
 		j := (s.head[b] - 1 - c + m) % m
-		col := s.dF[j][lo:hi]
 		k := len(s.cols)
-		v := s.q[k]
-		copy(v, col)
-		orig := norm2(v)
-		if !(orig > 0) {
+		diag := gram[j*m+j]
+		if !(diag > 0) {
 			continue
 		}
-		for p := 0; p < k; p++ {
-			rp := dot(s.q[p], v)
-			s.r[p*m+k] = rp
-			axpy(-rp, s.q[p], v)
+		rest := diag
+		for p, jp := range s.cols {
+			v := gram[jp*m+j]
+			for q := 0; q < p; q++ {
+				v -= l[p*m+q] * l[k*m+q]
+			}
+			v /= l[p*m+p]
+			l[k*m+p] = v
+			rest -= v * v
 		}
-		rest := norm2(v)
-		if !(rest > andersonDropTol*orig) {
+		if !(rest > andersonDropTol*andersonDropTol*diag) {
 			continue
 		}
-		s.r[k*m+k] = rest
-		scal(1/rest, v)
+		l[k*m+k] = math.Sqrt(rest)
 		s.cols = append(s.cols, j)
 	}
 	k := len(s.cols)
@@ -340,25 +381,32 @@ func (s *andersonState) extrapolate(b int, out []float64) bool {
 		copy(out, s.gCur[lo:hi])
 		return false
 	}
-	// γ = R⁻¹ Qᵀ f by back substitution.
-	for p := 0; p < k; p++ {
-		s.gamma[p] = dot(s.q[p], f)
+	// Solve L Lᵀ γ = ΔFᵀ f.
+	for p, j := range s.cols {
+		v := dot(s.dF[j][lo:hi], f)
+		for q := 0; q < p; q++ {
+			v -= l[p*m+q] * s.gamma[q]
+		}
+		s.gamma[p] = v / l[p*m+p]
 	}
 	for p := k - 1; p >= 0; p-- {
 		v := s.gamma[p]
-		for c := p + 1; c < k; c++ {
-			v -= s.r[p*m+c] * s.gamma[c]
+		for q := p + 1; q < k; q++ {
+			v -= l[q*m+p] * s.gamma[q]
 		}
-		s.gamma[p] = v / s.r[p*m+p]
+		s.gamma[p] = v / l[p*m+p]
 	}
 	beta := s.cfg.Damping
-	for i := range out {
-		gi, fi := s.gCur[lo+i], f[i]
-		for p, j := range s.cols {
-			gi -= s.gamma[p] * s.dG[j][lo+i]
-			fi -= s.gamma[p] * s.dF[j][lo+i]
+	copy(out, s.gCur[lo:hi])
+	if beta != 1 {
+		axpy(-(1 - beta), f, out)
+	}
+	for p, j := range s.cols {
+		// out −= γ_p (ΔG_p − (1 − β) ΔF_p)
+		axpy(-s.gamma[p], s.dG[j][lo:hi], out)
+		if beta != 1 {
+			axpy(s.gamma[p]*(1-beta), s.dF[j][lo:hi], out)
 		}
-		out[i] = gi - (1-beta)*fi
 	}
 	for _, v := range out {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -369,6 +417,21 @@ func (s *andersonState) extrapolate(b int, out []float64) bool {
 	return true
 }
 
+// absMax returns max |x_i| over the finite-or-infinite values of x (NaN
+// is passed over; the Anderson state holds finite values only).
+func absMax(x []float64) float64 {
+	m := 0.0
+	for _, v := range x {
+		if v < 0 {
+			v = -v
+		}
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
 func dot(a, b []float64) float64 {
 	s := 0.0
 	for i, v := range a {
@@ -377,18 +440,10 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-func norm2(a []float64) float64 { return math.Sqrt(dot(a, a)) }
-
 // axpy sets y += alpha·x.
 func axpy(alpha float64, x, y []float64) {
 	for i, v := range x {
 		y[i] += alpha * v
-	}
-}
-
-func scal(alpha float64, x []float64) {
-	for i := range x {
-		x[i] *= alpha
 	}
 }
 
