@@ -279,3 +279,29 @@ func TestFixedPointConfig(t *testing.T) {
 		t.Errorf("JSON round trip %s gave %+v, %v", b, back, err)
 	}
 }
+
+// TestAndersonSettings: other windows and damping factors invert as
+// accurately, in no more evaluations than plain iteration.
+func TestAndersonSettings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(26, 1))
+	r := symmetricDense(t, 16, blocks.Lipschitz{Coeff: 0.9, Dtype: tensor.Float64}, rng)
+	x := randTensor(tensor.Float64, rng, 16, 16)
+	y, err := blocks.Apply(r, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plain, err := inverseWith(t, r, blocks.FixedPoint{Method: blocks.MethodPlain}, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []blocks.AndersonConfig{{Window: 1}, {Window: 3, Damping: 0.5}, {Window: 10, Damping: 0.8}} {
+		back, st, err := inverseWith(t, r, blocks.FixedPoint{Method: blocks.MethodAnderson, Anderson: a}, y)
+		if err != nil {
+			t.Fatalf("%+v: %v", a, err)
+		}
+		if d := maxAbsDiff(back, x); d > roundTripTol64 || st.Iter > plain.Iter {
+			t.Errorf("%+v: max error %.3g, %d evaluations (plain %d)", a, d, st.Iter, plain.Iter)
+		}
+		t.Logf("%+v: %d evaluations (plain %d), %d fallbacks", a, st.Iter, plain.Iter, st.Fallbacks)
+	}
+}
