@@ -143,11 +143,28 @@ func padImage[T Float](p *directPlan, x, buf []T) {
 		return
 	}
 	for c := 0; c < g.C; c++ {
-		src := x[c*g.H*g.W : (c+1)*g.H*g.W]
-		dst := buf[c*p.plane+g.Pad*p.wp+g.Pad:]
-		for y := 0; y < g.H; y++ {
-			copy(dst[y*p.wp:y*p.wp+g.W], src[y*g.W:(y+1)*g.W])
-		}
+		copyRows(buf[c*p.plane+g.Pad*p.wp+g.Pad:], p.wp, x[c*g.H*g.W:(c+1)*g.H*g.W], g.W, g.H, g.W)
+	}
+}
+
+// copyRows copies rows rows of width elements from src, whose rows start
+// srcStride elements apart, to dst, whose rows start dstStride apart; a
+// vector kernel copies each short row in one or two moves.
+func copyRows[T Float](dst []T, dstStride int, src []T, srcStride, rows, width int) {
+	if rows <= 0 || width <= 0 {
+		return
+	}
+	// The kernel touches exactly the rows, which must lie in the slices.
+	_, _ = dst[(rows-1)*dstStride+width-1], src[(rows-1)*srcStride+width-1]
+	if width > dstStride || width > srcStride {
+		panic("graph: copyRows: rows overlap")
+	}
+	esz := int(unsafe.Sizeof(T(0)))
+	switch d := any(dst).(type) {
+	case []float32:
+		convasm.CopyRowsF32(&d[0], dstStride*esz, &any(src).([]float32)[0], srcStride*esz, rows, width)
+	case []float64:
+		convasm.CopyRowsF64(&d[0], dstStride*esz, &any(src).([]float64)[0], srcStride*esz, rows, width)
 	}
 }
 
@@ -303,9 +320,7 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 						copy(dst, src)
 						continue
 					}
-					for yy := 0; yy < p.oh; yy++ {
-						copy(dst[yy*p.wp:yy*p.wp+p.ow], src[yy*p.ow:(yy+1)*p.ow])
-					}
+					copyRows(dst, p.wp, src, p.ow, p.oh, p.ow)
 				}
 			}
 		}

@@ -126,3 +126,41 @@ func TestConvDirectDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRows checks the strided row copy at widths around the vector
+// lengths, in both element types, and that it writes nothing between or
+// after the rows.
+func TestCopyRows(t *testing.T) {
+	if !directKernels {
+		t.Skip("no direct kernels on this CPU")
+	}
+	t.Run("float32", func(t *testing.T) { checkCopyRows[float32](t) })
+	t.Run("float64", func(t *testing.T) { checkCopyRows[float64](t) })
+}
+
+func checkCopyRows[T Float](t *testing.T) {
+	for _, width := range []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 50} {
+		for _, rows := range []int{1, 2, 5} {
+			ss, ds := width+3, width+5
+			src := make([]T, (rows-1)*ss+width)
+			for i := range src {
+				src[i] = T(i + 1)
+			}
+			dst := make([]T, (rows-1)*ds+width+7)
+			for i := range dst {
+				dst[i] = -1
+			}
+			copyRows(dst, ds, src, ss, rows, width)
+			for i, v := range dst {
+				r, c := i/ds, i%ds
+				want := T(-1)
+				if r < rows && c < width {
+					want = src[r*ss+c]
+				}
+				if v != want {
+					t.Fatalf("width %d, rows %d: dst[%d] = %v, want %v", width, rows, i, v, want)
+				}
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ func main() {
 	for _, d := range dtypes {
 		fwd(p, d)
 		dot(p, d)
+		copyRows(p, d)
 	}
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -177,6 +178,54 @@ func dot(p func(string, ...any), d dtype) {
 	for i := 0; i < 16; i++ {
 		p("\t%s Z%d, %d(R13)", mov, i, 64*i)
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// copyRows writes the strided row copy: rows rows of width elements from
+// src (row stride srcStride bytes) to dst (dstStride bytes), whole vectors
+// and then one masked vector for the rest of each row.
+func copyRows(p func(string, ...any), d dtype) {
+	mov := "VMOVUP" + d.sfx[1:]
+	lanes := 64 / d.size
+	shift := map[int]int{16: 4, 8: 3}[lanes]
+	p("")
+	p("// func CopyRows%s(dst *float%d, dstStride int, src *float%d, srcStride, rows, width int)", d.name, d.size*8, d.size*8)
+	p("TEXT ·CopyRows%s(SB), NOSPLIT, $0-48", d.name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ dstStride+8(FP), R8")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ srcStride+24(FP), R9")
+	p("\tMOVQ rows+32(FP), R11")
+	p("\tMOVQ width+40(FP), BX")
+	p("\tMOVQ BX, CX")
+	p("\tANDQ $%d, CX", lanes-1)
+	p("\tSHRQ $%d, BX", shift)
+	p("\tMOVQ $1, R10")
+	p("\tSHLQ CX, R10")
+	p("\tDECQ R10")
+	p("\tKMOVW R10, K1")
+	p("\tTESTQ R11, R11")
+	p("\tJZ cpdone%s", d.name)
+	p("cprow%s:", d.name)
+	p("\tXORQ R12, R12")
+	p("\tMOVQ BX, R13")
+	p("cpfull%s:", d.name)
+	p("\tTESTQ R13, R13")
+	p("\tJZ cptail%s", d.name)
+	p("\t%s (SI)(R12*1), Z0", mov)
+	p("\t%s Z0, (DI)(R12*1)", mov)
+	p("\tADDQ $64, R12")
+	p("\tDECQ R13")
+	p("\tJMP cpfull%s", d.name)
+	p("cptail%s:", d.name)
+	p("\t%s.Z (SI)(R12*1), K1, Z0", mov)
+	p("\t%s Z0, K1, (DI)(R12*1)", mov)
+	p("\tADDQ R9, SI")
+	p("\tADDQ R8, DI")
+	p("\tDECQ R11")
+	p("\tJNZ cprow%s", d.name)
+	p("cpdone%s:", d.name)
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -34,3 +34,15 @@ func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, 
 //
 //go:noescape
 func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64)
+
+// CopyRowsF32 copies rows rows of width elements from src, whose rows are
+// srcStride bytes apart, to dst, whose rows are dstStride bytes apart. It
+// reads and writes nothing outside those rows.
+//
+//go:noescape
+func CopyRowsF32(dst *float32, dstStride int, src *float32, srcStride, rows, width int)
+
+// CopyRowsF64 is CopyRowsF32 for float64.
+//
+//go:noescape
+func CopyRowsF64(dst *float64, dstStride int, src *float64, srcStride, rows, width int)

@@ -227,6 +227,45 @@ dotstoreF32:
 	VZEROUPPER
 	RET
 
+// func CopyRowsF32(dst *float32, dstStride int, src *float32, srcStride, rows, width int)
+TEXT ·CopyRowsF32(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ srcStride+24(FP), R9
+	MOVQ rows+32(FP), R11
+	MOVQ width+40(FP), BX
+	MOVQ BX, CX
+	ANDQ $15, CX
+	SHRQ $4, BX
+	MOVQ $1, R10
+	SHLQ CX, R10
+	DECQ R10
+	KMOVW R10, K1
+	TESTQ R11, R11
+	JZ cpdoneF32
+cprowF32:
+	XORQ R12, R12
+	MOVQ BX, R13
+cpfullF32:
+	TESTQ R13, R13
+	JZ cptailF32
+	VMOVUPS (SI)(R12*1), Z0
+	VMOVUPS Z0, (DI)(R12*1)
+	ADDQ $64, R12
+	DECQ R13
+	JMP cpfullF32
+cptailF32:
+	VMOVUPS.Z (SI)(R12*1), K1, Z0
+	VMOVUPS Z0, K1, (DI)(R12*1)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ R11
+	JNZ cprowF32
+cpdoneF32:
+	VZEROUPPER
+	RET
+
 // func FwdTileF64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int)
 TEXT ·FwdTileF64(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
@@ -447,5 +486,44 @@ dotstoreF64:
 	VMOVUPD Z13, 832(R13)
 	VMOVUPD Z14, 896(R13)
 	VMOVUPD Z15, 960(R13)
+	VZEROUPPER
+	RET
+
+// func CopyRowsF64(dst *float64, dstStride int, src *float64, srcStride, rows, width int)
+TEXT ·CopyRowsF64(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ srcStride+24(FP), R9
+	MOVQ rows+32(FP), R11
+	MOVQ width+40(FP), BX
+	MOVQ BX, CX
+	ANDQ $7, CX
+	SHRQ $3, BX
+	MOVQ $1, R10
+	SHLQ CX, R10
+	DECQ R10
+	KMOVW R10, K1
+	TESTQ R11, R11
+	JZ cpdoneF64
+cprowF64:
+	XORQ R12, R12
+	MOVQ BX, R13
+cpfullF64:
+	TESTQ R13, R13
+	JZ cptailF64
+	VMOVUPD (SI)(R12*1), Z0
+	VMOVUPD Z0, (DI)(R12*1)
+	ADDQ $64, R12
+	DECQ R13
+	JMP cpfullF64
+cptailF64:
+	VMOVUPD.Z (SI)(R12*1), K1, Z0
+	VMOVUPD Z0, K1, (DI)(R12*1)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ R11
+	JNZ cprowF64
+cpdoneF64:
 	VZEROUPPER
 	RET

@@ -24,3 +24,13 @@ func DotTileF32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, 
 func DotTileF64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// CopyRowsF32 panics: there is no kernel on this architecture.
+func CopyRowsF32(dst *float32, dstStride int, src *float32, srcStride, rows, width int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// CopyRowsF64 panics: there is no kernel on this architecture.
+func CopyRowsF64(dst *float64, dstStride int, src *float64, srcStride, rows, width int) {
+	panic("convasm: no kernels on this architecture")
+}
