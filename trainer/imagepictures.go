@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/internal/figure"
 	"github.com/iresnet/iresnet/internal/heatmap"
 	"github.com/pkg/errors"
 )
@@ -61,7 +62,7 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 		if err != nil {
 			return written, errors.Wrap(err, "trainer: samples picture")
 		}
-		img, err := heatmap.ImageGrid(b.Pixels, b.N, b.C, b.H, b.W, o.Cols, o.Scale)
+		img, err := SampleGrid(b, SamplesCaption(b.N, 1, t.step), o.Cols, o.Scale)
 		if err != nil {
 			return written, err
 		}
@@ -87,18 +88,14 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 	case err != nil:
 		verdict = "vanilla: inverse blew up (Inf or NaN)"
 	}
-	img, err := ReconstructionGrid(r, o.Cols, o.Scale)
+	img, err := CaptionedReconstructions(r, o.Cols, o.Scale, verdict)
 	if err != nil {
 		return written, err
 	}
-	if verdict == "" {
-		it := SummarizeIterations(r.Stats)
-		verdict = fmt.Sprintf("max error %.2g; %d-%d iterations per block", r.MaxAbsErr, it.Min, it.Max)
-	}
-	if err := save(ReconstructionsPicture, heatmap.Captioned(img, "test images (top), F^-1(F(x)) (below)", verdict)); err != nil {
+	if err := save(ReconstructionsPicture, img); err != nil {
 		return written, err
 	}
-	if img, err := imageCurves(filepath.Join(dir, MetricsFile), t.cfg.Images.Task); err == nil {
+	if img, err := imageCurves(filepath.Join(dir, MetricsFile), t.cfg.Images.Task, t.cfg.Optim.EMADecay > 0); err == nil {
 		if err := save(CurvesPicture, img); err != nil {
 			return written, err
 		}
@@ -106,6 +103,38 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 		return written, err
 	}
 	return written, nil
+}
+
+// SamplesCaption is the caption of a grid of n samples drawn at the given
+// temperature from the model at the given step.
+func SamplesCaption(n int, temperature float64, step int) string {
+	return fmt.Sprintf("%d samples F^-1(z), z ~ N(0, T^2 I), temperature T = %g; model at step %d", n, temperature, step)
+}
+
+// SampleGrid draws the images of b in a grid of cols columns, each pixel a
+// scale×scale block, under a caption.
+func SampleGrid(b ImageBatch, caption string, cols, scale int) (image.Image, error) {
+	img, err := heatmap.ImageGrid(b.Pixels, b.N, b.C, b.H, b.W, cols, scale)
+	if err != nil {
+		return nil, errors.Wrap(err, "trainer: sample grid")
+	}
+	return heatmap.Captioned(img, caption), nil
+}
+
+// CaptionedReconstructions draws r with ReconstructionGrid under a caption
+// that says which rows are which and, as its second line, verdict; an
+// empty verdict is replaced by the largest error and the range of
+// fixed-point iterations per block.
+func CaptionedReconstructions(r Reconstruction, cols, scale int, verdict string) (image.Image, error) {
+	img, err := ReconstructionGrid(r, cols, scale)
+	if err != nil {
+		return nil, err
+	}
+	if verdict == "" {
+		it := SummarizeIterations(r.Stats)
+		verdict = fmt.Sprintf("max error %.2g; %d-%d fixed-point iterations per block", r.MaxAbsErr, it.Min, it.Max)
+	}
+	return heatmap.Captioned(img, fmt.Sprintf("%d test images (top), F^-1(F(x)) (below)", r.Original.N), verdict), nil
 }
 
 // ReconstructionGrid draws the original images of r in a grid above the
@@ -127,44 +156,63 @@ func ReconstructionGrid(r Reconstruction, cols, scale int) (*image.RGBA, error) 
 }
 
 // imageCurves draws the training loss beside the held-out bits/dim
-// (density, hybrid) or test error (classify) read from a metrics file.
-func imageCurves(path string, task Task) (image.Image, error) {
+// (density, hybrid) or test error (classify) read from a metrics file, each
+// against the step with axes, ticks, a title and a legend. ema says the
+// evaluations used the averaged weights, which the legend then says.
+func imageCurves(path string, task Task, ema bool) (image.Image, error) {
 	ms, err := readMetrics(path)
 	if err != nil {
 		return nil, err
 	}
-	var loss, test []float64
+	var step, loss, testStep, test []float64
 	for _, m := range ms {
-		if m.Loss != 0 {
+		if !(m.Loss == 0 && m.LR == 0) { // the final evaluation line has no training loss
+			step = append(step, float64(m.Step))
 			loss = append(loss, m.Loss)
 		}
 		switch {
 		case task == Classify && m.TestError != nil:
-			test = append(test, 100**m.TestError)
+			testStep, test = append(testStep, float64(m.Step)), append(test, 100**m.TestError)
 		case task != Classify && m.TestBPD != nil:
-			test = append(test, *m.TestBPD)
+			testStep, test = append(testStep, float64(m.Step)), append(test, *m.TestBPD)
 		}
 	}
 	if len(loss) < 2 {
 		return nil, errors.Wrapf(os.ErrNotExist, "trainer: %s has fewer than two loss lines", path)
 	}
-	left, err := heatmap.LinePlot([][]float64{loss}, 384, 256)
+	lossName := map[Task]string{Density: "−mean log p(x), nats per image", Classify: "cross-entropy", Hybrid: "hybrid loss"}[task]
+	left, err := figure.Curves{
+		Title:  fmt.Sprintf("training loss: %.4g at step %.0f, %.4g at step %.0f", loss[0], step[0], loss[len(loss)-1], step[len(step)-1]),
+		XLabel: "step", YLabel: "loss",
+		Series: []figure.Series{{Name: "training loss (" + lossName + ")", X: step, Y: loss}},
+	}.Plot()
 	if err != nil {
-		return nil, err
+		return nil, errors.Wrap(err, "trainer: loss curve")
 	}
-	panels := []image.Image{heatmap.Captioned(left, fmt.Sprintf("training loss: %.4g -> %.4g", loss[0], loss[len(loss)-1]))}
+	panels := []figure.Panel{{Plot: left, Width: 560}}
 	if len(test) > 0 {
-		right, err := heatmap.LinePlot([][]float64{test}, 384, 256)
-		if err != nil {
-			return nil, err
+		weights := ""
+		if ema {
+			weights = ", EMA weights"
 		}
-		what := fmt.Sprintf("test bits/dim per evaluation: last %.4f", test[len(test)-1])
+		c := figure.Curves{
+			Title:  fmt.Sprintf("held-out bits/dim: %.4f at step %.0f", test[len(test)-1], testStep[len(testStep)-1]),
+			XLabel: "step", YLabel: "bits per dimension",
+			XMin: step[0], XMax: step[len(step)-1],
+			Series: []figure.Series{{Name: "test bits/dim" + weights, X: testStep, Y: test, Dots: true}},
+		}
 		if task == Classify {
-			what = fmt.Sprintf("test error %% per evaluation: last %.2f%%", test[len(test)-1])
+			c.Title = fmt.Sprintf("held-out error: %.2f%% at step %.0f", test[len(test)-1], testStep[len(testStep)-1])
+			c.YLabel = "test error (%)"
+			c.Series[0].Name = "test error" + weights
 		}
-		panels = append(panels, heatmap.Captioned(right, what))
+		right, err := c.Plot()
+		if err != nil {
+			return nil, errors.Wrap(err, "trainer: test curve")
+		}
+		panels = append(panels, figure.Panel{Plot: right, Width: 560})
 	}
-	return heatmap.SideBySide(panels...), nil
+	return figure.Render(360, panels...)
 }
 
 // IterationSummary summarizes the fixed-point iterations of an inverse

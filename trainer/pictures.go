@@ -3,11 +3,13 @@ package trainer
 import (
 	"bufio"
 	"encoding/json"
-	"image"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/internal/figure"
 	"github.com/iresnet/iresnet/internal/heatmap"
 	"github.com/pkg/errors"
 )
@@ -28,12 +30,14 @@ type PictureOptions struct {
 	Samples int          // points in the data and sample histograms; 0 means 20000
 }
 
-// WritePictures writes, into dir: data.png (a histogram of the training
-// distribution), density.png (the model's density exp(log p) on a grid,
-// with the evaluation estimator: exact for 2-D), samples.png (a histogram
-// of base samples pushed through the inverse), panel.png (the three side
-// by side) and curves.png (training loss and held-out NLL from the metrics
-// file, when present). It returns the paths written.
+// WritePictures writes, into dir: data.png (a scatter plot of the training
+// distribution), density.png (a heat map of the model's density exp(log p)
+// on a grid, with the evaluation estimator — exact for 2-D — and a colour
+// bar), samples.png (a scatter plot of base samples pushed through the
+// inverse), panel.png (the three side by side, each titled) and curves.png
+// (training loss and held-out NLL against the step, with the data's entropy
+// where it is known, from the metrics file, when present). Every plot has
+// axes, ticks and a title. It returns the paths written.
 func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) {
 	if o.Bounds == (heatmap.Rect{}) {
 		o.Bounds = heatmap.Rect{XMin: -4, XMax: 4, YMin: -4, YMax: 4}
@@ -48,7 +52,11 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		return nil, errors.Errorf("trainer: density pictures need 2-D toy data, model is %d-D", t.cfg.dim())
 	}
 	var written []string
-	save := func(name string, img image.Image) error {
+	save := func(name string, height int, panels ...figure.Panel) error {
+		img, err := figure.Render(height, panels...)
+		if err != nil {
+			return errors.Wrapf(err, "trainer: drawing %s", name)
+		}
 		p := filepath.Join(dir, name)
 		if err := heatmap.SavePNG(p, img); err != nil {
 			return err
@@ -56,74 +64,116 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		written = append(written, p)
 		return nil
 	}
+	const side = 400 // pixels per square plot
 	data, err := t.cfg.Data.Sample(t.sideRng(0xda7a), o.Samples)
 	if err != nil {
 		return written, err
 	}
-	img, err := heatmap.Histogram(data, o.Bounds, o.Size)
+	dataPlot, err := figure.Scatter(fmt.Sprintf("data: %v, %d points", t.cfg.Data, o.Samples), data, o.Bounds)
 	if err != nil {
 		return written, errors.Wrap(err, "trainer: data picture")
 	}
-	if err := save(DataPicture, img); err != nil {
+	if err := save(DataPicture, side, figure.Panel{Plot: dataPlot}); err != nil {
 		return written, err
 	}
-	panel := []image.Image{img}
 	logp, err := t.LogProb(heatmap.Grid(o.Bounds, o.Size))
 	if err != nil {
 		return written, errors.Wrap(err, "trainer: density on the grid")
 	}
-	if img, err = heatmap.Density(logp, o.Size); err != nil {
+	how := "exact log-det"
+	if !t.evalExact() {
+		how = "estimated log-det"
+	}
+	densPlot, bar, err := figure.Density(fmt.Sprintf("model density p(x), step %d (%s)", t.step, how), "p(x)", logp, o.Bounds, o.Size)
+	if err != nil {
 		return written, errors.Wrap(err, "trainer: density picture")
 	}
-	if err := save(DensityPicture, img); err != nil {
+	if err := save(DensityPicture, side, figure.Panel{Plot: densPlot, Bar: bar}); err != nil {
 		return written, err
 	}
-	panel = append(panel, img)
 	pts, err := t.Sample(o.Samples, 1)
 	if err != nil {
 		return written, err
 	}
-	if img, err = heatmap.Histogram(pts, o.Bounds, o.Size); err != nil {
+	samplePlot, err := figure.Scatter(fmt.Sprintf("model samples F⁻¹(z), z ~ N(0, I), step %d", t.step), pts, o.Bounds)
+	if err != nil {
 		return written, errors.Wrap(err, "trainer: samples picture")
 	}
-	if err := save(SamplesPicture, img); err != nil {
+	if err := save(SamplesPicture, side, figure.Panel{Plot: samplePlot}); err != nil {
 		return written, err
 	}
-	if err := save(PanelPicture, heatmap.SideBySide(append(panel, img)...)); err != nil {
+	if err := save(PanelPicture, side, figure.Panel{Plot: dataPlot}, figure.Panel{Plot: densPlot, Bar: bar}, figure.Panel{Plot: samplePlot}); err != nil {
 		return written, err
 	}
-	if curves, err := curvesFrom(filepath.Join(dir, MetricsFile)); err == nil && len(curves[0]) > 1 {
-		img, err := heatmap.LinePlot(curves, 3*o.Size, o.Size)
+	ms, err := readMetrics(filepath.Join(dir, MetricsFile))
+	if err != nil && !os.IsNotExist(errors.Cause(err)) {
+		return written, err
+	}
+	if c, ok := toyCurves(ms, t.cfg.Data, t.cfg.Optim.EMADecay > 0); ok {
+		p, err := c.Plot()
 		if err != nil {
-			return written, err
+			return written, errors.Wrap(err, "trainer: curves picture")
 		}
-		if err := save(CurvesPicture, img); err != nil {
+		if err := save(CurvesPicture, side, figure.Panel{Plot: p, Width: 2 * side}); err != nil {
 			return written, err
 		}
 	}
 	return written, nil
 }
 
-// curvesFrom reads the training loss and the held-out NLL (NaN where not
-// evaluated) from a metrics file.
-func curvesFrom(path string) ([][]float64, error) {
-	ms, err := readMetrics(path)
-	if err != nil {
-		return nil, err
-	}
-	var loss, nll []float64
+// evalExact reports whether evaluation uses the exact log-det (2-D toys:
+// always, see Evaluate).
+func (t *Trainer) evalExact() bool { return t.cfg.dim() <= exactMaxDim }
+
+// toyCurves describes the training curves of a toy run: the training loss
+// (the estimated −log p of each batch) and the held-out NLL with the exact
+// log-det (of the averaged weights when ema) against the step, and the
+// entropy of the data where it is known, the lowest NLL any model can
+// reach. ok is false with fewer than two metric lines.
+func toyCurves(ms []Metric, data datasets.Toy, ema bool) (c figure.Curves, ok bool) {
+	var step, loss, nllStep, nll []float64
 	for _, m := range ms {
-		if m.Loss == 0 && m.TestNLL != nil { // final evaluation line
+		if m.TestNLL != nil {
+			nllStep = append(nllStep, float64(m.Step))
+			nll = append(nll, *m.TestNLL)
+		}
+		if m.Loss == 0 && m.LR == 0 { // the final evaluation line has no training loss
 			continue
 		}
+		step = append(step, float64(m.Step))
 		loss = append(loss, m.Loss)
-		if m.TestNLL != nil {
-			nll = append(nll, *m.TestNLL)
-		} else {
-			nll = append(nll, math.NaN())
-		}
 	}
-	return [][]float64{loss, nll}, nil
+	if len(step) < 2 {
+		return c, false
+	}
+	c = figure.Curves{
+		Title:  fmt.Sprintf("training on %v", data),
+		XLabel: "step",
+		YLabel: "negative log-likelihood (nats per point)",
+		Series: []figure.Series{
+			{Name: "training loss (batch, estimated log-det)", X: step, Y: loss},
+			{Name: "held-out NLL (exact log-det)", X: nllStep, Y: nll, Dots: true},
+		},
+	}
+	if ema {
+		c.Series[1].Name = "held-out NLL (exact log-det, EMA weights)"
+	}
+	if h, ok := toyEntropy(data); ok {
+		c.Refs = append(c.Refs, figure.Ref{Name: fmt.Sprintf("entropy of the data %.3f (best possible)", h), Y: h})
+	}
+	return c, true
+}
+
+// toyEntropy returns the differential entropy of a toy density where it is
+// known in closed form or by quadrature: the lowest expected NLL.
+func toyEntropy(d datasets.Toy) (float64, bool) {
+	switch d {
+	case datasets.EightGaussians:
+		return datasets.EightGaussiansEntropy, true
+	case datasets.Checkerboard: // uniform on 8 squares of side 2: log 32
+		return math.Log(32), true
+	}
+	return 0, false
 }
 
 // readMetrics reads every line of a metrics file.

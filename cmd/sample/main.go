@@ -1,19 +1,25 @@
-// Command sample draws images from a trained image density model and
-// reconstructs held-out test images through the model's inverse, writing
-// both as PNG grids.
+// Command sample draws from a trained model and reconstructs held-out test
+// images through the model's inverse.
 //
 // Usage:
 //
 //	go run ./cmd/sample -checkpoint runs/mnist
 //	go run ./cmd/sample -checkpoint runs/mnist/checkpoint.safetensors -n 100 -temperature 0.7 -out pics
+//	go run ./cmd/sample -checkpoint runs/8gaussians -n 5000 -temperature 0.8
 //
-// It writes samples.png (samples_T<T>.png at a temperature T ≠ 1) and
-// reconstructions.png (test images in the top rows, F⁻¹(F(x)) below), and
-// prints the fixed-point iterations the inverse needed per residual block
-// and the largest reconstruction error. Sampling is deterministic given the
-// checkpoint: the same checkpoint, -n and -temperature give the same
-// images. When an inverse does not converge, the command names the block,
-// writes nothing and exits with status 1. Run with -help for every flag.
+// For an image model it writes samples.png (samples_T<T>.png at a
+// temperature T ≠ 1), a captioned grid, and reconstructions.png (test
+// images in the top rows, F⁻¹(F(x)) below, captioned with the inverse's
+// iterations and error), and prints the fixed-point iterations the inverse
+// needed per residual block and the largest reconstruction error. For a
+// 2-D toy model it writes samples.png (a titled scatter plot with axes) and
+// samples.csv (the points, one "x1,x2" line each), _T<T> again marking a
+// temperature ≠ 1. Files go to the folder "sample" inside the run folder
+// unless -out says otherwise, so the pictures cmd/train wrote are never
+// overwritten. Sampling is deterministic given the checkpoint: the same
+// checkpoint, -n and -temperature give the same output. When an inverse
+// does not converge, the command names the block, writes nothing and exits
+// with status 1. Run with -help for every flag.
 package main
 
 import (
@@ -28,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/internal/figure"
 	"github.com/iresnet/iresnet/internal/heatmap"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
@@ -50,12 +57,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sample -checkpoint RUN [flags]\n\nDraws samples from an image density model (cmd/train -data mnist) and reconstructs\ntest images through its fixed-point inverse. Writes samples.png (samples_T<T>.png\nat a temperature T ≠ 1) and %s into -out, and prints the inverse's\niterations per residual block and the largest reconstruction error. Sampling is\ndeterministic given the checkpoint. A non-converging inverse is an error naming\nthe block; nothing is written then.\n\nFlags:\n", reconFile)
+		fmt.Fprintf(stderr, "Usage: sample -checkpoint RUN [flags]\n\nDraws samples from a trained model through its fixed-point inverse.\nImage models (cmd/train -data mnist): writes samples.png (samples_T<T>.png at a\ntemperature T ≠ 1) and %s (test images and their reconstructions),\nboth captioned, and prints the inverse's iterations per residual block and the\nlargest reconstruction error. 2-D toy models (cmd/train -data 8gaussians):\nwrites samples.png, a scatter plot, and samples.csv, the points (x1,x2).\nOutput goes to RUN/sample unless -out is given, so cmd/train's pictures are\nnever overwritten. Sampling is deterministic given the checkpoint. A\nnon-converging inverse is an error naming the block; nothing is written then.\n\nFlags:\n", reconFile)
 		fs.PrintDefaults()
 	}
 	ckpt := fs.String("checkpoint", "", "checkpoint file, or a run folder holding "+trainer.CheckpointFile+" (required)")
-	out := fs.String("out", "", "output folder, created if missing (default: the run folder)")
-	n := fs.Int("n", 64, "number of samples (0: no samples.png)")
+	out := fs.String("out", "", "output folder, created if missing (default: the folder \""+defaultOutDir+"\" inside the run folder)")
+	n := fs.Int("n", 64, "number of samples (0: no samples.png); toy models: 2000 unless given")
 	temp := fs.Float64("temperature", 1, "sampling temperature T > 0: latents z ~ N(0, T²I); T < 1 gives smoother, more typical images")
 	recon := fs.Int("recon", 16, "number of test images to reconstruct (0: no "+reconFile+"; at most the model's held-out set)")
 	cols := fs.Int("cols", 8, "images per row of the grids")
@@ -88,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *out == "" {
-		*out = dir
+		*out = filepath.Join(dir, defaultOutDir)
 	}
 	t, err := trainer.Load(path)
 	if err != nil {
@@ -97,7 +104,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer t.Close()
 	cfg := t.Config()
 	if cfg.Images == nil {
-		return errors.Errorf("%s holds a %d-D toy density model (%s), not an image model: its pictures (data.png, density.png, samples.png) are written by cmd/train at the end of training (-pictures)", path, cfg.Model.Dim, cfg.Data)
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "n" })
+		if !explicit {
+			*n = defaultToySamples
+		}
+		if *n == 0 {
+			return errors.New("-n 0 on a toy model: nothing to do (it has no test images to reconstruct)")
+		}
+		return toySamples(t, path, *out, *n, *temp, stdout)
 	}
 	m := cfg.Images.Model
 	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), m.Channels, m.Height, m.Width)
@@ -122,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return errors.Wrapf(err, "sampling %d images at temperature %g", *n, *temp)
 		}
-		if samples, err = heatmap.ImageGrid(b.Pixels, b.N, b.C, b.H, b.W, *cols, *scale); err != nil {
+		if samples, err = trainer.SampleGrid(b, trainer.SamplesCaption(b.N, *temp, t.Steps()), *cols, *scale); err != nil {
 			return errors.Wrap(err, "samples")
 		}
 	}
@@ -131,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if r, err = t.Reconstruct(*recon); err != nil {
 			return errors.Wrapf(err, "reconstructing %d test images", *recon)
 		}
-		if grid, err = trainer.ReconstructionGrid(r, *cols, *scale); err != nil {
+		if grid, err = trainer.CaptionedReconstructions(r, *cols, *scale, ""); err != nil {
 			return err
 		}
 	}
@@ -263,11 +278,95 @@ func modelLabel(t *trainer.Trainer) string {
 
 // samplesFile is the name of the sample grid at temperature temp:
 // samples.png at 1, samples_T0.7.png at 0.7.
-func samplesFile(temp float64) string {
+func samplesFile(temp float64) string { return samplesName(temp, ".png") }
+
+// samplesName is the name of a samples file with the given extension:
+// samples.EXT at temperature 1, samples_T0.7.EXT at 0.7.
+func samplesName(temp float64, ext string) string {
 	if temp == 1 {
-		return "samples.png"
+		return "samples" + ext
 	}
-	return "samples_T" + strconv.FormatFloat(temp, 'g', -1, 64) + ".png"
+	return "samples_T" + strconv.FormatFloat(temp, 'g', -1, 64) + ext
+}
+
+// defaultOutDir is the folder, inside the run folder, that output goes to
+// when -out is not given: apart from cmd/train's pictures, which it must
+// not overwrite.
+const defaultOutDir = "sample"
+
+// defaultToySamples is the number of points drawn from a toy model when
+// -n is not given.
+const defaultToySamples = 2000
+
+// toyBounds is the region of the toy scatter plot, the training pictures'.
+var toyBounds = heatmap.Rect{XMin: -4, XMax: 4, YMin: -4, YMax: 4}
+
+// toySamples draws n points from the 2-D toy model t at the given
+// temperature and writes them to out as a scatter plot and a CSV file.
+func toySamples(t *trainer.Trainer, path, out string, n int, temp float64, stdout io.Writer) error {
+	cfg := t.Config()
+	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d-D toy density model of %v\n", path, t.Steps(), cfg.Model.Dim, cfg.Data)
+	if cfg.Model.Dim != 2 {
+		return errors.Errorf("%s: a %d-D toy model; only 2-D models can be drawn", path, cfg.Model.Dim)
+	}
+	pts, err := t.Sample(n, temp)
+	if err != nil {
+		return errors.Wrapf(err, "sampling %d points at temperature %g", n, temp)
+	}
+	inside := 0
+	for i := 0; i < len(pts); i += 2 {
+		if pts[i] >= toyBounds.XMin && pts[i] <= toyBounds.XMax && pts[i+1] >= toyBounds.YMin && pts[i+1] <= toyBounds.YMax {
+			inside++
+		}
+	}
+	title := fmt.Sprintf("%d samples of the %v model at temperature %g, step %d", n, cfg.Data, temp, t.Steps())
+	if inside < n {
+		title += fmt.Sprintf(" (%d outside the plot)", n-inside)
+	}
+	p, err := figure.Scatter(title, pts, toyBounds)
+	if err != nil {
+		return errors.Wrap(err, "scatter plot")
+	}
+	img, err := figure.Render(480, figure.Panel{Plot: p, Width: 520})
+	if err != nil {
+		return errors.Wrap(err, "scatter plot")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return errors.Wrap(err, "creating the output folder")
+	}
+	png := filepath.Join(out, samplesName(temp, ".png"))
+	if err := heatmap.SavePNG(png, img); err != nil {
+		return err
+	}
+	csv := filepath.Join(out, samplesName(temp, ".csv"))
+	if err := writeCSV(csv, pts); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "samples: %d at temperature %g → %s (scatter plot), %s (x1,x2 per line)\n", n, temp, png, csv)
+	return nil
+}
+
+// writeCSV writes 2-D points (row-major n×2) to path as a header line
+// "x1,x2" and one line per point, atomically (a temporary file renamed
+// over path).
+func writeCSV(path string, pts []float64) error {
+	var b strings.Builder
+	b.WriteString("x1,x2\n")
+	for i := 0; i+1 < len(pts); i += 2 {
+		b.WriteString(strconv.FormatFloat(pts[i], 'g', 9, 64))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatFloat(pts[i+1], 'g', 9, 64))
+		b.WriteByte('\n')
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	return nil
 }
 
 // checkpointPath resolves -checkpoint to the checkpoint file and the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -72,20 +73,38 @@ func gridSize(n, cols, scale int) (w, h int) {
 	return cols*8*scale + (cols-1)*heatmap.GridGap, rows*8*scale + (rows-1)*heatmap.GridGap
 }
 
+// captionH is the height heatmap.Captioned adds for lines of caption.
+func captionH(lines int) int { return lines*15 + 4 }
+
+// TestSamplesAndReconstructions checks the captioned grids' sizes, that
+// they go to RUN/sample by default (never over the training run's own
+// pictures), and the printed report.
 func TestSamplesAndReconstructions(t *testing.T) {
 	run1 := checkpoint(t, imageConfig(imagetest.TinyMNIST(t)))
+	trained := []byte("the training run's picture")
+	for _, f := range []string{"samples.png", reconFile} {
+		if err := os.WriteFile(filepath.Join(run1, f), trained, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var out, errb bytes.Buffer
 	if err := run([]string{"-checkpoint", run1, "-n", "10", "-recon", "5"}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	t.Log(out.String())
-	w, h := decodePNG(t, filepath.Join(run1, "samples.png"))
-	if ww, wh := gridSize(10, 8, 2); w != ww || h != wh {
-		t.Errorf("samples.png is %d×%d, want %d×%d", w, h, ww, wh)
+	for _, f := range []string{"samples.png", reconFile} {
+		if b, err := os.ReadFile(filepath.Join(run1, f)); err != nil || !bytes.Equal(b, trained) {
+			t.Errorf("%s of the training run was overwritten (%v)", f, err)
+		}
 	}
-	w, h = decodePNG(t, filepath.Join(run1, reconFile))
-	if ww, wh := gridSize(5, 8, 2); w != ww || h != 2*wh+heatmap.Gap {
-		t.Errorf("%s is %d×%d, want %d×%d", reconFile, w, h, ww, 2*wh+heatmap.Gap)
+	dst1 := filepath.Join(run1, defaultOutDir)
+	w, h := decodePNG(t, filepath.Join(dst1, "samples.png"))
+	if ww, wh := gridSize(10, 8, 2); w < ww || h != wh+captionH(1) {
+		t.Errorf("samples.png is %d×%d, want width ≥ %d and height %d (grid and one caption line)", w, h, ww, wh+captionH(1))
+	}
+	w, h = decodePNG(t, filepath.Join(dst1, reconFile))
+	if ww, wh := gridSize(5, 8, 2); w < ww || h != 2*wh+heatmap.Gap+captionH(2) {
+		t.Errorf("%s is %d×%d, want width ≥ %d and height %d (two grids, two caption lines)", reconFile, w, h, ww, 2*wh+heatmap.Gap+captionH(2))
 	}
 	for _, s := range []string{"fixed-point iterations per block min", "max reconstruction error", "in pixels", "5 test images"} {
 		if !strings.Contains(out.String(), s) {
@@ -102,8 +121,8 @@ func TestSamplesAndReconstructions(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	w, h = decodePNG(t, filepath.Join(dst, "samples_T0.7.png"))
-	if ww, wh := gridSize(3, 2, 1); w != ww || h != wh {
-		t.Errorf("samples_T0.7.png is %d×%d, want %d×%d", w, h, ww, wh)
+	if ww, wh := gridSize(3, 2, 1); w < ww || h != wh+captionH(1) {
+		t.Errorf("samples_T0.7.png is %d×%d, want width ≥ %d and height %d", w, h, ww, wh+captionH(1))
 	}
 	if _, err := os.Stat(filepath.Join(dst, reconFile)); err == nil {
 		t.Errorf("-recon 0 wrote %s", reconFile)
@@ -134,14 +153,75 @@ func TestNonConvergingInverseWritesNothing(t *testing.T) {
 	}
 }
 
-func TestToyCheckpointIsAClearError(t *testing.T) {
+// readCSV reads the points of a samples CSV file, checking its header.
+func readCSV(t *testing.T, path string) [][2]float64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if lines[0] != "x1,x2" {
+		t.Fatalf("%s: header %q, want x1,x2", path, lines[0])
+	}
+	var pts [][2]float64
+	for i, l := range lines[1:] {
+		var p [2]float64
+		if _, err := fmt.Sscanf(l, "%g,%g", &p[0], &p[1]); err != nil {
+			t.Fatalf("%s line %d %q: %v", path, i+2, l, err)
+		}
+		pts = append(pts, p)
+	}
+	return pts
+}
+
+// TestToySamples: a toy checkpoint gives a scatter plot and a CSV of the
+// points (2000 by default), named by temperature, in RUN/sample; a lower
+// temperature draws points closer to F⁻¹(0), i.e. with a smaller spread
+// around their mean.
+func TestToySamples(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
 	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 1, []int{8}, 16, 16, 16
 	dir := checkpoint(t, cfg)
 	var out, errb bytes.Buffer
-	err := run([]string{"-checkpoint", dir}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "toy density model") || !strings.Contains(err.Error(), "cmd/train") {
-		t.Errorf("toy checkpoint: error %v", err)
+	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	t.Log(out.String())
+	full := readCSV(t, filepath.Join(dir, defaultOutDir, "samples.csv"))
+	if len(full) != defaultToySamples {
+		t.Errorf("samples.csv holds %d points, want the default %d", len(full), defaultToySamples)
+	}
+	if w, h := decodePNG(t, filepath.Join(dir, defaultOutDir, "samples.png")); w < 400 || h < 400 {
+		t.Errorf("samples.png is %d×%d, want a plot at least 400×400", w, h)
+	}
+	if err := run([]string{"-checkpoint", dir, "-n", "500", "-temperature", "0.5"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	cold := readCSV(t, filepath.Join(dir, defaultOutDir, "samples_T0.5.csv"))
+	if len(cold) != 500 {
+		t.Errorf("samples_T0.5.csv holds %d points, want 500", len(cold))
+	}
+	if _, err := os.Stat(filepath.Join(dir, defaultOutDir, "samples_T0.5.png")); err != nil {
+		t.Error(err)
+	}
+	spread := func(pts [][2]float64) float64 {
+		var mx, my, s float64
+		for _, p := range pts {
+			mx, my = mx+p[0]/float64(len(pts)), my+p[1]/float64(len(pts))
+		}
+		for _, p := range pts {
+			s += (p[0]-mx)*(p[0]-mx) + (p[1]-my)*(p[1]-my)
+		}
+		return s / float64(len(pts))
+	}
+	// A nearly untrained one-block model is close to the identity: the
+	// variance scales with T², so 0.25 of the T = 1 variance, give or take.
+	if sc, sf := spread(cold), spread(full); !(sc < 0.5*sf) {
+		t.Errorf("variance of the samples: %g at T = 0.5, %g at T = 1; want the first well below", sc, sf)
+	}
+	if !strings.Contains(out.String(), "samples_T0.5.csv") {
+		t.Errorf("output does not name the CSV file:\n%s", out.String())
 	}
 }
 
