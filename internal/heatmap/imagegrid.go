@@ -95,3 +95,9 @@ func ImageGrid(pixels []float32, n, c, h, w, cols, scale int) (*image.RGBA, erro
 	}
 	return img, nil
 }
+
+// setPix writes c at pixel offset i of img.Pix (i = 4*(row*stride/4 + col)).
+func setPix(img *image.RGBA, i int, c color.RGBA) {
+	p := img.Pix[i : i+4 : i+4]
+	p[0], p[1], p[2], p[3] = c.R, c.G, c.B, c.A
+}
