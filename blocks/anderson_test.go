@@ -132,7 +132,7 @@ func TestAndersonInverseRoundTrip(t *testing.T) {
 					// iterations at c = 0.99 (see FixedPoint.MaxIter), and
 					// in float32 it may not reach the tolerance at all
 					// there: rounding noise in g, amplified by 1/(1 − L).
-					_, plain, err := inverseWith(t, r, blocks.FixedPoint{Method: blocks.MethodPlain, MaxIter: 5000}, y)
+					_, plain, err := inverseWith(t, r, blocks.FixedPoint{Method: blocks.MethodPlain, MaxIter: 2000}, y)
 					var nc *blocks.NotConvergedError
 					if err != nil && !errors.As(err, &nc) {
 						t.Fatal(err)
