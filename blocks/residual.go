@@ -175,8 +175,8 @@ func (r *Residual) InverseWithStats(y *tensor.Dense) (*tensor.Dense, FixedPointS
 	if r.inverseMethod() == MethodPlain {
 		xd, st, err = plainSolve(yd, g, r.fp)
 	} else {
-		rows := 1
-		if s := y.Shape(); len(s) > 0 {
+		rows := 1 // each sample (first index) gets its own mixing
+		if s := y.Shape(); len(s) > 0 && s[0] > 0 {
 			rows = s[0]
 		}
 		xd, st, err = andersonSolve(yd, rows, g, r.fp, roundFunc(r.dtype))
