@@ -30,6 +30,19 @@ type DOTOptions struct {
 	// RankDir is graphviz's rankdir: "TB" (top to bottom, the default when
 	// empty), "LR", "BT" or "RL".
 	RankDir string
+
+	// Depth, when > 0, draws every scope at that depth (1: the top-level
+	// scopes such as block0, block1, …) as one box that summarizes its
+	// contents (sub-scopes, parameter tensors and values, ops) instead of
+	// its nodes, with one edge per pair of connected boxes labelled with
+	// the shape that flows along it. A model of many blocks then draws in
+	// seconds. Nodes outside such scopes are drawn as usual.
+	Depth int
+
+	// Size, if not empty, is graphviz's size attribute in inches, e.g.
+	// "40,40": a larger drawing is scaled down to fit, which keeps a PNG
+	// rendering of a big graph to a size image viewers accept.
+	Size string
 }
 
 // Styles of the kinds of node in WriteDOT's output. Inputs are ellipses
@@ -95,13 +108,35 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 		isOutput[o] = true
 	}
 
+	// group maps a node inside a collapsed scope (Depth) to that scope.
+	group := map[*G.Node]string{}
+	groups := map[string]*dotGroup{}
 	root := &dotCluster{}
 	for _, n := range nodes {
-		c := root
-		if path := b.ScopeOf(n); path != "" {
-			for _, name := range strings.Split(path, "/") {
-				c = c.child(name)
+		path := b.ScopeOf(n)
+		var parts []string
+		if path != "" {
+			parts = strings.Split(path, "/")
+		}
+		if opts.Depth > 0 && len(parts) >= opts.Depth {
+			name := strings.Join(parts[:opts.Depth], "/")
+			g := groups[name]
+			if g == nil {
+				g = &dotGroup{name: name, subs: map[string]bool{}}
+				groups[name] = g
+				c := root
+				for _, p := range parts[:opts.Depth-1] {
+					c = c.child(p)
+				}
+				c.groups = append(c.groups, g)
 			}
+			g.add(n, parts[opts.Depth:], kind[n])
+			group[n] = name
+			continue
+		}
+		c := root
+		for _, name := range parts {
+			c = c.child(name)
 		}
 		c.nodes = append(c.nodes, n)
 	}
@@ -112,6 +147,9 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 	if opts.Title != "" {
 		buf.WriteString("\tlabel=" + dotQuote(opts.Title) + ";\n")
 		buf.WriteString("\tlabelloc=t;\n")
+	}
+	if opts.Size != "" {
+		buf.WriteString("\tsize=" + dotQuote(opts.Size) + ";\n")
 	}
 	buf.WriteString("\tfontname=\"Helvetica\";\n")
 	buf.WriteString("\tnode [fontname=\"Helvetica\", fontsize=10];\n")
@@ -142,6 +180,9 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 			}
 			buf.WriteString("];\n")
 		}
+		for _, g := range c.groups {
+			buf.WriteString(indent + dotGroupID(g.name) + " [label=" + dotQuote(g.label()) + ", " + dotGroupStyle + "];\n")
+		}
 		for _, k := range c.sortedKids() {
 			writeCluster(k, append(path[:len(path):len(path)], k.name), depth+1)
 		}
@@ -151,18 +192,48 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 	}
 	writeCluster(root, nil, 0)
 
+	// Edges into and out of collapsed scopes: one per pair of endpoints,
+	// labelled with the shapes that flow along it, in first-use order.
+	type pair struct{ from, to string }
+	var pairs []pair
+	shapes := map[pair][]string{}
+	id := func(n *G.Node) string {
+		if g, ok := group[n]; ok {
+			return dotGroupID(g)
+		}
+		return dotNodeID(n)
+	}
 	for _, n := range nodes {
 		if n.Op() == nil {
 			continue
 		}
 		kids := children(n)
+		_, collapsedN := group[n]
 		for i, k := range kids {
-			buf.WriteString("\t" + dotNodeID(k) + " -> " + dotNodeID(n))
-			if len(kids) > 1 {
-				buf.WriteString(" [label=" + dotQuote(strconv.Itoa(i)) + "]")
+			_, collapsedK := group[k]
+			if !collapsedN && !collapsedK {
+				buf.WriteString("\t" + dotNodeID(k) + " -> " + dotNodeID(n))
+				if len(kids) > 1 {
+					buf.WriteString(" [label=" + dotQuote(strconv.Itoa(i)) + "]")
+				}
+				buf.WriteString(";\n")
+				continue
 			}
-			buf.WriteString(";\n")
+			e := pair{id(k), id(n)}
+			if e.from == e.to {
+				continue
+			}
+			if _, seen := shapes[e]; !seen {
+				pairs = append(pairs, e)
+			}
+			sh := fmt.Sprint(k.Shape())
+			if !contains(shapes[e], sh) {
+				shapes[e] = append(shapes[e], sh)
+			}
 		}
+	}
+	for _, e := range pairs {
+		buf.WriteString("\t" + e.from + " -> " + e.to + " [label=" + dotQuote(strings.Join(shapes[e], " ")) + "];\n")
 	}
 	buf.WriteString("}\n")
 
@@ -172,9 +243,80 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 
 // dotCluster is one scope in the cluster tree built by WriteDOT.
 type dotCluster struct {
-	name  string
-	nodes G.Nodes
-	kids  map[string]*dotCluster
+	name   string
+	nodes  G.Nodes
+	groups []*dotGroup // collapsed scopes drawn as single boxes here
+	kids   map[string]*dotCluster
+}
+
+// dotGroupStyle is the style of a collapsed scope's box.
+const dotGroupStyle = `shape=box, style="rounded,filled", fillcolor="#cfe2cf", fontsize=12`
+
+// dotGroup is a scope drawn as one box (DOTOptions.Depth): what it holds.
+type dotGroup struct {
+	name                string
+	subs                map[string]bool // names of the scopes directly inside
+	ops, params, values int
+	noise, inputs, cons int
+}
+
+// add counts node n, found at sub-path rest inside the group, of the given
+// DOT style kind.
+func (g *dotGroup) add(n *G.Node, rest []string, kind string) {
+	if len(rest) > 0 {
+		g.subs[rest[0]] = true
+	}
+	switch {
+	case kind == dotParamStyle:
+		g.params++
+		g.values += n.Shape().TotalSize()
+	case kind == dotNoiseStyle:
+		g.noise++
+	case n.Op() == nil:
+		g.inputs++
+	case len(children(n)) == 0:
+		g.cons++
+	default:
+		g.ops++
+	}
+}
+
+// label summarizes the group: its name, the scopes inside it, its
+// parameters and its size in ops.
+func (g *dotGroup) label() string {
+	lines := []string{g.name}
+	if len(g.subs) > 0 {
+		subs := make([]string, 0, len(g.subs))
+		for s := range g.subs {
+			subs = append(subs, s)
+		}
+		sort.Strings(subs)
+		if len(subs) > 8 {
+			subs = append(subs[:7], fmt.Sprintf("… (%d in all)", len(subs)))
+		}
+		lines = append(lines, strings.Join(subs, " "))
+	}
+	if g.params > 0 {
+		lines = append(lines, fmt.Sprintf("%d parameter tensors, %d values", g.params, g.values))
+	}
+	if g.noise > 0 {
+		lines = append(lines, plural(g.noise, "random input")+" (probes)")
+	}
+	lines = append(lines, fmt.Sprintf("%d ops", g.ops))
+	return strings.Join(lines, "\n")
+}
+
+// dotGroupID returns the DOT identifier of a collapsed scope.
+func dotGroupID(name string) string { return dotQuote("scope:" + name) }
+
+// contains reports whether ss holds s.
+func contains(ss []string, s string) bool {
+	for _, v := range ss {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // child returns the nested cluster called name, creating it if needed.
@@ -204,13 +346,33 @@ func (c *dotCluster) sortedKids() []*dotCluster {
 func dotNodeID(n *G.Node) string { return "n" + strconv.FormatInt(n.ID(), 10) }
 
 // dotLabel returns the text drawn in n's box: its name for an input, its op
-// for a computed node, then its shape on a second line.
+// for a computed node (readable, see opLabel), then its shape on a second
+// line.
 func dotLabel(n *G.Node) string {
 	head := n.Name()
 	if n.Op() != nil {
-		head = n.Op().String()
+		head = opLabel(n.Op().String())
 	}
 	return head + "\n" + fmt.Sprint(n.Shape())
+}
+
+// binaryOps names gorgonia's element-wise binary ops by their symbol.
+var binaryOps = map[string]string{
+	"+": "a + b", "-": "a − b", "⊙": "a ⊙ b (element-wise)", "÷": "a ÷ b",
+	"^": "a ^ b", ">": "a > b", "<": "a < b", "≥": "a ≥ b", "≤": "a ≤ b", "==": "a = b", "!=": "a ≠ b",
+}
+
+// opLabel makes an op's String readable: gorgonia writes its element-wise
+// binary ops as the symbol and a flag ("+ false", "⊙ false"), which become
+// "a + b", "a ⊙ b (element-wise)"; other ops are kept as they are.
+func opLabel(s string) string {
+	sym, flag, ok := strings.Cut(s, " ")
+	if ok && (flag == "false" || flag == "true") {
+		if l, known := binaryOps[sym]; known {
+			return l
+		}
+	}
+	return s
 }
 
 // dotQuote returns s as a DOT double-quoted string whose label text is s:
@@ -270,4 +432,12 @@ func RenderDOT(dot []byte, format string, w io.Writer) error {
 		return errors.Wrapf(err, "graph: RenderDOT: dot -T%s: %s", format, msg)
 	}
 	return nil
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }

@@ -401,7 +401,7 @@ func checkDOT(t *testing.T, b *Builder, p *parsedDOT, drawn G.Nodes) {
 		}
 		wantLabel := n.Name()
 		if n.Op() != nil {
-			wantLabel = n.Op().String()
+			wantLabel = opLabel(n.Op().String())
 		}
 		wantLabel += "\n" + fmt.Sprint(n.Shape())
 		if got := labelText(pn.attrs["label"]); got != wantLabel {

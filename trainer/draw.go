@@ -20,23 +20,32 @@ const (
 	// TrainingView adds the loss and every symbolic gradient node: the
 	// graph a training step runs.
 	TrainingView
+	// BlocksView is ForwardView with every top-level scope (block, scale)
+	// drawn as one box that summarizes it: small enough to render in
+	// seconds for any model.
+	BlocksView
 )
 
-// ParseGraphView returns the view named "forward" or "training".
+// ParseGraphView returns the view named "blocks", "ops" (or "forward") or
+// "training".
 func ParseGraphView(s string) (GraphView, error) {
 	switch s {
-	case "forward":
+	case "blocks":
+		return BlocksView, nil
+	case "ops", "forward":
 		return ForwardView, nil
 	case "training":
 		return TrainingView, nil
 	}
-	return 0, errors.Errorf("trainer: unknown graph view %q (known: forward, training)", s)
+	return 0, errors.Errorf("trainer: unknown graph view %q (known: blocks, ops, training)", s)
 }
 
 // WriteDOT writes the model's graph in graphviz DOT with one cluster per
-// block (and nested clusters per layer), built for a batch of the given
-// size (the structure does not depend on it; 0 means 1).
-func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int) error {
+// block (and nested clusters per layer), or one box per block in the
+// blocks view, built for a batch of the given size (the structure does not
+// depend on it; 0 means 1). size, if not empty, is graphviz's size
+// attribute (graph.DOTOptions.Size).
+func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int, size string) error {
 	if batch == 0 {
 		batch = 1
 	}
@@ -53,7 +62,11 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int) error {
 		return err
 	}
 	outputs := G.Nodes{logp}
-	title := "log p(x): " + t.cfg.Model.Act.String() + " i-ResNet"
+	title := "log p(x) of the i-ResNet, every op"
+	depth := 0
+	if view == BlocksView {
+		title, depth = "log p(x) of the i-ResNet, block by block", 1
+	}
 	if view == TrainingView {
 		loss, err := G.Sum(logp)
 		if err != nil {
@@ -73,10 +86,10 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int) error {
 		outputs = nil // everything
 		title = "training step: log p(x) and its gradients"
 	}
-	return b.WriteDOT(w, graph.DOTOptions{Title: title, Outputs: outputs, RankDir: "TB"})
+	return b.WriteDOT(w, graph.DOTOptions{Title: title, Outputs: outputs, RankDir: "TB", Depth: depth, Size: size})
 }
 
-// String returns "forward" or "training".
+// String returns "ops", "training" or "blocks".
 func (v GraphView) String() string {
-	return [...]string{"forward", "training"}[v]
+	return [...]string{"ops", "training", "blocks"}[v]
 }

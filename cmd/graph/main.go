@@ -1,12 +1,23 @@
-// Command graph draws the expression graph of an i-ResNet density model,
-// from a checkpoint or from a configuration, as graphviz DOT with one
-// labelled cluster per block, and renders it to SVG or PNG when graphviz's
-// dot is installed.
+// Command graph draws the expression graph of an i-ResNet model, from a
+// checkpoint or from a configuration, as graphviz DOT, and renders it to
+// SVG or PNG when graphviz's dot is installed.
+//
+// The default view, blocks, draws each residual block (or scale) as one
+// box summarizing its layers, parameters and ops, with the shapes flowing
+// between them: it renders in seconds for any model. -view ops draws every
+// op of log p(x) inside one cluster per block and layer, and -view
+// training adds every gradient node; both grow with the model (thousands
+// of nodes for the README's 10-block toy model) and the command says how
+// many nodes graphviz has to lay out before it starts.
+//
+// Output goes next to the checkpoint (RUN/graph_<view>.dot and .svg), or
+// into the folder "graphs" without -checkpoint; -out names another path.
+// The DOT file and the rendering always have different names.
 //
 // Usage:
 //
-//	go run ./cmd/graph -checkpoint runs/8gaussians -out model.dot
-//	go run ./cmd/graph -blocks 2 -hidden 16 -view training -out train.dot -format png
+//	go run ./cmd/graph -checkpoint runs/8gaussians
+//	go run ./cmd/graph -blocks 2 -hidden 16 -view training -out pics/train -format png
 package main
 
 import (
@@ -16,8 +27,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
@@ -34,17 +47,37 @@ func main() {
 	}
 }
 
+// Rendering limits. A graph with more than bigGraph nodes takes graphviz
+// minutes; a PNG is scaled to at most pngInches at 96 dpi (about 3800
+// pixels a side), which image viewers open.
+const (
+	bigGraph  = 400
+	pngInches = "40,40"
+)
+
+// defaultDir is the output folder without -checkpoint.
+const defaultDir = "graphs"
+
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("graph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: graph [flags]\n\nWrites the expression graph of an i-ResNet model as DOT (one cluster per block)\nand renders it with graphviz when installed (apt-get install graphviz).\n\nFlags:\n")
+		fmt.Fprintf(stderr, `Usage: graph [flags]
+
+Writes the expression graph of an i-ResNet model as graphviz DOT and renders it
+when graphviz is installed (apt-get install graphviz). Views: blocks (default:
+one box per block, renders in seconds), ops (every op of log p(x), one cluster
+per block) and training (ops plus every gradient node; large). Output goes next
+to the checkpoint, or into ./%s, as graph_<view>.dot and graph_<view>.<format>.
+
+Flags:
+`, defaultDir)
 		fs.PrintDefaults()
 	}
 	ckpt := fs.String("checkpoint", "", "checkpoint file or run folder; empty: build from -blocks/-hidden/-act")
-	out := fs.String("out", "graph.dot", "DOT output path; the rendering goes next to it with the format's extension")
+	out := fs.String("out", "", "output path without extension (a .dot, .svg or .png extension is dropped); folders are created (default: RUN/graph_<view>, or "+defaultDir+"/graph_<view> without -checkpoint)")
 	format := fs.String("format", "svg", "render with graphviz: svg, png, or none")
-	viewName := fs.String("view", "forward", "forward (log p and log-det) or training (plus every gradient node)")
+	viewName := fs.String("view", "blocks", "blocks (one box per block), ops (every op of log p(x)) or training (plus every gradient node)")
 	batch := fs.Int("batch", 1, "batch size the graph is built for (the structure does not depend on it)")
 	cfg := trainer.DefaultToyConfig()
 	fs.IntVar(&cfg.Model.Blocks, "blocks", 2, "residual blocks (without -checkpoint)")
@@ -55,11 +88,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.Errorf("unexpected arguments %q", fs.Args())
+		return errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
 	view, err := trainer.ParseGraphView(*viewName)
 	if err != nil {
-		return err
+		return errors.Wrap(err, "-view")
 	}
 	if *batch < 1 {
 		return errors.Errorf("-batch %d must be ≥ 1", *batch)
@@ -68,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.Errorf("-format %q: want svg, png or none", *format)
 	}
 	var t *trainer.Trainer
+	dir := defaultDir
 	if *ckpt != "" {
 		path, err := trainer.CheckpointPath(*ckpt)
 		if err != nil {
@@ -76,6 +110,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if t, err = trainer.Load(path); err != nil {
 			return err
 		}
+		dir = filepath.Dir(path)
 	} else {
 		if cfg.Model.Hidden, err = parseInts(*hidden); err != nil {
 			return errors.Wrap(err, "-hidden")
@@ -89,17 +124,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	defer t.Close()
+	base := filepath.Join(dir, "graph_"+view.String())
+	if *out != "" {
+		base = *out
+		if ext := filepath.Ext(base); ext == ".dot" || ext == ".svg" || ext == ".png" {
+			base = strings.TrimSuffix(base, ext)
+		}
+	}
+	size := ""
+	if *format == "png" {
+		size = pngInches
+	}
 	var dot bytes.Buffer
-	if err := t.WriteDOT(&dot, view, *batch); err != nil {
+	if err := t.WriteDOT(&dot, view, *batch, size); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, dot.Bytes(), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return errors.Wrap(err, "creating the output folder")
+	}
+	dotPath := base + ".dot"
+	if err := os.WriteFile(dotPath, dot.Bytes(), 0o644); err != nil {
 		return errors.Wrap(err, "writing DOT")
 	}
-	fmt.Fprintf(stdout, "wrote %s (%d blocks, %s view)\n", *out, t.Config().Model.Blocks, view)
+	n := NodeCount(dot.Bytes())
+	fmt.Fprintf(stdout, "wrote %s (%s view, %d nodes)\n", dotPath, view, n)
 	if *format == "none" {
 		return nil
 	}
+	if n > bigGraph {
+		fmt.Fprintf(stdout, "warning: %d nodes is a big graph: graphviz may take minutes (the 10-block toy model's training view takes more than 10); -view blocks draws one box per block, -format none writes only the DOT\n", n)
+	}
+	fmt.Fprintf(stdout, "rendering %s with graphviz (%d nodes)…\n", *format, n)
+	start := time.Now()
 	var img bytes.Buffer
 	if err := graph.RenderDOT(dot.Bytes(), *format, &img); err != nil {
 		if errors.Is(err, graph.ErrNoGraphviz) {
@@ -108,13 +164,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	rendered := strings.TrimSuffix(*out, filepath.Ext(*out)) + "." + *format
+	rendered := base + "." + *format
 	if err := os.WriteFile(rendered, img.Bytes(), 0o644); err != nil {
 		return errors.Wrap(err, "writing the rendering")
 	}
-	fmt.Fprintf(stdout, "wrote %s\n", rendered)
+	fmt.Fprintf(stdout, "wrote %s in %.1f s\n", rendered, time.Since(start).Seconds())
 	return nil
 }
+
+// nodeStmt matches a DOT node statement of graph.Builder.WriteDOT: an op or
+// input ("n12 [label=…") or a collapsed scope ("\"scope:block0\" [label=…").
+var nodeStmt = regexp.MustCompile(`(?m)^\s*(n\d+|"scope:[^"]*") \[label=`)
+
+// NodeCount returns the number of nodes a DOT text of WriteDOT declares:
+// what graphviz will have to lay out.
+func NodeCount(dot []byte) int { return len(nodeStmt.FindAll(dot, -1)) }
 
 func parseInts(s string) ([]int, error) {
 	var out []int

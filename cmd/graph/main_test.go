@@ -8,15 +8,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/iresnet/iresnet/trainer"
 )
 
-// TestDOTHasOneClusterPerBlock draws a 3-block model and checks the DOT has
-// exactly one top-level cluster per block, and that graphviz accepts it.
-func TestDOTHasOneClusterPerBlock(t *testing.T) {
+// TestOpsViewHasOneClusterPerBlock draws every op of a 3-block model and
+// checks the DOT has exactly one top-level cluster per block, readable op
+// labels, and that graphviz accepts it.
+func TestOpsViewHasOneClusterPerBlock(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "m.dot")
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"-blocks", "3", "-hidden", "4", "-out", out, "-format", "none"}, &stdout, &stderr); err != nil {
+	if err := run([]string{"-blocks", "3", "-hidden", "4", "-view", "ops", "-out", out, "-format", "none"}, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	dot, err := os.ReadFile(out)
@@ -30,6 +33,9 @@ func TestDOTHasOneClusterPerBlock(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "block0,block1,block2" {
 		t.Errorf("block clusters %v, want block0, block1, block2", names)
+	}
+	if bytes.Contains(dot, []byte(` false\n`)) || !bytes.Contains(dot, []byte("a + b")) {
+		t.Error(`op labels still read "+ false"`)
 	}
 	if _, err := exec.LookPath("dot"); err != nil {
 		t.Skip("graphviz dot not found; install it with: apt-get install graphviz")
@@ -49,12 +55,86 @@ func TestDOTHasOneClusterPerBlock(t *testing.T) {
 	}
 }
 
+// TestBlocksViewIsTheSmallDefault: without -view, a 10-block model is
+// drawn as ten boxes and a handful of top-level ops, far fewer nodes than
+// its op-level graph, and the DOT goes to ./graphs/graph_blocks.dot.
+func TestBlocksViewIsTheSmallDefault(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-blocks", "10", "-hidden", "8", "-format", "none"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	dot, err := os.ReadFile(filepath.Join(defaultDir, "graph_blocks.dot"))
+	if err != nil {
+		t.Fatalf("default output: %v\n%s", err, stdout.String())
+	}
+	if boxes := strings.Count(string(dot), `"scope:block`); boxes < 10 {
+		t.Errorf("%d mentions of block boxes, want one box per block (10) and their edges", boxes)
+	}
+	blocks := NodeCount(dot)
+	if err := run([]string{"-blocks", "10", "-hidden", "8", "-format", "none", "-view", "ops"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := os.ReadFile(filepath.Join(defaultDir, "graph_ops.dot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := NodeCount(ops); blocks > 40 || n < 10*blocks {
+		t.Errorf("blocks view %d nodes, ops view %d: want at most 40 and ten times fewer", blocks, n)
+	}
+	if !strings.Contains(stdout.String(), "nodes)") {
+		t.Errorf("output does not give the node count:\n%s", stdout.String())
+	}
+}
+
+// TestOutputPaths: with a checkpoint the files go next to it; -out may name
+// a new folder (created) and carry the rendering's extension, and the DOT
+// file is never overwritten by the rendering.
+func TestOutputPaths(t *testing.T) {
+	cfg := trainer.DefaultToyConfig()
+	cfg.Model.Blocks, cfg.Model.Hidden, cfg.EvalSize, cfg.EvalBatch = 4, []int{4}, 1, 1
+	tr, err := trainer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run1 := t.TempDir()
+	if err := tr.Save(filepath.Join(run1, trainer.CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-checkpoint", run1, "-format", "none"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(run1, "graph_blocks.dot")); err != nil {
+		t.Errorf("not written next to the checkpoint: %v", err)
+	}
+	t.Setenv("PATH", "") // no graphviz: the DOT is still written, and kept
+	base := filepath.Join(t.TempDir(), "new", "folder", "g")
+	stdout.Reset()
+	if err := run([]string{"-checkpoint", run1, "-out", base + ".svg", "-format", "svg", "-view", "training"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	dot, err := os.ReadFile(base + ".dot")
+	if err != nil || !bytes.HasPrefix(dot, []byte("digraph")) {
+		t.Fatalf("%s.dot: %v (%.20q)", base, err, dot)
+	}
+	for _, want := range []string{"warning:", "nodes is a big graph", "-view blocks", "rendering svg with graphviz"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "apt-get install graphviz") {
+		t.Errorf("missing graphviz is not explained:\n%s", stderr.String())
+	}
+}
+
 func TestFromCheckpointAndErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run([]string{"-checkpoint", "/nonexistent/x.safetensors"}, &stdout, &stderr); err == nil {
 		t.Error("a missing checkpoint gave no error")
 	}
-	if err := run([]string{"-view", "sideways"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "unknown graph view") {
+	if err := run([]string{"-view", "sideways"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "blocks, ops, training") {
 		t.Errorf("bad -view returned %v", err)
 	}
 	if err := run([]string{"-format", "gif"}, &stdout, &stderr); err == nil {
