@@ -166,7 +166,7 @@ func imageCurves(path string, task Task, ema bool) (image.Image, error) {
 	}
 	var step, loss, testStep, test []float64
 	for _, m := range ms {
-		if !(m.Loss == 0 && m.LR == 0) { // the final evaluation line has no training loss
+		if !m.EvalOnly && !(m.Loss == 0 && m.LR == 0) { // evaluation-only lines (older files: loss and lr 0) have no training loss
 			step = append(step, float64(m.Step))
 			loss = append(loss, m.Loss)
 		}

@@ -137,7 +137,7 @@ func toyCurves(ms []Metric, data datasets.Toy, ema bool) (c figure.Curves, ok bo
 			nllStep = append(nllStep, float64(m.Step))
 			nll = append(nll, *m.TestNLL)
 		}
-		if m.Loss == 0 && m.LR == 0 { // the final evaluation line has no training loss
+		if m.EvalOnly || (m.Loss == 0 && m.LR == 0) { // an evaluation-only line (older files: loss and lr 0) has no training loss
 			continue
 		}
 		step = append(step, float64(m.Step))

@@ -29,7 +29,7 @@ type Metric struct {
 	LogDet     float64  `json:"logdet"`                // training mean log-det
 	LR         float64  `json:"lr"`                    // learning rate
 	GradNorm   float64  `json:"grad_norm"`             // before clipping
-	MaxSigma   float64  `json:"max_sigma"`             // largest σ̂ before normalization
+	MaxSigma   float64  `json:"max_sigma"`             // largest σ̂ of a raw weight, before W/max(1, σ̂/c) scales it to ≤ c
 	Epoch      float64  `json:"epoch,omitempty"`       // images: passes over the training set so far (steps × batch / images)
 	StepTimeMS float64  `json:"step_ms"`               // mean step time since the last line
 	TestNLL    *float64 `json:"test_nll,omitempty"`    // held-out NLL, nats
@@ -37,7 +37,11 @@ type Metric struct {
 	TestLogDet *float64 `json:"test_logdet,omitempty"`
 	TestBPD    *float64 `json:"test_bpd,omitempty"`   // images: held-out bits/dim
 	TestError  *float64 `json:"test_error,omitempty"` // classifiers: held-out error, a fraction
-	Elapsed    float64  `json:"elapsed_s"`            // wall time of this process's run
+	Elapsed    float64  `json:"elapsed_s"`            // wall time since the run began, summed over resumed sessions
+	// EvalOnly marks the evaluation line of a run that stopped early (time
+	// limit, interrupt) without training in this session: it carries no
+	// training loss.
+	EvalOnly bool `json:"eval_only,omitempty"`
 }
 
 // RunOptions configures Run. The zero value trains silently without
@@ -66,24 +70,30 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	start := time.Now()
 	var sum Summary
 	var metrics io.Writer = io.Discard
+	var elapsedBefore float64 // elapsed_s of the last line kept from earlier sessions
 	if o.OutDir != "" {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return sum, errors.Wrap(err, "trainer: creating the output folder")
 		}
-		f, err := openMetrics(filepath.Join(o.OutDir, MetricsFile), t.step)
+		f, before, err := openMetrics(filepath.Join(o.OutDir, MetricsFile), t.step)
 		if err != nil {
 			return sum, err
 		}
+		elapsedBefore = before
 		defer f.Close()
 		metrics = f
 	}
 	p := newProgress(o, t.step, t.cfg.Steps)
 	defer p.finish()
+	p.ema = t.ema != nil
+	p.coeff, p.unconstrained = t.constraint()
 	enc := json.NewEncoder(metrics)
 	var window time.Duration
 	var windowSteps int
 	var trainTime time.Duration
 	startStep := t.step
+	var lastTrain Metric // the training stats of the latest step of this session
+	trained := false
 	for t.step < t.cfg.Steps {
 		if err := ctx.Err(); err != nil {
 			break
@@ -101,8 +111,10 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		windowSteps++
 		last := t.step == t.cfg.Steps
 		m := Metric{Step: t.step, Loss: st.Loss, LogDet: st.LogDet, LR: st.LR, GradNorm: st.GradNorm, MaxSigma: st.MaxSigma, Epoch: t.Epoch()}
+		lastTrain, trained = m, true
 		evalNow := t.step%t.cfg.EvalEvery == 0 || last
 		if evalNow {
+			p.phase(last, "evaluating on the held-out set at step %d…", t.step)
 			ev, err := t.Evaluate()
 			if err != nil {
 				return sum, errors.Wrapf(err, "trainer: step %d", t.step)
@@ -112,7 +124,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 		if evalNow || t.step%t.cfg.LogEvery == 0 || last {
 			m.StepTimeMS = float64(window.Microseconds()) / 1000 / float64(windowSteps)
-			m.Elapsed = time.Since(start).Seconds()
+			m.Elapsed = elapsedBefore + time.Since(start).Seconds()
 			if err := enc.Encode(m); err != nil {
 				return sum, errors.Wrap(err, "trainer: writing metrics")
 			}
@@ -127,14 +139,27 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 	}
 	if sum.Final.Step != t.step { // stopped early: evaluate and save where we are
+		p.phase(true, "stopped at step %d: evaluating on the held-out set…", t.step)
 		ev, err := t.Evaluate()
 		if err != nil {
 			return sum, err
 		}
 		sum.Final = ev
-		m := Metric{Step: t.step, Epoch: t.Epoch(), Elapsed: time.Since(start).Seconds()}
+		// The line keeps the training stats of the last step, so that no
+		// metric reads 0; a session that trained no step has none.
+		m := Metric{Step: t.step, EvalOnly: true}
+		if trained {
+			m = lastTrain
+			if windowSteps > 0 {
+				m.StepTimeMS = float64(window.Microseconds()) / 1000 / float64(windowSteps)
+			}
+		}
+		m.Epoch, m.Elapsed = t.Epoch(), elapsedBefore+time.Since(start).Seconds()
 		t.fillEval(&m, ev)
-		_ = enc.Encode(m)
+		if err := enc.Encode(m); err != nil {
+			return sum, errors.Wrap(err, "trainer: writing metrics")
+		}
+		p.report(m)
 		if o.OutDir != "" {
 			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
 				return sum, err
@@ -168,30 +193,47 @@ func (t *Trainer) fillEval(m *Metric, ev EvalStats) {
 }
 
 // openMetrics opens the metrics file for appending, first dropping lines
-// beyond step (left by a run that crashed after its last checkpoint).
-func openMetrics(path string, step int) (*os.File, error) {
+// beyond step (left by a run that crashed after its last checkpoint). It
+// returns the largest elapsed_s of the lines kept, where a resumed run's
+// clock continues.
+func openMetrics(path string, step int) (*os.File, float64, error) {
 	if step > 0 {
 		data, err := os.ReadFile(path)
 		if err != nil && !os.IsNotExist(err) {
-			return nil, errors.Wrap(err, "trainer: reading metrics")
+			return nil, 0, errors.Wrap(err, "trainer: reading metrics")
 		}
 		var kept bytes.Buffer
+		elapsed := 0.0
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
 			var m Metric
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Step <= step {
 				kept.Write(sc.Bytes())
 				kept.WriteByte('\n')
+				elapsed = max(elapsed, m.Elapsed)
 			}
 		}
 		if err := os.WriteFile(path, kept.Bytes(), 0o644); err != nil {
-			return nil, errors.Wrap(err, "trainer: rewriting metrics")
+			return nil, 0, errors.Wrap(err, "trainer: rewriting metrics")
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-		return f, errors.Wrap(err, "trainer: opening metrics")
+		return f, elapsed, errors.Wrap(err, "trainer: opening metrics")
 	}
 	f, err := os.Create(path)
-	return f, errors.Wrap(err, "trainer: creating metrics")
+	return f, 0, errors.Wrap(err, "trainer: creating metrics")
+}
+
+// constraint returns the spectral-norm coefficient c of the model's
+// residual blocks, or unconstrained = true for a vanilla network.
+func (t *Trainer) constraint() (c float64, unconstrained bool) {
+	l := t.cfg.Model.Lipschitz
+	if t.cfg.Images != nil {
+		l = t.cfg.Images.Model.Lipschitz
+	}
+	if l.Coeff == 0 {
+		l.Coeff = 0.9 // blocks.Lipschitz's default
+	}
+	return l.Coeff, l.Unconstrained
 }
 
 // progress shows a bar on terminals and plain lines elsewhere.
@@ -201,14 +243,28 @@ type progress struct {
 	total int
 	start time.Time
 	from  int
+	// ema says evaluations use the averaged weights; coeff and
+	// unconstrained describe the spectral normalization, for the σ̂ column.
+	ema           bool
+	coeff         float64
+	unconstrained bool
+	evals         int // evaluations reported so far
 }
 
+// newProgress starts the progress output of a run going from step from to
+// total. The bar counts this session's steps (from → total), so that a
+// resumed run's rate and time estimate start from zero instead of
+// crediting the earlier session's steps to the first second.
 func newProgress(o RunOptions, from, total int) *progress {
 	p := &progress{w: o.Progress, total: total, start: time.Now(), from: from}
 	if o.Progress != nil && o.Interactive {
-		p.bar = progressbar.NewOptions(total,
+		desc := "training"
+		if from > 0 {
+			desc = fmt.Sprintf("training (resumed at step %d of %d)", from, total)
+		}
+		p.bar = progressbar.NewOptions(max(total-from, 1),
 			progressbar.OptionSetWriter(o.Progress),
-			progressbar.OptionSetDescription("training"),
+			progressbar.OptionSetDescription(desc),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("steps"),
@@ -216,14 +272,27 @@ func newProgress(o RunOptions, from, total int) *progress {
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 		)
-		_ = p.bar.Set(from)
 	}
 	return p
 }
 
+// tick moves the bar to the given (absolute) step.
 func (p *progress) tick(step int) {
 	if p.bar != nil {
-		_ = p.bar.Set(step)
+		_ = p.bar.Set(step - p.from)
+	}
+}
+
+// phase announces a phase that may take a while, such as an evaluation: on
+// the bar always, as a line only when loud (the final evaluation), so that
+// periodic evaluations do not double the log.
+func (p *progress) phase(loud bool, format string, args ...any) {
+	switch {
+	case p.w == nil:
+	case p.bar != nil:
+		p.bar.Describe(fmt.Sprintf(format, args...))
+	case loud:
+		fmt.Fprintf(p.w, format+"\n", args...)
 	}
 }
 
@@ -235,11 +304,15 @@ func (p *progress) report(m Metric) {
 	if m.Epoch > 0 {
 		line += fmt.Sprintf(" (epoch %.2f)", m.Epoch)
 	}
-	line += fmt.Sprintf("  loss %.4f", m.Loss)
-	if m.LogDet != 0 {
-		line += fmt.Sprintf("  logdet %.3f", m.LogDet)
+	if m.EvalOnly {
+		line += "  evaluation only (no training step in this session)"
+	} else {
+		line += fmt.Sprintf("  loss %.4f", m.Loss)
+		if m.LogDet != 0 {
+			line += fmt.Sprintf("  logdet %.3f", m.LogDet)
+		}
+		line += fmt.Sprintf("  lr %.2g  %s  %.1f ms/step", m.LR, p.sigma(m.MaxSigma), m.StepTimeMS)
 	}
-	line += fmt.Sprintf("  lr %.2g  σ̂max %.3f  %.1f ms/step", m.LR, m.MaxSigma, m.StepTimeMS)
 	if m.TestError != nil {
 		line += fmt.Sprintf("  test error %.2f%%", 100**m.TestError)
 	}
@@ -248,6 +321,9 @@ func (p *progress) report(m Metric) {
 		if m.TestBPD != nil {
 			line += fmt.Sprintf(" (%.4f bits/dim)", *m.TestBPD)
 		}
+	}
+	if (m.TestError != nil || m.TestNLL != nil) && p.ema {
+		line += " [EMA weights]"
 	}
 	if done := m.Step - p.from; p.bar == nil && done > 0 {
 		rate := float64(done) / time.Since(p.start).Seconds()
@@ -264,6 +340,16 @@ func (p *progress) report(m Metric) {
 		return
 	}
 	fmt.Fprintln(p.w, line)
+}
+
+// sigma describes the largest raw σ̂ for a log line: the norm of a weight
+// before normalization, which may well exceed c, since each layer is
+// divided by max(1, σ̂/c) before use.
+func (p *progress) sigma(s float64) string {
+	if p.unconstrained {
+		return fmt.Sprintf("max σ̂ %.3f (no normalization)", s)
+	}
+	return fmt.Sprintf("raw max σ̂ %.3f (used as ≤ %g)", s, p.coeff)
 }
 
 func (p *progress) printf(format string, args ...any) {

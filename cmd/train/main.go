@@ -136,6 +136,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if imageSet, isImage := imageData(data); isImage {
+			if err := needDataDir(imageSet, dataDir); err != nil {
+				return err
+			}
 			tk, err := trainer.ParseTask(task)
 			if err != nil {
 				return errors.Wrap(err, "-task")
@@ -174,6 +177,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 		}
+		if !o.quiet {
+			fmt.Fprintln(stdout, "building the model and its training and evaluation graphs…")
+		}
 		if t, err = trainer.New(cfg); err != nil {
 			return err
 		}
@@ -196,14 +202,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if m.PadChannels > 0 {
 			pad = fmt.Sprintf(" + %d zero channels", m.PadChannels)
 		}
-		logf("training %v %v: multi-scale i-ResNet %d×%d×%d%s, %d scales × %d blocks (hidden %v), %s, c=%g, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Images.Set, c.Images.Task, m.Channels, m.Height, m.Width, pad, m.Scales, m.Blocks, m.Hidden, m.Act, m.Coeff, c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+		logf("training %v %v: multi-scale %s %d×%d×%d%s, %d scales × %d blocks (hidden %v), %s, %s, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Images.Set, c.Images.Task, netName(m.Unconstrained), m.Channels, m.Height, m.Width, pad, m.Scales, m.Blocks, m.Hidden, m.Act, coeffText(m.Coeff, m.Unconstrained), c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	} else {
-		logf("training %s: %d blocks %d-%s-%d, %s, c=%g, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, c.Model.Coeff,
+		logf("training %s: %d blocks %d-%s-%d, %s, %s, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, coeffText(c.Model.Coeff, c.Model.Unconstrained),
 			c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	}
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
+	if d := c.Optim.EMADecay; d > 0 {
+		logf("evaluation, pictures and the saved applied/ weights use the average of the weights (EMA, decay %g: roughly the last %.0f steps); -ema 0 evaluates the current weights\n", d, 1/(1-d))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -215,6 +224,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		return errors.Wrapf(err, "training stopped; the last good checkpoint is %s", filepath.Join(o.out, trainer.CheckpointFile))
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "interrupted at step %d, saved %s; continue with -resume %s\n", sum.Steps, filepath.Join(o.out, trainer.CheckpointFile), o.out)
 	}
 	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
 	if c.Images == nil || c.Images.Task != trainer.Classify {
@@ -228,6 +240,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logf("test error %.2f%%\n", 100*sum.Final.Error)
 	}
 	if o.pictures {
+		logf("drawing the pictures (density on a grid, samples through the inverse)…\n")
 		var paths []string
 		if c.Images == nil {
 			paths, err = t.WritePictures(o.out, trainer.PictureOptions{})
@@ -323,8 +336,53 @@ func imagePreset(flags trainer.Config, set map[string]bool, imageSet trainer.Ima
 			return cfg, errors.Errorf("-schedule %q: want constant or cosine", schedule)
 		}
 	}
+	if err := scheduleFits(cfg); err != nil {
+		return cfg, err
+	}
 	_, err = cfg.WithDefaults()
 	return cfg, err
+}
+
+// scheduleFits returns an error naming the flags to pass when the cosine
+// decay would end inside the warm-up (a short run of a cosine preset).
+func scheduleFits(cfg trainer.Config) error {
+	if d, w := cfg.Optim.DecaySteps, cfg.Optim.Warmup; d > 0 && d <= w {
+		return errors.Errorf("-steps %d ends the run inside the %d warm-up steps, leaving no room for the cosine decay of the learning rate: pass -warmup N with N < %d, or -schedule constant", cfg.Steps, w, cfg.Steps)
+	}
+	return nil
+}
+
+// needDataDir returns an error saying what to pass when a dataset that
+// cannot be downloaded here is asked for without -data-dir.
+func needDataDir(set trainer.ImageSet, dir string) error {
+	if dir != "" {
+		return nil
+	}
+	switch set {
+	case trainer.CIFAR10:
+		return errors.New("-data cifar10 needs -data-dir: a folder holding the official CIFAR-10 binary version (data_batch_1.bin … data_batch_5.bin and test_batch.bin, from cifar-10-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); it cannot be downloaded from here")
+	case trainer.CIFAR100:
+		return errors.New("-data cifar100 needs -data-dir: a folder holding the official CIFAR-100 binary version (train.bin and test.bin, from cifar-100-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); it cannot be downloaded from here")
+	}
+	return nil
+}
+
+// netName names the network of a banner: an i-ResNet, or the vanilla
+// ResNet when spectral normalization is off.
+func netName(unconstrained bool) string {
+	if unconstrained {
+		return "vanilla ResNet"
+	}
+	return "i-ResNet"
+}
+
+// coeffText describes the Lipschitz constraint of a banner: the
+// coefficient c, or that there is none.
+func coeffText(c float64, unconstrained bool) string {
+	if unconstrained {
+		return "no spectral normalization (vanilla: not invertible)"
+	}
+	return fmt.Sprintf("spectral norm c = %g", c)
 }
 
 // parseInto converts the string flags into the configuration's typed values.
@@ -358,6 +416,9 @@ func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad, schedule
 		cfg.Optim.DecaySteps = cfg.Steps
 	default:
 		return errors.Errorf("-schedule %q: want constant or cosine", schedule)
+	}
+	if err := scheduleFits(*cfg); err != nil {
+		return err
 	}
 	for name, v := range map[string]int{"-steps": cfg.Steps, "-batch": cfg.BatchSize, "-blocks": cfg.Model.Blocks,
 		"-terms": cfg.Terms, "-probes": cfg.Probes, "-power-iters": cfg.PowerIters, "-eval-every": cfg.EvalEvery,

@@ -32,14 +32,16 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"-vanilla"}, "applies to image data"},
 		{[]string{"-preset", "paper"}, "applies to image data"},
 		{[]string{"-data", "mnist", "-preset", "huge"}, "unknown preset family \"huge\""},
-		{[]string{"-data", "cifar10"}, "CIFAR-10 needs a folder"},
-		{[]string{"-data", "cifar100", "-task", "classify"}, "CIFAR-100 needs a folder"},
+		{[]string{"-data", "cifar10"}, "-data cifar10 needs -data-dir: a folder holding the official CIFAR-10 binary version"},
+		{[]string{"-data", "cifar100", "-task", "classify"}, "-data cifar100 needs -data-dir: a folder holding the official CIFAR-100 binary version"},
 		{[]string{"-data", "cifar10", "-data-dir", "/nonexistent/cifar"}, "/nonexistent/cifar"},
 		{[]string{"-data", "mnist", "-optimizer", "lbfgs"}, "unknown optimizer"},
 		{[]string{"-data", "mnist", "-vanilla"}, "-vanilla needs -task classify"},
 		{[]string{"-schedule", "step"}, "-schedule \"step\": want constant or cosine"},
 		{[]string{"-data", "mnist", "-task", "classify", "-schedule", "linear"}, "want constant or cosine"},
-		{[]string{"-data", "mnist", "-task", "classify", "-steps", "100"}, "cosine decay must end after the warm-up"},
+		{[]string{"-data", "mnist", "-task", "classify", "-steps", "100"}, "pass -warmup N with N < 100, or -schedule constant"},
+		{[]string{"-data", "mnist", "-task", "classify", "-steps", "40"}, "-steps 40 ends the run inside the"},
+		{[]string{"-schedule", "cosine", "-steps", "50"}, "pass -warmup N with N < 50, or -schedule constant"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -87,5 +89,19 @@ func TestTrainsAndResumes(t *testing.T) {
 	}
 	if err := run([]string{"-resume", dir, "-blocks", "3"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "cannot change when resuming") {
 		t.Errorf("changing -blocks on resume returned %v", err)
+	}
+}
+
+// TestBannerNamesTheConstraint: the banner of a vanilla network says that
+// it has no spectral normalization instead of quoting a coefficient.
+func TestBannerNamesTheConstraint(t *testing.T) {
+	if got := coeffText(0.9, false); got != "spectral norm c = 0.9" {
+		t.Errorf("i-ResNet: %q", got)
+	}
+	if got := coeffText(0.9, true); strings.Contains(got, "0.9") || !strings.Contains(got, "no spectral normalization") {
+		t.Errorf("vanilla: %q", got)
+	}
+	if netName(true) != "vanilla ResNet" || netName(false) != "i-ResNet" {
+		t.Errorf("names %q, %q", netName(true), netName(false))
 	}
 }
