@@ -12,6 +12,10 @@ import (
 // root is the repository root, relative to this package's directory.
 const root = "../.."
 
+// externalMain is the program TestExternalModule builds in a module of its
+// own, as the README's "Use the library from another module" shows.
+const externalMain = "testdata/external/main.go"
+
 // fence is one fenced code block of a Markdown file.
 type fence struct {
 	lang  string
@@ -52,7 +56,8 @@ func fences(t *testing.T, path string) []fence {
 }
 
 // exampleFiles returns the trimmed lines of every Go test file under dir
-// that defines an Example function, by path.
+// that defines an Example function, and of the programs in this package's
+// testdata that TestExternalModule builds and runs, by path.
 func exampleFiles(t *testing.T, dir string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -83,6 +88,15 @@ func exampleFiles(t *testing.T, dir string) map[string][]string {
 	if err != nil {
 		t.Fatalf("walking the repository: %v", err)
 	}
+	data, err := os.ReadFile(externalMain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	out[externalMain] = lines
 	return out
 }
 
