@@ -207,12 +207,36 @@ func packKernel[T Float](w []T, o, ckk int) []T {
 	return a
 }
 
+// packFlipped is packKernel of flip(w) (see flipKernel), the kernel of the
+// forward convolution flippedGeom(g) equal to the transposed one of g:
+// packed row c, column (o, i, j) holds w[o, c, KH−1−i, KW−1−j].
+func packFlipped[T Float](g ConvGeom, w []T) []T {
+	kk := g.KH * g.KW
+	ock := g.O * kk // columns of the flipped kernel
+	a := make([]T, (g.C+dirMR-1)/dirMR*ock*dirMR)
+	for o := 0; o < g.O; o++ {
+		for c := 0; c < g.C; c++ {
+			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+			pa := a[(c/dirMR)*ock*dirMR+c%dirMR:]
+			for t, v := range src {
+				pa[(o*kk+kk-1-t)*dirMR] = v
+			}
+		}
+	}
+	return a
+}
+
 // directForward is ConvForward for a stride-1 convolution on the
 // direct kernels.
 func directForward[T Float](g ConvGeom, x, w, y []T) {
+	directConv(g, x, packKernel(w, g.O, g.C*g.KH*g.KW), y)
+}
+
+// directConv computes the stride-1 convolution g of x with the kernel
+// packed in a (see packKernel) into y.
+func directConv[T Float](g ConvGeom, x, a, y []T) {
 	p := planFor[T](g)
 	ckk := g.C * g.KH * g.KW
-	a := packKernel(w, g.O, ckk)
 	np := (g.O + dirMR - 1) / dirMR
 	nr := 2 * dirVec[T]()
 	nt := p.qpad / nr
@@ -290,9 +314,7 @@ func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns
 // into a forward one, on the direct kernels.
 func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
-	wf := make([]T, len(w))
-	flipKernel(g, w, wf)
-	directForward(gf, dy, wf, dx)
+	directConv(gf, dy, packFlipped(g, w), dx)
 }
 
 // directFilterGrad is ConvFilterGrad for a stride-1 convolution on the
