@@ -166,6 +166,13 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		saved := "nothing saved (no output folder)"
+		if o.OutDir != "" {
+			saved = "saved " + filepath.Join(o.OutDir, CheckpointFile)
+		}
+		p.printf("interrupted at step %d, %s\n", t.step, saved)
+	}
 	sum.Steps = t.step
 	sum.Wall = time.Since(start)
 	if n := t.step - startStep; n > 0 {

@@ -143,6 +143,9 @@ func TestEarlyStopLineKeepsTrainingStats(t *testing.T) {
 	if last := ms[len(ms)-1]; !last.EvalOnly || last.TestNLL == nil {
 		t.Errorf("line of a session without steps %+v: want evaluation only", last)
 	}
+	if !strings.Contains(log.String(), "interrupted at step 1, saved "+filepath.Join(dir, CheckpointFile)) {
+		t.Errorf("an interrupted run does not say so:\n%s", log.String())
+	}
 	if !strings.Contains(log.String(), "evaluation only") || strings.Contains(log.String(), "loss 0.0000") {
 		t.Errorf("log of a session without steps:\n%s", log.String())
 	}

@@ -225,8 +225,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return errors.Wrapf(err, "training stopped; the last good checkpoint is %s", filepath.Join(o.out, trainer.CheckpointFile))
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintf(stderr, "interrupted at step %d, saved %s; continue with -resume %s\n", sum.Steps, filepath.Join(o.out, trainer.CheckpointFile), o.out)
+	if ctx.Err() != nil { // Run said where it stopped and what it saved
+		fmt.Fprintf(stderr, "continue with: go run ./cmd/train -resume %s\n", o.out)
 	}
 	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
 	if c.Images == nil || c.Images.Task != trainer.Classify {
