@@ -11,7 +11,11 @@ import (
 
 // directKernels reports whether the convolutions run on the direct
 // kernels; tests switch it off to exercise the im2col path.
-var directKernels = convasm.Available
+var directKernels = convasm.AVX512 || convasm.AVX2
+
+// avx512 selects the AVX-512 kernels over the AVX2 ones; tests switch it off
+// to exercise the AVX2 kernels.
+var avx512 = convasm.AVX512
 
 // The direct convolution computes stride-1 convolutions without a column
 // matrix. Each image is copied once into a zero-padded buffer of
@@ -22,7 +26,8 @@ var directKernels = convasm.Available
 // column matrix is a contiguous run of the padded image. The positions with
 // x ≥ OW are not outputs; they are computed and dropped (2·Pad of every Wp).
 //
-// Two AVX-512 micro-kernels (package convasm) do the arithmetic:
+// Two micro-kernels (package convasm, in AVX-512 and in AVX2 versions) do
+// the arithmetic:
 //
 //   - fwdTile, for the forward convolution (and the stride-1 transposed
 //     convolution, which is a forward convolution with the flipped kernel):
@@ -44,15 +49,26 @@ const dirMR = 8
 // runs its tiles over at a time (measured: 128 KiB to 1 MiB are alike).
 const dirChunk = 256 << 10
 
-// dirVec returns the elements of T in one 64-byte vector.
+// dirVec returns the elements of T in one 64-byte vector, the unit of the
+// kernel gradient's padded rows and accumulators with either kernel set.
 func dirVec[T Float]() int { return 64 / int(unsafe.Sizeof(T(0))) }
+
+// fwdNR returns the positions of T in a forward tile of the kernel set in
+// use: two 64-byte vectors (AVX-512) or one 32-byte vector (AVX2).
+func fwdNR[T Float]() int {
+	if avx512 {
+		return 128 / int(unsafe.Sizeof(T(0)))
+	}
+	return 32 / int(unsafe.Sizeof(T(0)))
+}
 
 // directPlan is the padded-grid layout of a stride-1 convolution for one
 // element type.
 type directPlan struct {
 	g              ConvGeom
 	hp, wp, oh, ow int
-	qpad           int                // padded-grid positions computed, a multiple of the forward tile width
+	nr             int                // positions of a forward tile
+	qpad           int                // padded-grid positions computed, a multiple of nr and of a 64-byte vector
 	plane          int                // hp·wp
 	xs             int                // elements of one padded image, with room for the last tile's reads
 	offs           []int              // byte offset in a padded image of kernel tap k = (c, i, j)
@@ -80,6 +96,7 @@ func putBuf[T Float](pool *sync.Pool, b []T) { pool.Put(&b) }
 type planKey struct {
 	g    ConvGeom
 	size uintptr
+	nr   int // forward tile width
 }
 
 // directPlans caches plans; there are few geometries per program.
@@ -87,15 +104,16 @@ var directPlans sync.Map
 
 // planFor returns the plan of the stride-1 convolution g for T.
 func planFor[T Float](g ConvGeom) *directPlan {
-	key := planKey{g, unsafe.Sizeof(T(0))}
+	key := planKey{g, unsafe.Sizeof(T(0)), fwdNR[T]()}
 	if p, ok := directPlans.Load(key); ok {
 		return p.(*directPlan)
 	}
-	nr := 2 * dirVec[T]()
-	p := &directPlan{g: g, hp: g.H + 2*g.Pad, wp: g.W + 2*g.Pad, oh: g.OH(), ow: g.OW()}
+	nr := key.nr
+	p := &directPlan{g: g, hp: g.H + 2*g.Pad, wp: g.W + 2*g.Pad, oh: g.OH(), ow: g.OW(), nr: nr}
 	p.plane = p.hp * p.wp
 	q := p.oh * p.wp
-	p.qpad = (q + nr - 1) / nr * nr
+	unit := max(nr, dirVec[T]()) // both powers of 2
+	p.qpad = (q + unit - 1) / unit * unit
 	size := int(key.size)
 	p.offs = make([]int, 0, g.C*g.KH*g.KW)
 	for c := 0; c < g.C; c++ {
@@ -159,6 +177,12 @@ func copyRows[T Float](dst []T, dstStride int, src []T, srcStride, rows, width i
 	if width > dstStride || width > srcStride {
 		panic("graph: copyRows: rows overlap")
 	}
+	if !avx512 {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:r*srcStride+width])
+		}
+		return
+	}
 	esz := int(unsafe.Sizeof(T(0)))
 	switch d := any(dst).(type) {
 	case []float32:
@@ -177,9 +201,17 @@ func fwdTile[T Float](k int, a, x *T, offs *int, y *T, ldy, rows int, segs []con
 	}
 	switch ap := any(a).(type) {
 	case *float32:
-		convasm.FwdTileF32(k, ap, any(x).(*float32), offs, any(y).(*float32), ldy, rows, &segs[0], len(segs))
+		f := convasm.FwdTile2F32
+		if avx512 {
+			f = convasm.FwdTileF32
+		}
+		f(k, ap, any(x).(*float32), offs, any(y).(*float32), ldy, rows, &segs[0], len(segs))
 	case *float64:
-		convasm.FwdTileF64(k, ap, any(x).(*float64), offs, any(y).(*float64), ldy, rows, &segs[0], len(segs))
+		f := convasm.FwdTile2F64
+		if avx512 {
+			f = convasm.FwdTileF64
+		}
+		f(k, ap, any(x).(*float64), offs, any(y).(*float64), ldy, rows, &segs[0], len(segs))
 	}
 }
 
@@ -187,9 +219,17 @@ func fwdTile[T Float](k int, a, x *T, offs *int, y *T, ldy, rows int, segs []con
 func dotTile[T Float](kv, ns int, d *T, ldd, dsn int, x *T, offs *[4]int, xsn int, acc *T) {
 	switch dp := any(d).(type) {
 	case *float32:
-		convasm.DotTileF32(kv, ns, dp, ldd, dsn, any(x).(*float32), offs, xsn, any(acc).(*float32))
+		f := convasm.DotTile2F32
+		if avx512 {
+			f = convasm.DotTileF32
+		}
+		f(kv, ns, dp, ldd, dsn, any(x).(*float32), offs, xsn, any(acc).(*float32))
 	case *float64:
-		convasm.DotTileF64(kv, ns, dp, ldd, dsn, any(x).(*float64), offs, xsn, any(acc).(*float64))
+		f := convasm.DotTile2F64
+		if avx512 {
+			f = convasm.DotTileF64
+		}
+		f(kv, ns, dp, ldd, dsn, any(x).(*float64), offs, xsn, any(acc).(*float64))
 	}
 }
 
@@ -238,7 +278,7 @@ func directConv[T Float](g ConvGeom, x, a, y []T) {
 	p := planFor[T](g)
 	ckk := g.C * g.KH * g.KW
 	np := (g.O + dirMR - 1) / dirMR
-	nr := 2 * dirVec[T]()
+	nr := p.nr
 	nt := p.qpad / nr
 	esz := int(unsafe.Sizeof(T(0)))
 	xsz, osz := g.C*g.H*g.W, g.OH()*g.OW()

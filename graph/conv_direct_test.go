@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/iresnet/iresnet/graph/internal/convasm"
 )
 
 // directTestGeoms exercise the direct kernels' edge cases: output channels
@@ -27,27 +29,59 @@ var directTestGeoms = []ConvGeom{
 	{N: 3, C: 4, H: 12, W: 12, O: 64, KH: 1, KW: 1, Stride: 1, Pad: 0},
 }
 
+// directModes returns the kernel sets this CPU can run — AVX-512 and
+// AVX2 direct kernels, and the im2col path — as (name, direct, avx512).
+func directModes() []struct {
+	name           string
+	direct, avx512 bool
+} {
+	modes := []struct {
+		name           string
+		direct, avx512 bool
+	}{{"im2col", false, false}}
+	if convasm.AVX512 {
+		modes = append(modes, struct {
+			name           string
+			direct, avx512 bool
+		}{"avx512", true, true})
+	}
+	if convasm.AVX2 {
+		modes = append(modes, struct {
+			name           string
+			direct, avx512 bool
+		}{"avx2", true, false})
+	}
+	return modes
+}
+
+// setMode switches the kernel set for a test and restores it at cleanup.
+func setMode(t *testing.T, direct, avx bool) {
+	prevDirect, prevAVX := directKernels, avx512
+	directKernels, avx512 = direct, avx
+	t.Cleanup(func() { directKernels, avx512 = prevDirect, prevAVX })
+}
+
 // TestConvDirectMatchNaive compares the three kernels with the textbook
 // sums on directTestGeoms, in float64 and float32, on one and two workers,
-// with the direct kernels (where the CPU has them) and without.
+// with each kernel set the CPU can run.
 func TestConvDirectMatchNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
-	prev := directKernels
-	defer func() { directKernels = prev }()
-	for _, direct := range []bool{prev, false} {
-		directKernels = direct
-		for _, procs := range []int{1, 2} {
-			old := runtime.GOMAXPROCS(procs)
-			for _, g := range directTestGeoms {
-				if err := g.Validate(); err != nil {
-					t.Fatalf("%v: %v", g, err)
+	for _, m := range directModes() {
+		t.Run(m.name, func(t *testing.T) {
+			setMode(t, m.direct, m.avx512)
+			for _, procs := range []int{1, 2} {
+				old := runtime.GOMAXPROCS(procs)
+				for _, g := range directTestGeoms {
+					if err := g.Validate(); err != nil {
+						t.Fatalf("%v: %v", g, err)
+					}
+					t.Run(fmt.Sprintf("procs=%d/%v", procs, g), func(t *testing.T) {
+						checkConvKernels(t, rng, g)
+					})
 				}
-				t.Run(fmt.Sprintf("direct=%v/procs=%d/%v", direct, procs, g), func(t *testing.T) {
-					checkConvKernels(t, rng, g)
-				})
+				runtime.GOMAXPROCS(old)
 			}
-			runtime.GOMAXPROCS(old)
-		}
+		})
 	}
 }
 
@@ -95,10 +129,22 @@ func checkConvKernels(t *testing.T, rng *rand.Rand, g ConvGeom) {
 	}
 }
 
-// TestConvDirectDeterministic checks that the kernels give bit-identical
-// results on one and on several workers, whatever the schedule: training
-// runs must reproduce.
+// TestConvDirectDeterministic checks that the direct kernels give
+// bit-identical results on one and on several workers, whatever the
+// schedule: training runs must reproduce.
 func TestConvDirectDeterministic(t *testing.T) {
+	for _, m := range directModes() {
+		if !m.direct {
+			continue // the im2col kernel gradient sums per-worker partials
+		}
+		t.Run(m.name, func(t *testing.T) {
+			setMode(t, m.direct, m.avx512)
+			checkDeterministic(t)
+		})
+	}
+}
+
+func checkDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 13))
 	for _, g := range directTestGeoms {
 		x := randSlice32(rng, size(g.InShape()))
@@ -131,9 +177,7 @@ func TestConvDirectDeterministic(t *testing.T) {
 // lengths, in both element types, and that it writes nothing between or
 // after the rows.
 func TestCopyRows(t *testing.T) {
-	if !directKernels {
-		t.Skip("no direct kernels on this CPU")
-	}
+	setMode(t, directKernels, avx512)
 	t.Run("float32", func(t *testing.T) { checkCopyRows[float32](t) })
 	t.Run("float64", func(t *testing.T) { checkCopyRows[float64](t) })
 }

@@ -1,7 +1,8 @@
-// Package convasm holds the AVX-512 micro-kernels of graph's direct
-// convolution, in Go assembly (kernels_amd64.s, written by gen.go). It is
-// a package of its own because a package that uses cgo, as graph does
-// under the openblas build tag, cannot contain Go assembly.
+// Package convasm holds the micro-kernels of graph's direct convolution, in
+// Go assembly (kernels_amd64.s, written by gen.go): an AVX-512 set and an
+// AVX2 + FMA set for CPUs without AVX-512. It is a package of its own
+// because a package that uses cgo, as graph does under the openblas build
+// tag, cannot contain Go assembly.
 package convasm
 
 //go:generate go run gen.go

@@ -1,7 +1,7 @@
 //go:build ignore
 
-// This program writes kernels_amd64.s, the AVX-512 micro-kernels of the
-// direct convolution. Run it with go generate.
+// This program writes kernels_amd64.s, the AVX-512 and AVX2 micro-kernels
+// of the direct convolution. Run it with go generate.
 package main
 
 import (
@@ -35,6 +35,8 @@ func main() {
 		fwd(p, d)
 		dot(p, d)
 		copyRows(p, d)
+		fwd2(p, d)
+		dot2(p, d)
 	}
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -226,6 +228,149 @@ func copyRows(p func(string, ...any), d dtype) {
 	p("\tDECQ R11")
 	p("\tJNZ cprow%s", d.name)
 	p("cpdone%s:", d.name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// fwd2 writes the AVX2 version of fwd: an 8 × (1 vector of 32 bytes) tile
+// with accumulators Y0–Y7 (row r in Y(r)), the vector of x in Y8 and the
+// broadcast weights in Y9–Y15. The masked stores build each segment's lane
+// mask from its bits by comparing them with the table lanebits.
+func fwd2(p func(string, ...any), d dtype) {
+	mov := "VMOVUP" + d.sfx[1:]
+	lanes := 32 / d.size
+	bc, eq := "VPBROADCASTD", "VPCMPEQD"
+	if d.size == 8 {
+		bc, eq = "VPBROADCASTQ", "VPCMPEQQ"
+	}
+	p("")
+	for l := 0; l < lanes; l++ {
+		p("DATA lanebits%s<>+%d(SB)/%d, $%d", d.name, l*d.size, d.size, 1<<l)
+	}
+	p("GLOBL lanebits%s<>(SB), RODATA|NOPTR, $32", d.name)
+	p("")
+	p("// func FwdTile2%s(k int, a, x *float%d, offs *int, y *float%d, ldy, rows int, segs *FwdSeg, nseg int)", d.name, d.size*8, d.size*8)
+	p("TEXT ·FwdTile2%s(SB), NOSPLIT, $0-72", d.name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ x+16(FP), SI")
+	p("\tMOVQ offs+24(FP), DX")
+	for i := 0; i < 8; i++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ fwd2store%s", d.name)
+	p("fwd2loop%s:", d.name)
+	p("\tMOVQ (DX), R8")
+	p("\t%s (SI)(R8*1), Y8", mov)
+	for r := 0; r < 8; r++ {
+		b := 9 + r%7
+		p("\t%s %d(AX), Y%d", d.bcast, r*d.size, b)
+		p("\tVFMADD231%s Y8, Y%d, Y%d", d.sfx, b, r)
+	}
+	p("\tADDQ $8, DX")
+	p("\tADDQ $%d, AX", 8*d.size)
+	p("\tDECQ CX")
+	p("\tJNZ fwd2loop%s", d.name)
+	p("fwd2store%s:", d.name)
+	p("\tMOVQ y+32(FP), DI")
+	p("\tMOVQ ldy+40(FP), BX")
+	p("\tMOVQ rows+48(FP), R11")
+	p("\tMOVQ segs+56(FP), DX")
+	p("\tMOVQ nseg+64(FP), CX")
+	p("\tVMOVDQU lanebits%s<>(SB), Y15", d.name)
+	p("\tTESTQ CX, CX")
+	p("\tJZ fwd2done%s", d.name)
+	p("fwd2seg%s:", d.name)
+	p("\tMOVQ (DX), R8")
+	p("\tMOVQ 8(DX), R9")
+	p("\tVMOVQ R9, X14")
+	p("\t%s X14, Y14", bc)
+	p("\tVPAND Y15, Y14, Y14")
+	p("\t%s Y15, Y14, Y14", eq)
+	p("\tLEAQ (DI)(R8*1), R10")
+	for r := 0; r < 8; r++ {
+		p("\tCMPQ R11, $%d", r)
+		p("\tJLE fwd2next%s", d.name)
+		p("\tVMASKMOV%s Y%d, Y14, (R10)", d.sfx, r)
+		p("\tADDQ BX, R10")
+	}
+	p("fwd2next%s:", d.name)
+	p("\tADDQ $16, DX")
+	p("\tDECQ CX")
+	p("\tJNZ fwd2seg%s", d.name)
+	p("fwd2done%s:", d.name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// dot2 writes the AVX2 version of dot, with the same arguments and
+// accumulator layout (64 bytes per tile entry, of which it uses the first
+// 32): the 4 × 4 tile in two passes over the 4 × 2 halves, accumulators
+// Y0–Y7 (Y(2a+b) for b of the pass), the rows of d in Y8–Y11 and those of
+// x in Y12, Y13.
+func dot2(p func(string, ...any), d dtype) {
+	mov := "VMOVUP" + d.sfx[1:]
+	p("")
+	p("// func DotTile2%s(kv, ns int, d *float%d, ldd, dsn int, x *float%d, offs *[4]int, xsn int, acc *float%d)", d.name, d.size*8, d.size*8, d.size*8)
+	p("TEXT ·DotTile2%s(SB), NOSPLIT, $0-72", d.name)
+	p("\tMOVQ acc+64(FP), R13")
+	for pass := 0; pass < 2; pass++ {
+		p("\tMOVQ d+16(FP), AX")
+		p("\tMOVQ ldd+24(FP), R8")
+		p("\tLEAQ (AX)(R8*1), BX")
+		p("\tLEAQ (BX)(R8*1), CX")
+		p("\tLEAQ (CX)(R8*1), DX")
+		p("\tMOVQ x+40(FP), R8")
+		p("\tMOVQ offs+48(FP), R9")
+		p("\tMOVQ %d(R9), SI", 16*pass)
+		p("\tADDQ R8, SI")
+		p("\tMOVQ %d(R9), DI", 16*pass+8)
+		p("\tADDQ R8, DI")
+		p("\tMOVQ kv+0(FP), R11")
+		p("\tSHLQ $6, R11")
+		p("\tMOVQ ns+8(FP), R12")
+		for a := 0; a < 4; a++ {
+			for b := 0; b < 2; b++ {
+				p("\t%s %d(R13), Y%d", mov, (a*4+2*pass+b)*64, 2*a+b)
+			}
+		}
+		p("\tTESTQ R11, R11")
+		p("\tJZ dot2store%d%s", pass, d.name)
+		p("\tTESTQ R12, R12")
+		p("\tJZ dot2store%d%s", pass, d.name)
+		p("dot2sample%d%s:", pass, d.name)
+		p("\tXORQ R10, R10")
+		p("dot2step%d%s:", pass, d.name)
+		for a, r := range []string{"AX", "BX", "CX", "DX"} {
+			p("\t%s (%s)(R10*1), Y%d", mov, r, 8+a)
+		}
+		for b, r := range []string{"SI", "DI"} {
+			p("\t%s (%s)(R10*1), Y%d", mov, r, 12+b)
+			for a := 0; a < 4; a++ {
+				p("\tVFMADD231%s Y%d, Y%d, Y%d", d.sfx, 12+b, 8+a, 2*a+b)
+			}
+		}
+		p("\tADDQ $32, R10")
+		p("\tCMPQ R10, R11")
+		p("\tJLT dot2step%d%s", pass, d.name)
+		p("\tMOVQ dsn+32(FP), R8")
+		for _, r := range []string{"AX", "BX", "CX", "DX"} {
+			p("\tADDQ R8, %s", r)
+		}
+		p("\tMOVQ xsn+56(FP), R8")
+		for _, r := range []string{"SI", "DI"} {
+			p("\tADDQ R8, %s", r)
+		}
+		p("\tDECQ R12")
+		p("\tJNZ dot2sample%d%s", pass, d.name)
+		p("dot2store%d%s:", pass, d.name)
+		for a := 0; a < 4; a++ {
+			for b := 0; b < 2; b++ {
+				p("\t%s Y%d, %d(R13)", mov, 2*a+b, (a*4+2*pass+b)*64)
+			}
+		}
+	}
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

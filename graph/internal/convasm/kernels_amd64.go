@@ -4,9 +4,14 @@ package convasm
 
 import "golang.org/x/sys/cpu"
 
-// Available reports whether the kernels can run on this CPU: it has
-// AVX-512F and AVX-512VL, and the OS saves the vector state.
-var Available = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+// AVX512 reports whether the AVX-512 kernels (FwdTile, DotTile, CopyRows)
+// can run on this CPU: it has AVX-512F and AVX-512VL, and the OS saves the
+// vector state.
+var AVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+// AVX2 reports whether the AVX2 kernels (FwdTile2, DotTile2) can run: the
+// CPU has AVX2 and FMA, and the OS saves the vector state.
+var AVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // FwdTileF32 computes the 8 × 32 tile t[r][l] = Σ_{k<K} a[k·8 + r] ·
 // x[offs[k] + l] (offs in bytes) and stores its rows r < rows to
@@ -46,3 +51,24 @@ func CopyRowsF32(dst *float32, dstStride int, src *float32, srcStride, rows, wid
 //
 //go:noescape
 func CopyRowsF64(dst *float64, dstStride int, src *float64, srcStride, rows, width int)
+
+// FwdTile2F32 is FwdTileF32 on AVX2, with an 8 × 8 tile.
+//
+//go:noescape
+func FwdTile2F32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs *FwdSeg, nseg int)
+
+// FwdTile2F64 is FwdTileF64 on AVX2, with an 8 × 4 tile.
+//
+//go:noescape
+func FwdTile2F64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int)
+
+// DotTile2F32 is DotTileF32 on AVX2: the same arguments and accumulator
+// layout, of which it uses the first 8 lanes of each entry.
+//
+//go:noescape
+func DotTile2F32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, acc *float32)
+
+// DotTile2F64 is DotTileF64 on AVX2, using the first 4 lanes of each entry.
+//
+//go:noescape
+func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64)

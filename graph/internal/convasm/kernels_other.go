@@ -2,8 +2,8 @@
 
 package convasm
 
-// Available is false: the kernels exist for amd64 only.
-var Available = false
+// AVX512 and AVX2 are false: the kernels exist for amd64 only.
+var AVX512, AVX2 = false, false
 
 // FwdTileF32 panics: there is no kernel on this architecture.
 func FwdTileF32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs *FwdSeg, nseg int) {
@@ -32,5 +32,25 @@ func CopyRowsF32(dst *float32, dstStride int, src *float32, srcStride, rows, wid
 
 // CopyRowsF64 panics: there is no kernel on this architecture.
 func CopyRowsF64(dst *float64, dstStride int, src *float64, srcStride, rows, width int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// FwdTile2F32 panics: there is no kernel on this architecture.
+func FwdTile2F32(k int, a, x *float32, offs *int, y *float32, ldy, rows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// FwdTile2F64 panics: there is no kernel on this architecture.
+func FwdTile2F64(k int, a, x *float64, offs *int, y *float64, ldy, rows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// DotTile2F32 panics: there is no kernel on this architecture.
+func DotTile2F32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int, xsn int, acc *float32) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// DotTile2F64 panics: there is no kernel on this architecture.
+func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64) {
 	panic("convasm: no kernels on this architecture")
 }
