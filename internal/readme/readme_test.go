@@ -189,3 +189,24 @@ func stripComments(src string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// imageLink matches a Markdown image's path.
+var imageLink = regexp.MustCompile(`!\[[^\]]*\]\(([^)\s]+)\)`)
+
+// TestPicturesExist checks that every picture the README shows is in the
+// repository.
+func TestPicturesExist(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := imageLink.FindAllStringSubmatch(string(data), -1)
+	if len(ms) == 0 {
+		t.Fatal("no picture found in the README")
+	}
+	for _, m := range ms {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(m[1]))); err != nil {
+			t.Errorf("the README shows %s: %v", m[1], err)
+		}
+	}
+}
