@@ -27,6 +27,10 @@ var directTestGeoms = []ConvGeom{
 	{N: 5, C: 1, H: 3, W: 3, O: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 2, C: 7, H: 10, W: 10, O: 16, KH: 5, KW: 5, Stride: 1, Pad: 2},
 	{N: 3, C: 4, H: 12, W: 12, O: 64, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	// Small images, whose padded grid is mostly dropped positions.
+	{N: 64, C: 6, H: 4, W: 4, O: 10, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{N: 37, C: 3, H: 2, W: 3, O: 17, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{N: 40, C: 5, H: 3, W: 3, O: 8, KH: 1, KW: 1, Stride: 1, Pad: 0},
 }
 
 // directModes returns the kernel sets this CPU can run — AVX-512 and
