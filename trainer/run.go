@@ -114,8 +114,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		lastTrain, trained = m, true
 		evalNow := t.step%t.cfg.EvalEvery == 0 || last
 		if evalNow {
-			p.phase(last, "evaluating on the held-out set at step %d…", t.step)
-			ev, err := t.Evaluate()
+			ev, err := p.evaluate(t, last, fmt.Sprintf("evaluating on the held-out set at step %d", t.step))
 			if err != nil {
 				return sum, errors.Wrapf(err, "trainer: step %d", t.step)
 			}
@@ -139,8 +138,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 	}
 	if sum.Final.Step != t.step { // stopped early: evaluate and save where we are
-		p.phase(true, "stopped at step %d: evaluating on the held-out set…", t.step)
-		ev, err := t.Evaluate()
+		ev, err := p.evaluate(t, true, fmt.Sprintf("stopped at step %d: evaluating on the held-out set", t.step))
 		if err != nil {
 			return sum, err
 		}
@@ -290,17 +288,58 @@ func (p *progress) tick(step int) {
 	}
 }
 
-// phase announces a phase that may take a while, such as an evaluation: on
-// the bar always, as a line only when loud (the final evaluation), so that
-// periodic evaluations do not double the log.
-func (p *progress) phase(loud bool, format string, args ...any) {
+// evaluate runs t.Evaluate as a phase named what (see during).
+func (p *progress) evaluate(t *Trainer, loud bool, what string) (EvalStats, error) {
+	var ev EvalStats
+	err := p.during(loud, what, func() error {
+		var err error
+		ev, err = t.Evaluate()
+		return err
+	})
+	return ev, err
+}
+
+// during runs fn, a phase that may take a while (an evaluation, say),
+// and shows that it is running: on a terminal the bar's description names
+// the phase and counts its seconds; in a log, a loud phase (the final
+// evaluation) gets a line before and one with its duration after, while
+// periodic ones stay quiet so as not to double the log.
+func (p *progress) during(loud bool, what string, fn func() error) error {
+	start := time.Now()
 	switch {
 	case p.w == nil:
+		return fn()
 	case p.bar != nil:
-		p.bar.Describe(fmt.Sprintf(format, args...))
+		p.bar.Describe(what + "…")
+		done := make(chan struct{})
+		ticked := make(chan struct{})
+		go func() {
+			defer close(ticked)
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					p.bar.Describe(fmt.Sprintf("%s… %v", what, time.Since(start).Round(time.Second)))
+				}
+			}
+		}()
+		err := fn()
+		close(done)
+		<-ticked
+		p.bar.Describe("training")
+		return err
 	case loud:
-		fmt.Fprintf(p.w, format+"\n", args...)
+		fmt.Fprintf(p.w, "%s…\n", what)
+		err := fn()
+		if err == nil {
+			fmt.Fprintf(p.w, "%s: done in %v\n", what, time.Since(start).Round(100*time.Millisecond))
+		}
+		return err
 	}
+	return fn()
 }
 
 func (p *progress) report(m Metric) {

@@ -150,3 +150,28 @@ func TestEarlyStopLineKeepsTrainingStats(t *testing.T) {
 		t.Errorf("log of a session without steps:\n%s", log.String())
 	}
 }
+
+// TestLongPhasesAreShown: a phase such as an evaluation names itself and
+// counts its seconds on the bar, and a loud one gets a line before it and
+// its duration after it in a log; a quiet one in a log prints nothing.
+func TestLongPhasesAreShown(t *testing.T) {
+	var bar bytes.Buffer
+	p := newProgress(RunOptions{Progress: &bar, Interactive: true}, 0, 10)
+	if err := p.during(false, "evaluating on the held-out set at step 5", func() error {
+		time.Sleep(1300 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.finish()
+	if !strings.Contains(bar.String(), "evaluating on the held-out set at step 5… 1s") {
+		t.Errorf("the bar does not count the phase's seconds:\n%q", bar.String())
+	}
+	var log bytes.Buffer
+	p = newProgress(RunOptions{Progress: &log}, 0, 10)
+	_ = p.during(false, "periodic", func() error { return nil })
+	_ = p.during(true, "final evaluation", func() error { return nil })
+	if strings.Contains(log.String(), "periodic") || !strings.Contains(log.String(), "final evaluation…\n") || !strings.Contains(log.String(), "final evaluation: done in") {
+		t.Errorf("log of a quiet and a loud phase:\n%s", log.String())
+	}
+}
