@@ -26,8 +26,8 @@ const (
 // PictureOptions configures WritePictures; zero fields take the defaults.
 type PictureOptions struct {
 	Bounds  heatmap.Rect // plotted region; zero means [−4, 4]², the usual toy range
-	Size    int          // pixels per side; 0 means 256
-	Samples int          // points in the data and sample histograms; 0 means 20000
+	Size    int          // cells per side of the grid the density is evaluated on; 0 means 256 (the plots are 400 pixels square)
+	Samples int          // points in the data and sample scatter plots; 0 means 20000
 }
 
 // WritePictures writes, into dir: data.png (a scatter plot of the training
