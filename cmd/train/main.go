@@ -212,6 +212,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
 	if d := c.Optim.EMADecay; d > 0 {
 		logf("evaluation, pictures and the saved applied/ weights use the average of the weights (EMA, decay %g: roughly the last %.0f steps); -ema 0 evaluates the current weights\n", d, 1/(1-d))
+		if note := emaNote(d, c.Steps); note != "" {
+			fmt.Fprintln(stderr, note)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -365,6 +368,17 @@ func needDataDir(set trainer.ImageSet, dir string) error {
 		return errors.New("-data cifar100 needs -data-dir: a folder holding the official CIFAR-100 binary version (train.bin and test.bin, from cifar-100-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); it cannot be downloaded from here")
 	}
 	return nil
+}
+
+// emaNote warns when a run is too short for its weight average: with fewer
+// steps than the average's horizon 1/(1−d), the evaluated weights are
+// mostly those of the first steps and test numbers trail the training loss
+// far behind.
+func emaNote(decay float64, steps int) string {
+	if h := 1 / (1 - decay); float64(steps) < h {
+		return fmt.Sprintf("note: %d steps is shorter than the weight average's horizon (about %.0f steps at -ema %g), so held-out numbers will lag far behind the training loss; pass -ema 0 (or a smaller decay) for a short run", steps, h, decay)
+	}
+	return ""
 }
 
 // netName names the network of a banner: an i-ResNet, or the vanilla

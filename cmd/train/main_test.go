@@ -105,3 +105,14 @@ func TestBannerNamesTheConstraint(t *testing.T) {
 		t.Errorf("names %q, %q", netName(true), netName(false))
 	}
 }
+
+// TestEMANote: a run shorter than its weight average's horizon is warned
+// about, with the flag to pass; a long enough one is not.
+func TestEMANote(t *testing.T) {
+	if n := emaNote(0.999, 40); !strings.Contains(n, "40 steps") || !strings.Contains(n, "1000 steps") || !strings.Contains(n, "-ema 0") {
+		t.Errorf("short run: %q", n)
+	}
+	if n := emaNote(0.99, 2500); n != "" {
+		t.Errorf("long run: %q", n)
+	}
+}
