@@ -49,6 +49,10 @@ func TestOpsViewHasOneClusterPerBlock(t *testing.T) {
 			t.Fatalf("no %s rendering: %v", format, err)
 		}
 	}
+	// The PNG's DOT caps the drawing at 40×40 inches (3840 pixels at 96 dpi).
+	if b, err := os.ReadFile(out); err != nil || !bytes.Contains(b, []byte(`size="40,40"`)) {
+		t.Errorf("the DOT for a PNG does not cap its size (%v)", err)
+	}
 	cmd := exec.Command("dot", "-Tsvg", out)
 	if b, err := cmd.CombinedOutput(); err != nil || !bytes.Contains(b, []byte("<svg")) {
 		t.Errorf("dot -Tsvg rejected the output: %v\n%.300s", err, b)
