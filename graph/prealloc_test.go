@@ -53,12 +53,7 @@ func TestPreallocatedOutputsAreOverwritten(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					wd, gd := floats64(want), floats64(got)
-					for i := range wd {
-						if wd[i] != gd[i] {
-							t.Fatalf("element %d: %g into a dirty buffer, %g into a fresh one", i, gd[i], wd[i])
-						}
-					}
+					sameValues(t, got, want)
 				})
 			}
 		}
@@ -77,12 +72,7 @@ func TestPreallocatedOutputsAreOverwritten(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					wd, gd := floats64(want), floats64(got)
-					for i := range wd {
-						if wd[i] != gd[i] {
-							t.Fatalf("element %d: %g into a dirty buffer, %g into a fresh one", i, gd[i], wd[i])
-						}
-					}
+					sameValues(t, got, want)
 				})
 			}
 		}
@@ -101,4 +91,16 @@ func floats64(v G.Value) []float64 {
 		return append([]float64(nil), d...)
 	}
 	panic(fmt.Sprintf("unexpected data %T", v.Data()))
+}
+
+// sameValues requires got (computed into a dirty buffer) to equal want
+// (computed into fresh memory) bit for bit.
+func sameValues(t *testing.T, got, want G.Value) {
+	t.Helper()
+	wd, gd := floats64(want), floats64(got)
+	for i := range wd {
+		if wd[i] != gd[i] {
+			t.Fatalf("element %d: %g into a dirty buffer, %g into a fresh one", i, gd[i], wd[i])
+		}
+	}
 }

@@ -7,44 +7,16 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/oracle"
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/tensor"
 )
-
-// naiveConvMatrix builds the explicit matrix (rows: outputs (o, i, j),
-// columns: inputs (c, y, x)) of the zero-padded, strided cross-correlation
-// y[o,i,j] = Σ w[o,c,a,b]·x[c, i·S+a−P, j·S+b−P], written out from the
-// definition, independently of the package's convolution kernels.
-func naiveConvMatrix(g graph.ConvGeom, w []float64) *mat.Dense {
-	oh, ow := g.OH(), g.OW()
-	m := mat.NewDense(g.O*oh*ow, g.C*g.H*g.W, nil)
-	for o := 0; o < g.O; o++ {
-		for i := 0; i < oh; i++ {
-			for j := 0; j < ow; j++ {
-				row := (o*oh+i)*ow + j
-				for c := 0; c < g.C; c++ {
-					for a := 0; a < g.KH; a++ {
-						for b := 0; b < g.KW; b++ {
-							y, x := i*g.Stride+a-g.Pad, j*g.Stride+b-g.Pad
-							if y < 0 || y >= g.H || x < 0 || x >= g.W {
-								continue
-							}
-							col := (c*g.H+y)*g.W + x
-							m.Set(row, col, m.At(row, col)+w[((o*g.C+c)*g.KH+a)*g.KW+b])
-						}
-					}
-				}
-			}
-		}
-	}
-	return m
-}
 
 // referenceMatrix is the layer's explicit operator built without the code
 // under test: the naive convolution, or Wᵀ for a dense layer x ↦ x·W.
 func referenceMatrix(s *SpectralNorm, w []float64) *mat.Dense {
 	if s.conv != nil {
-		return naiveConvMatrix(*s.conv, w)
+		return oracle.ConvMatrix(*s.conv, w)
 	}
 	in, out := s.wshape[0], s.wshape[1]
 	return mat.DenseCopyOf(mat.NewDense(in, out, append([]float64(nil), w...)).T())
@@ -72,7 +44,7 @@ func TestConvBoundAboveExactNorm(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, uint64(g.H*g.C)))
 			for trial := 0; trial < 3; trial++ {
 				w := randSlice(rng, g.O*g.C*g.KH*g.KW)
-				exact := largestSingularValue(t, naiveConvMatrix(g, w))
+				exact := largestSingularValue(t, oracle.ConvMatrix(g, w))
 				got, err := ConvBound(g, w)
 				if err != nil {
 					t.Fatal(err)

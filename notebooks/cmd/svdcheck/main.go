@@ -33,6 +33,7 @@ import (
 	"os"
 
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/oracle"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
@@ -154,63 +155,22 @@ func floats(t *tensor.Dense) []float64 {
 	return out
 }
 
-// convMatrix is the explicit matrix (outputs × inputs) of the zero-padded,
-// strided cross-correlation with kernel w (O, C, KH, KW).
-func convMatrix(g graph.ConvGeom, w []float64) *mat.Dense {
-	oh, ow := g.OH(), g.OW()
-	m := mat.NewDense(g.O*oh*ow, g.C*g.H*g.W, nil)
-	for o := 0; o < g.O; o++ {
-		for i := 0; i < oh; i++ {
-			for j := 0; j < ow; j++ {
-				row := (o*oh+i)*ow + j
-				for c := 0; c < g.C; c++ {
-					for a := 0; a < g.KH; a++ {
-						for b := 0; b < g.KW; b++ {
-							y, x := i*g.Stride+a-g.Pad, j*g.Stride+b-g.Pad
-							if y < 0 || y >= g.H || x < 0 || x >= g.W {
-								continue
-							}
-							col := (c*g.H+y)*g.W + x
-							m.Set(row, col, m.At(row, col)+w[((o*g.C+c)*g.KH+a)*g.KW+b])
-						}
-					}
-				}
-			}
-		}
-	}
-	return m
-}
-
 // operatorNorm is the largest singular value of the layer's operator.
 func operatorNorm(w []float64, shape tensor.Shape, g graph.ConvGeom, isConv bool) float64 {
-	if !isConv {
-		return largestSV(mat.NewDense(shape[0], shape[1], w))
+	var m mat.Matrix
+	switch {
+	case !isConv:
+		m = mat.NewDense(shape[0], shape[1], w)
+	case g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0:
+		m = mat.NewDense(g.O, g.C, w)
+	default:
+		m = oracle.ConvMatrix(g, w)
 	}
-	if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
-		return largestSV(mat.NewDense(g.O, g.C, w))
+	n, err := oracle.Norm(m)
+	if err != nil {
+		panic(err)
 	}
-	a := convMatrix(g, w)
-	r, c := a.Dims()
-	var gram mat.SymDense
-	if c <= r {
-		gram.SymOuterK(1, a.T())
-	} else {
-		gram.SymOuterK(1, a)
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(&gram, false) {
-		panic("svdcheck: eigenvalues did not converge")
-	}
-	v := eig.Values(nil)
-	return math.Sqrt(math.Max(v[len(v)-1], 0))
-}
-
-func largestSV(m *mat.Dense) float64 {
-	var svd mat.SVD
-	if !svd.Factorize(m, mat.SVDNone) {
-		panic("svdcheck: SVD did not converge")
-	}
-	return svd.Values(nil)[0]
+	return n
 }
 
 // bilinear returns ⟨v, A u⟩ for the layer's operator A with weight w: the
@@ -232,7 +192,7 @@ func bilinear(w []float64, shape tensor.Shape, g graph.ConvGeom, isConv bool, u,
 			}
 			return s
 		}
-		a = convMatrix(g, w)
+		a = oracle.ConvMatrix(g, w)
 	} else {
 		a = mat.NewDense(shape[0], shape[1], w).T()
 	}
