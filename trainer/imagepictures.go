@@ -106,19 +106,22 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 }
 
 // SamplesCaption is the caption of a grid of n samples drawn at the given
-// temperature from the model at the given step.
-func SamplesCaption(n int, temperature float64, step int) string {
-	return fmt.Sprintf("%d samples F^-1(z), z ~ N(0, T^2 I), temperature T = %g; model at step %d", n, temperature, step)
+// temperature from the model at the given step, in two lines.
+func SamplesCaption(n int, temperature float64, step int) []string {
+	return []string{
+		fmt.Sprintf("%d samples F^-1(z), z ~ N(0, T^2 I)", n),
+		fmt.Sprintf("temperature T = %g, model at step %d", temperature, step),
+	}
 }
 
 // SampleGrid draws the images of b in a grid of cols columns, each pixel a
-// scale×scale block, under a caption.
-func SampleGrid(b ImageBatch, caption string, cols, scale int) (image.Image, error) {
+// scale×scale block, under a caption of one or more lines.
+func SampleGrid(b ImageBatch, caption []string, cols, scale int) (image.Image, error) {
 	img, err := heatmap.ImageGrid(b.Pixels, b.N, b.C, b.H, b.W, cols, scale)
 	if err != nil {
 		return nil, errors.Wrap(err, "trainer: sample grid")
 	}
-	return heatmap.Captioned(img, caption), nil
+	return heatmap.Captioned(img, caption...), nil
 }
 
 // CaptionedReconstructions draws r with ReconstructionGrid under a caption

@@ -119,3 +119,22 @@ func TestImageCurves(t *testing.T) {
 		t.Errorf("one loss line: error %v, want fewer than two", err)
 	}
 }
+
+// TestSamplesCaption: an image sample grid says what it shows, at which
+// temperature and of which step, in lines no wider than a 64-image grid
+// of 28×28 digits (8 columns at scale 2: 8·56 + 7 gaps ≈ 460 pixels, 65
+// characters of the 7-pixel caption font).
+func TestSamplesCaption(t *testing.T) {
+	lines := SamplesCaption(64, 0.7, 150)
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"64 samples", "T = 0.7", "step 150"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("caption %q lacks %q", text, want)
+		}
+	}
+	for _, l := range lines {
+		if len(l) > 65 {
+			t.Errorf("caption line %q is %d characters, wider than the grid", l, len(l))
+		}
+	}
+}

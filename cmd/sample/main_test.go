@@ -99,8 +99,8 @@ func TestSamplesAndReconstructions(t *testing.T) {
 	}
 	dst1 := filepath.Join(run1, defaultOutDir)
 	w, h := decodePNG(t, filepath.Join(dst1, "samples.png"))
-	if ww, wh := gridSize(10, 8, 2); w < ww || h != wh+captionH(1) {
-		t.Errorf("samples.png is %d×%d, want width ≥ %d and height %d (grid and one caption line)", w, h, ww, wh+captionH(1))
+	if ww, wh := gridSize(10, 8, 2); w < ww || h != wh+captionH(2) {
+		t.Errorf("samples.png is %d×%d, want width ≥ %d and height %d (grid and two caption lines)", w, h, ww, wh+captionH(2))
 	}
 	w, h = decodePNG(t, filepath.Join(dst1, reconFile))
 	if ww, wh := gridSize(5, 8, 2); w < ww || h != 2*wh+heatmap.Gap+captionH(2) {
@@ -121,8 +121,8 @@ func TestSamplesAndReconstructions(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	w, h = decodePNG(t, filepath.Join(dst, "samples_T0.7.png"))
-	if ww, wh := gridSize(3, 2, 1); w < ww || h != wh+captionH(1) {
-		t.Errorf("samples_T0.7.png is %d×%d, want width ≥ %d and height %d", w, h, ww, wh+captionH(1))
+	if ww, wh := gridSize(3, 2, 1); w < ww || h != wh+captionH(2) {
+		t.Errorf("samples_T0.7.png is %d×%d, want width ≥ %d and height %d", w, h, ww, wh+captionH(2))
 	}
 	if _, err := os.Stat(filepath.Join(dst, reconFile)); err == nil {
 		t.Errorf("-recon 0 wrote %s", reconFile)
