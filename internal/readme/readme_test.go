@@ -181,6 +181,55 @@ func TestShellSnippetsRunRealPrograms(t *testing.T) {
 	}
 }
 
+// goRunLine matches a `go run ./path args…` command up to the end of its
+// line, a closing backquote or a shell comment.
+var goRunLine = regexp.MustCompile("go run (?:-\\S+ (?:\\S+ )?)*(\\./[^\\s`]+)([^`#\\n]*)")
+
+// flagName matches a command-line flag argument such as -temperature.
+var flagName = regexp.MustCompile(`^-([a-z][a-z0-9-]*)$`)
+
+// TestShellSnippetsUseRealFlags checks that every flag a README command
+// passes to one of the project's programs is defined by that program (its
+// name appears as a string literal in the program's source).
+func TestShellSnippetsUseRealFlags(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(data), "\\\n", " ") // shell line continuations
+	checked := 0
+	for _, m := range goRunLine.FindAllStringSubmatch(text, -1) {
+		src, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(m[1]), "*.go"))
+		if err != nil || len(src) == 0 {
+			continue // TestShellSnippetsRunRealPrograms reports it
+		}
+		var code strings.Builder
+		for _, p := range src {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code.Write(b)
+		}
+		for _, arg := range strings.Fields(m[2]) {
+			f := flagName.FindStringSubmatch(arg)
+			if f == nil {
+				continue
+			}
+			checked++
+			if !strings.Contains(code.String(), `"`+f[1]+`"`) {
+				t.Errorf("README runs %q: %s defines no flag -%s", strings.TrimSpace(m[0]), m[1], f[1])
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no flag of a README command was checked")
+	}
+}
+
 // stripComments drops the leading // comment lines of a Go file.
 func stripComments(src string) string {
 	lines := strings.Split(src, "\n")
