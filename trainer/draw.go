@@ -20,9 +20,10 @@ const (
 	// TrainingView adds the loss and every symbolic gradient node: the
 	// graph a training step runs.
 	TrainingView
-	// BlocksView is ForwardView with every top-level scope (block, scale)
-	// drawn as one box that summarizes it: small enough to render in
-	// seconds for any model.
+	// BlocksView is ForwardView with every residual block (and ActNorm,
+	// and so on) drawn as one box that summarizes it, inside a cluster
+	// per scale for image models: small enough to render in seconds for
+	// any model.
 	BlocksView
 )
 
@@ -65,7 +66,12 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int, size string) 
 	title := "log p(x) of the i-ResNet, every op"
 	depth := 0
 	if view == BlocksView {
+		// Toy models are chains of blocks (block3); image models nest
+		// their blocks in scales (scale0/block3).
 		title, depth = "log p(x) of the i-ResNet, block by block", 1
+		if t.cfg.Images != nil {
+			depth = 2
+		}
 	}
 	if view == TrainingView {
 		loss, err := G.Sum(logp)
