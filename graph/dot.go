@@ -258,6 +258,18 @@ type dotGroup struct {
 	subs                map[string]bool // names of the scopes directly inside
 	ops, params, values int
 	noise, inputs, cons int
+	opNames             []string // the ops' labels, for a group of few ops
+}
+
+// fewOps is the most ops a box lists by name instead of counting them.
+const fewOps = 3
+
+// addOp counts one op of the group, keeping its label while there are few.
+func (g *dotGroup) addOp(n *G.Node) {
+	g.ops++
+	if g.ops <= fewOps {
+		g.opNames = append(g.opNames, opLabel(n.Op().String()))
+	}
 }
 
 // add counts node n, found at sub-path rest inside the group, of the given
@@ -277,7 +289,7 @@ func (g *dotGroup) add(n *G.Node, rest []string, kind string) {
 	case len(children(n)) == 0:
 		g.cons++
 	default:
-		g.ops++
+		g.addOp(n)
 	}
 }
 
@@ -297,12 +309,16 @@ func (g *dotGroup) label() string {
 		lines = append(lines, strings.Join(subs, " "))
 	}
 	if g.params > 0 {
-		lines = append(lines, fmt.Sprintf("%d parameter tensors, %d values", g.params, g.values))
+		lines = append(lines, fmt.Sprintf("%s, %s", plural(g.params, "parameter tensor"), plural(g.values, "value")))
 	}
 	if g.noise > 0 {
 		lines = append(lines, plural(g.noise, "random input")+" (probes)")
 	}
-	lines = append(lines, fmt.Sprintf("%d ops", g.ops))
+	if g.ops <= fewOps && g.ops > 0 {
+		lines = append(lines, "ops: "+strings.Join(g.opNames, ", "))
+	} else {
+		lines = append(lines, plural(g.ops, "op"))
+	}
 	return strings.Join(lines, "\n")
 }
 

@@ -27,10 +27,11 @@ func TestWriteDOTDepth(t *testing.T) {
 		box  *parsedNode
 		want []string
 	}{
-		// block0: w (3×3) and fc1/w (3×3): 18 values; x·w, ·w, tanh.
-		{b0, []string{"block0\n", "fc1\n", "2 parameter tensors, 18 values", "3 ops"}},
+		// block0: w (3×3) and fc1/w (3×3): 18 values; x·w, ·w, tanh,
+		// listed since they are few.
+		{b0, []string{"block0\n", "fc1\n", "2 parameter tensors, 18 values", "ops: A × B, A × B, tanh"}},
 		// block1: w; ·w, tanh, ⊙v; the probe scope with one noise input.
-		{b1, []string{"block1\n", "probe\n", "1 parameter tensors, 9 values", "1 random input (probes)", "3 ops"}},
+		{b1, []string{"block1\n", "probe\n", "1 parameter tensor, 9 values", "1 random input (probes)", "ops: A × B, tanh, a ⊙ b (element-wise)"}},
 	} {
 		l := labelText(c.box.attrs["label"])
 		for _, w := range c.want {

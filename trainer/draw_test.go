@@ -40,6 +40,9 @@ func TestBlocksViewBoxes(t *testing.T) {
 			if !strings.Contains(" "+strings.Join(names, " ")+" ", " "+c.box+" ") {
 				t.Errorf("boxes %v lack %s", names, c.box)
 			}
+			if !regexp.MustCompile(`\\n\d+ ops"`).MatchString(blocks.String()) {
+				t.Error("no box counts its ops (a residual block has more than three)")
+			}
 			if c.cluster != "" && !strings.Contains(blocks.String(), c.cluster) {
 				t.Errorf("no %s around the scale's boxes", c.cluster)
 			}
