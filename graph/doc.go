@@ -28,7 +28,11 @@
 // # Building and running
 //
 // A [Builder] owns one graph, a hierarchical name scope, and registries of
-// learnable parameters and noise inputs; [Func] compiles a function of one
-// tensor for repeated numeric evaluation; [Builder.WriteDOT] draws the graph
-// with one cluster per scope.
+// learnable parameters and noise inputs. Noise inputs (Hutchinson probes)
+// hold a draw from the moment they are registered, so a graph run before any
+// [Builder.Resample] computes a real estimate, never zeros; Resample redraws
+// them before each run. [Func] compiles a function of one tensor for
+// repeated numeric evaluation; [Builder.WriteDOT] draws the graph with one
+// cluster per scope, or with every scope at a given depth collapsed into one
+// summarizing box ([DOTOptions].Depth).
 package graph
