@@ -48,6 +48,15 @@ type Metric struct {
 // writing files.
 type RunOptions struct {
 	OutDir      string        // checkpoint and metrics go here; "" writes nothing
+	// Checkpoint names the checkpoint file in OutDir; "" means
+	// CheckpointFile. A resumed run passes the name of the file it was
+	// loaded from, so it continues that file (with its own metrics file,
+	// see CheckpointFile) instead of overwriting another.
+	Checkpoint string
+	// Overwrite lets a fresh run replace the checkpoint and metrics of
+	// another run in OutDir (and a resumed run replace a checkpoint that is
+	// further along). Without it Run returns an *ExistingRunError.
+	Overwrite bool
 	Progress    io.Writer     // progress output; nil for none
 	Interactive bool          // draw a progress bar (terminal) instead of log lines
 	TimeLimit   time.Duration // stop after this much training time; 0 means none
@@ -71,11 +80,25 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	var sum Summary
 	var metrics io.Writer = io.Discard
 	var elapsedBefore float64 // elapsed_s of the last line kept from earlier sessions
+	files := newRunFiles(o.OutDir, o.Checkpoint)
 	if o.OutDir != "" {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return sum, errors.Wrap(err, "trainer: creating the output folder")
 		}
-		f, before, err := openMetrics(filepath.Join(o.OutDir, MetricsFile), t.step)
+		unlock, err := lockDir(o.OutDir)
+		if err != nil {
+			return sum, err
+		}
+		defer unlock()
+		if !o.Overwrite {
+			if err := files.checkOwnership(t.step); err != nil {
+				return sum, err
+			}
+		}
+		if err := files.removeStaleTemps(); err != nil {
+			return sum, err
+		}
+		f, before, err := openMetrics(files.metrics, t.step)
 		if err != nil {
 			return sum, err
 		}
@@ -104,6 +127,9 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 		st, err := t.Step()
 		if err != nil {
+			if o.OutDir != "" {
+				err = fmt.Errorf("%w; %s", err, describeCheckpoints(files))
+			}
 			return sum, err
 		}
 		trainTime += st.Duration
@@ -132,7 +158,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 		p.tick(t.step)
 		if o.OutDir != "" && (t.step%t.cfg.SaveEvery == 0 || last) {
-			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
+			if err := t.saveRotating(files); err != nil {
 				return sum, err
 			}
 		}
@@ -159,7 +185,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		}
 		p.report(m)
 		if o.OutDir != "" {
-			if err := t.Save(filepath.Join(o.OutDir, CheckpointFile)); err != nil {
+			if err := t.saveRotating(files); err != nil {
 				return sum, err
 			}
 		}
@@ -167,7 +193,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	if ctx.Err() != nil {
 		saved := "nothing saved (no output folder)"
 		if o.OutDir != "" {
-			saved = "saved " + filepath.Join(o.OutDir, CheckpointFile)
+			saved = "saved " + files.checkpoint
 		}
 		p.printf("interrupted at step %d, %s\n", t.step, saved)
 	}
@@ -198,17 +224,23 @@ func (t *Trainer) fillEval(m *Metric, ev EvalStats) {
 }
 
 // openMetrics opens the metrics file for appending, first dropping lines
-// beyond step (left by a run that crashed after its last checkpoint). It
-// returns the largest elapsed_s of the lines kept, where a resumed run's
-// clock continues.
+// beyond step (left by a run that crashed after its last checkpoint): the
+// kept lines go to a temporary file that replaces the old one by a rename,
+// so a kill at any moment leaves either file whole. A symbolic link is
+// refused rather than followed out of the run folder. It returns the
+// largest elapsed_s of the lines kept, where a resumed run's clock
+// continues.
 func openMetrics(path string, step int) (*os.File, float64, error) {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, 0, errors.Errorf("trainer: %s is not a regular file (mode %v); metrics are not written through links", path, fi.Mode())
+	}
+	elapsed := 0.0
 	if step > 0 {
 		data, err := os.ReadFile(path)
 		if err != nil && !os.IsNotExist(err) {
 			return nil, 0, errors.Wrap(err, "trainer: reading metrics")
 		}
 		var kept bytes.Buffer
-		elapsed := 0.0
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
 			var m Metric
@@ -218,14 +250,42 @@ func openMetrics(path string, step int) (*os.File, float64, error) {
 				elapsed = max(elapsed, m.Elapsed)
 			}
 		}
-		if err := os.WriteFile(path, kept.Bytes(), 0o644); err != nil {
+		if err := replaceFile(path, kept.Bytes()); err != nil {
 			return nil, 0, errors.Wrap(err, "trainer: rewriting metrics")
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-		return f, elapsed, errors.Wrap(err, "trainer: opening metrics")
+	} else if err := replaceFile(path, nil); err != nil {
+		return nil, 0, errors.Wrap(err, "trainer: creating metrics")
 	}
-	f, err := os.Create(path)
-	return f, 0, errors.Wrap(err, "trainer: creating metrics")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|noFollow, 0o644)
+	return f, elapsed, errors.Wrap(err, "trainer: opening metrics")
+}
+
+// replaceFile atomically replaces path with data: a temporary file in the
+// same folder, synced, then renamed over path.
+func replaceFile(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // constraint returns the spectral-norm coefficient c of the model's

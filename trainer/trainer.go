@@ -381,6 +381,13 @@ func (t *Trainer) Step() (StepStats, error) {
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
 		return st, err
 	}
+	// A finite gradient can still overflow float32 in the update: such
+	// weights must never reach a checkpoint.
+	for _, p := range t.params {
+		if err := finiteTensor(p.Name, p.Value); err != nil {
+			return st, errors.Wrapf(err, "trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory", st.Step)
+		}
+	}
 	if t.ema != nil {
 		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
 		for i, e := range t.ema {

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iresnet/iresnet/datasets"
@@ -52,6 +53,8 @@ type options struct {
 	timeLimit time.Duration
 	quiet     bool
 	pictures  bool
+	force     bool
+	ckptName  string // the checkpoint file in out; "" means trainer.CheckpointFile
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -73,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
 	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
+	fs.BoolVar(&o.force, "force", false, "let a new run replace the checkpoint and metrics of another run in -out (without it, a folder that holds a run is an error: resume it with -resume, or pick another -out)")
 	fs.BoolVar(&o.pictures, "pictures", true, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
 	learnedPrior := false
 	fs.BoolVar(&learnedPrior, "learned-prior", false, "with image data: learn the mean and spread of a diagonal Gaussian prior on the latent (the paper presets do); default from the preset")
@@ -126,10 +130,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if o.out == "" {
-			o.out = o.resume
-			if filepath.Ext(o.resume) == ".safetensors" {
-				o.out = filepath.Dir(o.resume)
+			// Continue the file that was read: resuming from an older
+			// checkpoint must not overwrite the newer one next to it.
+			path, err := trainer.CheckpointPath(o.resume)
+			if err != nil {
+				return err
 			}
+			o.out, o.ckptName = filepath.Dir(path), filepath.Base(path)
 		}
 	} else {
 		if err := parseInto(&cfg, data, hidden, act, est, algo, grad, schedule); err != nil {
@@ -217,19 +224,30 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (schedulers, timeout) stops the run like Ctrl-C: it saves
+	// where it is instead of dying mid-step.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := t.Run(ctx, trainer.RunOptions{
 		OutDir:      o.out,
+		Checkpoint:  o.ckptName,
+		Overwrite:   o.force,
 		Progress:    progress,
 		Interactive: isTerminal(stderr),
 		TimeLimit:   o.timeLimit,
 	})
 	if err != nil {
-		return errors.Wrapf(err, "training stopped; the last good checkpoint is %s", filepath.Join(o.out, trainer.CheckpointFile))
+		var existing *trainer.ExistingRunError
+		if errors.As(err, &existing) {
+			if t.Steps() == 0 {
+				return errors.Errorf("%s already holds a run%s: continue it with -resume %s, write elsewhere with -out, or replace it with -force", o.out, stepText(existing.Step), o.out)
+			}
+			return errors.Errorf("%s is further along%s than the checkpoint resumed from (step %d); resume from it instead, write elsewhere with -out, or replace it with -force", existing.Path, stepText(existing.Step), t.Steps())
+		}
+		return errors.Wrap(err, "training stopped")
 	}
 	if ctx.Err() != nil { // Run said where it stopped and what it saved
-		fmt.Fprintf(stderr, "continue with: go run ./cmd/train -resume %s\n", o.out)
+		fmt.Fprintf(stderr, "continue with: go run ./cmd/train -resume %s\n", filepath.Join(o.out, ckptFile(o.ckptName)))
 	}
 	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
 	if c.Images == nil || c.Images.Task != trainer.Classify {
@@ -242,7 +260,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if c.Images != nil && c.Images.Task != trainer.Density {
 		logf("test error %.2f%%\n", 100*sum.Final.Error)
 	}
-	if o.pictures {
+	if o.pictures && o.ckptName != "" && o.ckptName != trainer.CheckpointFile {
+		// The folder's pictures belong to the run of its checkpoint.safetensors.
+		logf("no pictures: %s continues %s, and the pictures in %s belong to %s; draw this run's with go run ./cmd/sample -checkpoint %s\n",
+			"this run", o.ckptName, o.out, trainer.CheckpointFile, filepath.Join(o.out, o.ckptName))
+	} else if o.pictures {
 		logf("drawing the pictures (density on a grid, samples through the inverse)…\n")
 		var paths []string
 		if c.Images == nil {
@@ -253,7 +275,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		logf("wrote %s\n", strings.Join(append([]string{filepath.Join(o.out, trainer.CheckpointFile), filepath.Join(o.out, trainer.MetricsFile)}, paths...), ", "))
+		logf("wrote %s\n", strings.Join(append([]string{filepath.Join(o.out, ckptFile(o.ckptName))}, paths...), ", "))
 	}
 	return nil
 }
@@ -479,4 +501,20 @@ func toyNames() string {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stepText is " (step N)" for a known step, else "".
+func stepText(step int) string {
+	if step < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (step %d)", step)
+}
+
+// ckptFile is the checkpoint's file name in the output folder.
+func ckptFile(name string) string {
+	if name == "" {
+		return trainer.CheckpointFile
+	}
+	return name
 }
