@@ -47,7 +47,7 @@ type Metric struct {
 // RunOptions configures Run. The zero value trains silently without
 // writing files.
 type RunOptions struct {
-	OutDir      string        // checkpoint and metrics go here; "" writes nothing
+	OutDir string // checkpoint and metrics go here; "" writes nothing
 	// Checkpoint names the checkpoint file in OutDir; "" means
 	// CheckpointFile. A resumed run passes the name of the file it was
 	// loaded from, so it continues that file (with its own metrics file,
@@ -56,7 +56,7 @@ type RunOptions struct {
 	// Overwrite lets a fresh run replace the checkpoint and metrics of
 	// another run in OutDir (and a resumed run replace a checkpoint that is
 	// further along). Without it Run returns an *ExistingRunError.
-	Overwrite bool
+	Overwrite   bool
 	Progress    io.Writer     // progress output; nil for none
 	Interactive bool          // draw a progress bar (terminal) instead of log lines
 	TimeLimit   time.Duration // stop after this much training time; 0 means none
