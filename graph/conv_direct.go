@@ -80,6 +80,7 @@ type directPlan struct {
 	// (forward), all images and all of dy on the grid (kernel gradient).
 	img, imgs, dys sync.Pool
 	accs           sync.Pool // the kernel gradient's vector accumulators, any contents
+	bimgs, bdys    sync.Pool // directFilterGradBatch's x and dy, zero where not written
 }
 
 // getBuf returns a buffer of n elements of T from pool, or a new zeroed one.
@@ -361,6 +362,10 @@ func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
 // direct kernels.
 func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	p := planFor[T](g)
+	if batchFilterGrad && p.oh*p.ow*5 < p.qpad*4 && g.N >= dirVec[T]()/2 { // under 80% of the grid used
+		directFilterGradBatch(p, x, dy, dw)
+		return
+	}
 	ckk := g.C * g.KH * g.KW
 	esz := int(unsafe.Sizeof(T(0)))
 	kv := p.qpad / dirVec[T]()
@@ -401,6 +406,100 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 		defer putBuf(&p.accs, acc)
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			filterTiles(p, g, lo, hi, chunk, kv, ds, xp, dp, dw, acc)
+		}
+	})
+}
+
+// batchFilterGrad enables directFilterGradBatch; tests switch it off.
+var batchFilterGrad = true
+
+// directFilterGradBatch is directFilterGrad for small images, whose padded
+// grid is mostly dropped positions (a 4×4 image with padding 1 has 16
+// outputs among 24 grid positions, rounded up to 32). It puts the images
+// innermost instead, x as (C, Hp, Wp, Nb) and dy as (O, OH, OW, Nb) with the
+// batch rounded up to Nb, a multiple of a vector, so that the dot products
+// run over output rows of OW·Nb contiguous elements and no lane is dropped:
+// for kernel tap (c, i, j) and output row y the input run starts at
+// ((c·Hp + y + i)·Wp + j)·Nb. The whole batch is one chunk: DotTile's
+// sample loop runs over the OH output rows.
+func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
+	g := p.g
+	ckk := g.C * g.KH * g.KW
+	esz, vec := int(unsafe.Sizeof(T(0))), dirVec[T]()
+	nb := (g.N + vec - 1) / vec * vec
+	o4, k4 := (g.O+3)/4*4, (ckk+3)/4*4
+	hw, pos := g.H*g.W, p.oh*p.ow
+	workers := runtime.GOMAXPROCS(0)
+	// Both buffers are written only at real pixels of real images, so a
+	// pooled buffer keeps its zero border, rows past O and images past N.
+	xb := getBuf[T](&p.bimgs, g.C*p.plane*nb)
+	db := getBuf[T](&p.bdys, o4*pos*nb)
+	defer putBuf(&p.bimgs, xb)
+	defer putBuf(&p.bdys, db)
+	dynamicFor(g.C+g.O, 1, func(next func() (lo, hi int, ok bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			for ch := lo; ch < hi; ch++ {
+				if ch < g.C {
+					c := ch
+					for yy := 0; yy < g.H; yy++ {
+						for xx := 0; xx < g.W; xx++ {
+							dst := xb[((c*p.hp+yy+g.Pad)*p.wp+xx+g.Pad)*nb:][:g.N]
+							src := x[(c*g.H+yy)*g.W+xx:]
+							for n := range dst {
+								dst[n] = src[n*g.C*hw]
+							}
+						}
+					}
+					continue
+				}
+				o := ch - g.C
+				for q := 0; q < pos; q++ {
+					dst := db[(o*pos+q)*nb:][:g.N]
+					src := dy[o*pos+q:]
+					for n := range dst {
+						dst[n] = src[n*g.O*pos]
+					}
+				}
+			}
+		}
+	})
+	offs := make([]int, ckk)
+	for c, k := 0, 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				offs[k] = ((c*p.hp+i)*p.wp + j) * nb * esz
+				k++
+			}
+		}
+	}
+	nk := k4 / 4
+	tiles := (o4 / 4) * nk
+	kv := p.ow * nb / vec
+	dynamicFor(tiles, min(dirTiles, max(1, tiles/(4*workers))), func(next func() (lo, hi int, ok bool)) {
+		var acc [16 * 16]T // one tile's accumulators, 16 entries of up to 16 lanes
+		var to4 [4]int
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			for t := lo; t < hi; t++ {
+				to, tk := t/nk, t%nk
+				for b := range to4 {
+					to4[b] = 0
+					if k := tk*4 + b; k < ckk {
+						to4[b] = offs[k]
+					}
+				}
+				clear(acc[:16*vec])
+				dotTile(kv, p.oh, &db[to*4*pos*nb], pos*nb*esz, p.ow*nb*esz, &xb[0], &to4, p.wp*nb*esz, &acc[0])
+				for a := 0; a < 4 && to*4+a < g.O; a++ {
+					row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+					for b := 0; b < 4 && tk*4+b < ckk; b++ {
+						var sum T
+						for _, v := range acc[(a*4+b)*vec : (a*4+b+1)*vec] {
+							sum += v
+						}
+						row[tk*4+b] = sum
+					}
+				}
+			}
 		}
 	})
 }

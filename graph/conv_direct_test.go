@@ -177,6 +177,34 @@ func checkDeterministic(t *testing.T) {
 	}
 }
 
+// TestConvFilterGradBatch runs the small-image geometries with and without
+// directFilterGradBatch, checks that they take it, and that it is
+// deterministic.
+func TestConvFilterGradBatch(t *testing.T) {
+	small := directTestGeoms[len(directTestGeoms)-3:]
+	for _, m := range directModes() {
+		if !m.direct {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			setMode(t, m.direct, m.avx512)
+			for _, g := range small {
+				if p := planFor[float32](g); !(p.oh*p.ow*5 < p.qpad*4) {
+					t.Errorf("%v does not take the batch kernel gradient", g)
+				}
+			}
+			rng := rand.New(rand.NewPCG(16, 16))
+			for _, on := range []bool{true, false} {
+				batchFilterGrad = on
+				for _, g := range small {
+					t.Run(fmt.Sprintf("batch=%v/%v", on, g), func(t *testing.T) { checkConvKernels(t, rng, g) })
+				}
+			}
+			batchFilterGrad = true
+		})
+	}
+}
+
 // TestCopyRows checks the strided row copy at widths around the vector
 // lengths, in both element types, and that it writes nothing between or
 // after the rows.
