@@ -362,7 +362,7 @@ func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
 // direct kernels.
 func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	p := planFor[T](g)
-	if batchFilterGrad && p.oh*p.ow*5 < p.qpad*4 && g.N >= dirVec[T]()/2 { // under 80% of the grid used
+	if batchFilterGrad && p.oh*p.ow*10 < p.qpad*7 && g.N >= dirVec[T]()/2 { // under 70% of the grid used
 		directFilterGradBatch(p, x, dy, dw)
 		return
 	}
