@@ -20,8 +20,8 @@ import (
 // package accept. It guards against a mistyped size allocating gigabytes.
 const MaxSize = 8192
 
-// Background is the dark colour used for gaps between panels and behind
-// line plots.
+// Background is the dark colour behind captions and in the gaps between
+// joined panels.
 var Background = color.RGBA{R: 0x10, G: 0x10, B: 0x14, A: 0xff}
 
 // Rect is an axis-aligned rectangle of the data plane: the x range
@@ -55,24 +55,17 @@ func (r Rect) Validate() error {
 	return nil
 }
 
-// checkSize validates the side of a square image.
-func checkSize(fn string, size int) error {
-	if size < 2 || size > MaxSize {
-		return errors.Errorf("heatmap: %s: size = %d, want 2 <= size <= %d", fn, size, MaxSize)
-	}
-	return nil
-}
-
 // Grid returns the centres of the pixels of a size×size image over bounds,
 // row-major n×2 (x, y) with n = size·size, in image order: the first size
 // points are the top row (the YMax side) from left to right, and point
 // k = row·size + col is the centre of pixel (col, row). Evaluate a
-// log-density at these points and pass the results to Density.
+// log-density at these points and pass the results to figure.Density
+// (internal/figure).
 //
 // Grid returns nil if size is outside [2, MaxSize]; it does not validate
 // bounds (see Rect.Validate).
 func Grid(bounds Rect, size int) []float64 {
-	if checkSize("Grid", size) != nil {
+	if size < 2 || size > MaxSize {
 		return nil
 	}
 	dx := (bounds.XMax - bounds.XMin) / float64(size)
