@@ -248,25 +248,6 @@ func packKernel[T Float](w []T, o, ckk int) []T {
 	return a
 }
 
-// packFlipped is packKernel of flip(w) (see flipKernel), the kernel of the
-// forward convolution flippedGeom(g) equal to the transposed one of g:
-// packed row c, column (o, i, j) holds w[o, c, KH−1−i, KW−1−j].
-func packFlipped[T Float](g ConvGeom, w []T) []T {
-	kk := g.KH * g.KW
-	ock := g.O * kk // columns of the flipped kernel
-	a := make([]T, (g.C+dirMR-1)/dirMR*ock*dirMR)
-	for o := 0; o < g.O; o++ {
-		for c := 0; c < g.C; c++ {
-			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
-			pa := a[(c/dirMR)*ock*dirMR+c%dirMR:]
-			for t, v := range src {
-				pa[(o*kk+kk-1-t)*dirMR] = v
-			}
-		}
-	}
-	return a
-}
-
 // directForward is ConvForward for a stride-1 convolution on the
 // direct kernels.
 func directForward[T Float](g ConvGeom, x, w, y []T) {
@@ -355,7 +336,9 @@ func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns
 // into a forward one, on the direct kernels.
 func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
-	directConv(gf, dy, packFlipped(g, w), dx)
+	wf := make([]T, len(w))
+	flipKernel(g, w, wf)
+	directConv(gf, dy, packKernel(wf, g.C, g.O*g.KH*g.KW), dx)
 }
 
 // directFilterGrad is ConvFilterGrad for a stride-1 convolution on the

@@ -264,15 +264,17 @@ func ConvForward[T Float](g ConvGeom, x, w, y []T) {
 // dx = convᵀ(dy, w) for dy (N, O, OH, OW), written to dx (N, C, H, W).
 // It satisfies ⟨conv(x, w), dy⟩ = ⟨x, convᵀ(dy, w)⟩.
 func ConvTranspose[T Float](g ConvGeom, dy, w, dx []T) {
-	if gf, ok := flippedGeom(g); ok && directKernels {
-		directTranspose(g, gf, dy, w, dx)
-		return
-	}
-	if gf, ok := flippedGeom(g); ok && !g.isPointwise() && isGonumBLAS[T]() {
-		wf := make([]T, len(w))
-		flipKernel(g, w, wf)
-		convForwardRows(gf, dy, wf, dx)
-		return
+	if gf, ok := flippedGeom(g); ok {
+		if directKernels {
+			directTranspose(g, gf, dy, w, dx)
+			return
+		}
+		if !g.isPointwise() && isGonumBLAS[T]() {
+			wf := make([]T, len(w))
+			flipKernel(g, w, wf)
+			convForwardRows(gf, dy, wf, dx)
+			return
+		}
 	}
 	p := g.OH() * g.OW()
 	ckk := g.C * g.KH * g.KW
