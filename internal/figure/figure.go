@@ -273,7 +273,7 @@ func Density(title, barLabel string, logp []float64, bounds heatmap.Rect, size i
 	if err != nil {
 		return nil, nil, err
 	}
-	cm := &Viridis{min: 0, max: top, alpha: 1}
+	cm := NewViridis(0, top)
 	hm := plotter.NewHeatMap(g, cm.Palette(256))
 	hm.Min, hm.Max = 0, top
 	hm.Rasterized = true
@@ -329,9 +329,14 @@ func (v *Viridis) At(x float64) (color.Color, error) {
 	if v.max > v.min {
 		t = (x - v.min) / (v.max - v.min)
 	}
+	return v.color(t), nil
+}
+
+// color returns viridis at t in [0, 1] with the map's opacity.
+func (v *Viridis) color(t float64) color.RGBA {
 	c := heatmap.Viridis(t)
 	c.A = uint8(math.Round(255 * v.alpha))
-	return c, nil
+	return c
 }
 
 // Max returns the upper end of the range.
@@ -366,9 +371,7 @@ func (v *Viridis) Palette(n int) palette.Palette {
 		if n > 1 {
 			t = float64(i) / float64(n-1)
 		}
-		c := heatmap.Viridis(t)
-		c.A = uint8(math.Round(255 * v.alpha))
-		cs[i] = c
+		cs[i] = v.color(t)
 	}
 	return colors(cs)
 }
