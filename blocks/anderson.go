@@ -457,15 +457,8 @@ func (r *Residual) inverseMethod() InverseMethod {
 	if r.fp.Method != MethodAuto {
 		return r.fp.Method
 	}
-	switch br := r.g.(type) {
-	case *denseBranch:
-		if br.unconstrained {
-			return MethodPlain
-		}
-	case *convBranch:
-		if br.unconstrained {
-			return MethodPlain
-		}
+	if !r.g.normalized() {
+		return MethodPlain
 	}
 	return MethodAnderson
 }
