@@ -464,24 +464,10 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for t := lo; t < hi; t++ {
 				to, tk := t/nk, t%nk
-				for b := range to4 {
-					to4[b] = 0
-					if k := tk*4 + b; k < ckk {
-						to4[b] = offs[k]
-					}
-				}
+				tileOffs(&to4, offs, tk)
 				clear(acc[:16*vec])
 				dotTile(kv, p.oh, &db[to*4*pos*nb], pos*nb*esz, p.ow*nb*esz, &xb[0], &to4, p.wp*nb*esz, &acc[0])
-				for a := 0; a < 4 && to*4+a < g.O; a++ {
-					row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
-					for b := 0; b < 4 && tk*4+b < ckk; b++ {
-						var sum T
-						for _, v := range acc[(a*4+b)*vec : (a*4+b+1)*vec] {
-							sum += v
-						}
-						row[tk*4+b] = sum
-					}
-				}
+				storeTile(dw, acc[:16*vec], g.O, ckk, to, tk)
 			}
 		}
 	})
@@ -497,8 +483,7 @@ func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, 
 	ckk := g.C * g.KH * g.KW
 	nk := (ckk + 3) / 4
 	esz := int(unsafe.Sizeof(T(0)))
-	lanes := dirVec[T]()
-	tsz := 16 * lanes // accumulator elements per tile
+	tsz := 16 * dirVec[T]() // accumulator elements per tile
 	acc = acc[:(hi-lo)*tsz]
 	clear(acc)
 	var offs [4]int
@@ -506,27 +491,41 @@ func filterTiles[T Float](p *directPlan, g ConvGeom, lo, hi, chunk, kv, ds int, 
 		ns := min(chunk, g.N-n0)
 		for t := lo; t < hi; t++ {
 			to, tk := t/nk, t%nk
-			for b := range offs {
-				offs[b] = 0
-				if k := tk*4 + b; k < ckk {
-					offs[b] = p.offs[k]
-				}
-			}
+			tileOffs(&offs, p.offs, tk)
 			dotTile(kv, ns, &dp[n0*ds+to*4*p.qpad], p.qpad*esz, ds*esz, &xp[n0*p.xs], &offs, p.xs*esz, &acc[(t-lo)*tsz])
 		}
 	}
 	for t := lo; t < hi; t++ {
-		to, tk := t/nk, t%nk
-		at := acc[(t-lo)*tsz : (t-lo+1)*tsz]
-		for a := 0; a < 4 && to*4+a < g.O; a++ {
-			row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
-			for b := 0; b < 4 && tk*4+b < ckk; b++ {
-				var sum T
-				for _, v := range at[(a*4+b)*lanes : (a*4+b+1)*lanes] {
-					sum += v
-				}
-				row[tk*4+b] = sum
+		storeTile(dw, acc[(t-lo)*tsz:(t-lo+1)*tsz], g.O, ckk, t/nk, t%nk)
+	}
+}
+
+// tileOffs sets offs to the byte offsets of the kernel taps of column tile
+// tk, taken from taps (one per tap, CKK in all); taps past the end get 0,
+// whose products land in dw columns that storeTile does not store.
+func tileOffs(offs *[4]int, taps []int, tk int) {
+	for b := range offs {
+		offs[b] = 0
+		if k := tk*4 + b; k < len(taps) {
+			offs[b] = taps[k]
+		}
+	}
+}
+
+// storeTile writes the kernel-gradient tile (to, tk) of dw (O, CKK): entry
+// (a, b) is the sum of the lanes of accumulator a·4 + b in acc, which holds
+// 16 accumulators of len(acc)/16 lanes. Rows past O and columns past CKK
+// are dropped.
+func storeTile[T Float](dw, acc []T, o, ckk, to, tk int) {
+	lanes := len(acc) / 16
+	for a := 0; a < 4 && to*4+a < o; a++ {
+		row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+		for b := 0; b < 4 && tk*4+b < ckk; b++ {
+			var sum T
+			for _, v := range acc[(a*4+b)*lanes : (a*4+b+1)*lanes] {
+				sum += v
 			}
+			row[tk*4+b] = sum
 		}
 	}
 }
