@@ -242,7 +242,7 @@ func andersonSolve(y []float64, rows int, g batchG, fp FixedPoint, round func([]
 		if diverged := s.accept(x, gx, &st); diverged {
 			return nil, st, &NotConvergedError{Iter: st.Iter, Residual: math.NaN(), Tol: tol}
 		}
-		st.Residual, tol = absMax(s.maxF), fp.Tol*(1+absMax(s.maxG))
+		st.Residual, tol = maxAbs(s.maxF), fp.Tol*(1+maxAbs(s.maxG))
 		if st.Residual <= tol {
 			return append([]float64(nil), s.gBest...), st, nil
 		}
@@ -419,21 +419,6 @@ func (s *andersonState) extrapolate(b int, out []float64) bool {
 		}
 	}
 	return true
-}
-
-// absMax returns max |x_i| over the finite-or-infinite values of x (NaN
-// is passed over; the Anderson state holds finite values only).
-func absMax(x []float64) float64 {
-	m := 0.0
-	for _, v := range x {
-		if v < 0 {
-			v = -v
-		}
-		if v > m {
-			m = v
-		}
-	}
-	return m
 }
 
 func dot(a, b []float64) float64 {
