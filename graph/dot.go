@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,7 +228,7 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 				pairs = append(pairs, e)
 			}
 			sh := fmt.Sprint(k.Shape())
-			if !contains(shapes[e], sh) {
+			if !slices.Contains(shapes[e], sh) {
 				shapes[e] = append(shapes[e], sh)
 			}
 		}
@@ -325,15 +326,6 @@ func (g *dotGroup) label() string {
 // dotGroupID returns the DOT identifier of a collapsed scope.
 func dotGroupID(name string) string { return dotQuote("scope:" + name) }
 
-// contains reports whether ss holds s.
-func contains(ss []string, s string) bool {
-	for _, v := range ss {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // child returns the nested cluster called name, creating it if needed.
 func (c *dotCluster) child(name string) *dotCluster {
