@@ -169,7 +169,7 @@ func imageCurves(path string, task Task, ema bool) (image.Image, error) {
 	}
 	var step, loss, testStep, test []float64
 	for _, m := range ms {
-		if !m.EvalOnly && !(m.Loss == 0 && m.LR == 0) { // evaluation-only lines (older files: loss and lr 0) have no training loss
+		if hasTrainingLoss(m) {
 			step = append(step, float64(m.Step))
 			loss = append(loss, m.Loss)
 		}

@@ -137,7 +137,7 @@ func toyCurves(ms []Metric, data datasets.Toy, ema bool) (c figure.Curves, ok bo
 			nllStep = append(nllStep, float64(m.Step))
 			nll = append(nll, *m.TestNLL)
 		}
-		if m.EvalOnly || (m.Loss == 0 && m.LR == 0) { // an evaluation-only line (older files: loss and lr 0) has no training loss
+		if !hasTrainingLoss(m) {
 			continue
 		}
 		step = append(step, float64(m.Step))
@@ -163,6 +163,10 @@ func toyCurves(ms []Metric, data datasets.Toy, ema bool) (c figure.Curves, ok bo
 	}
 	return c, true
 }
+
+// hasTrainingLoss reports whether m carries a training loss: an
+// evaluation-only line (in older files: loss and lr 0) has none.
+func hasTrainingLoss(m Metric) bool { return !m.EvalOnly && !(m.Loss == 0 && m.LR == 0) }
 
 // toyEntropy returns the differential entropy of a toy density where it is
 // known in closed form or by quadrature: the lowest expected NLL.
