@@ -29,18 +29,6 @@ func orthogonal(n int, rng *rand.Rand) *mat.Dense {
 	return &q
 }
 
-// setFloats overwrites a tensor's values from float64s.
-func setFloats(t *tensor.Dense, v []float64) {
-	switch d := t.Data().(type) {
-	case []float64:
-		copy(d, v)
-	case []float32:
-		for i := range d {
-			d[i] = float32(v[i])
-		}
-	}
-}
-
 // symmetricDense returns a dense block on R^d with one hidden layer of d
 // and weights W₁ = Q, W₂ = Qᵀ for an orthogonal Q, which spectral
 // normalization scales to c each: g(x) = c²Qᵀφ(cQx + b₁) + b₂ has the
@@ -60,8 +48,8 @@ func symmetricDense(t *testing.T, d int, l blocks.Lipschitz, rng *rand.Rand) *bl
 	if len(ws) != 2 {
 		t.Fatalf("%d weight matrices, want 2", len(ws))
 	}
-	setFloats(ws[0], q.RawMatrix().Data)
-	setFloats(ws[1], mat.DenseCopyOf(q.T()).RawMatrix().Data)
+	ldStore(ws[0], q.RawMatrix().Data)
+	ldStore(ws[1], mat.DenseCopyOf(q.T()).RawMatrix().Data)
 	if err := r.UpdateSpectralNorms(500); err != nil {
 		t.Fatal(err)
 	}

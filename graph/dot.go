@@ -326,7 +326,6 @@ func (g *dotGroup) label() string {
 // dotGroupID returns the DOT identifier of a collapsed scope.
 func dotGroupID(name string) string { return dotQuote("scope:" + name) }
 
-
 // child returns the nested cluster called name, creating it if needed.
 func (c *dotCluster) child(name string) *dotCluster {
 	if c.kids == nil {
