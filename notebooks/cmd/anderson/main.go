@@ -2,12 +2,12 @@
 // plain iteration (blocks.MethodPlain) and Anderson acceleration
 // (blocks.MethodAnderson), by evaluations of g and wall time.
 //
-// Synthetic cases, for each coefficient c of -coeffs: a dense toy block
-// (d = 2, hidden 64, 64, ELU) and a conv image block (4×14×14, hidden 32,
-// ELU, the shape of the small MNIST preset's first scale), in float64, with
-// the raw weights scaled by -gain so that spectral normalization is active
-// in every layer and σ̂ converged, as in a trained model. Each inverts
-// y = F(x*) for Gaussian x*.
+// Synthetic cases, for each coefficient c of -coeffs, in float64 with σ̂
+// converged: a linear dense block on d = 2 (raw weights scaled by -gain so
+// that spectral normalization is active), dense 16-16-16 ELU blocks with
+// orthogonal and with symmetric weights, and a conv block (4×14×14,
+// hidden 4, ELU) with a near-symmetric Jacobian; see synthetic. Each
+// inverts y = F(x*) for Gaussian x*.
 //
 // Trained cases, from -models name=checkpoint,...: the whole model's
 // inverse (every residual block, in its own dtype) of y = F(x) for
@@ -114,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&s.Damping, "damping", 0, "Anderson damping β (0: the library default)")
 	fs.IntVar(&s.Points, "points", 256, "points in a toy batch")
 	fs.IntVar(&s.Images, "images", 32, "images in an image batch")
-	fs.Float64Var(&s.Gain, "gain", 10, "factor on the synthetic blocks' initial weights")
+	fs.Float64Var(&s.Gain, "gain", 10, "factor on the initial weights of the synthetic linear block")
 	fs.Uint64Var(&s.Seed, "seed", 1, "random seed")
 	fs.BoolVar(&s.Synthetic, "synthetic", true, "measure the synthetic dense and conv blocks")
 	useBLAS := fs.Bool("blas", true, "use the fast BLAS for g (graph.UseFastBLAS)")
