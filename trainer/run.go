@@ -313,7 +313,6 @@ type progress struct {
 	ema           bool
 	coeff         float64
 	unconstrained bool
-	evals         int // evaluations reported so far
 }
 
 // newProgress starts the progress output of a run going from step from to
