@@ -305,6 +305,7 @@ func (t *Trainer) constraint() (c float64, unconstrained bool) {
 type progress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
+	desc  string // the bar's description while training
 	total int
 	start time.Time
 	from  int
@@ -322,13 +323,13 @@ type progress struct {
 func newProgress(o RunOptions, from, total int) *progress {
 	p := &progress{w: o.Progress, total: total, start: time.Now(), from: from}
 	if o.Progress != nil && o.Interactive {
-		desc := "training"
+		p.desc = "training"
 		if from > 0 {
-			desc = fmt.Sprintf("training (resumed at step %d of %d)", from, total)
+			p.desc = fmt.Sprintf("training (resumed at step %d of %d)", from, total)
 		}
 		p.bar = progressbar.NewOptions(max(total-from, 1),
 			progressbar.OptionSetWriter(o.Progress),
-			progressbar.OptionSetDescription(desc),
+			progressbar.OptionSetDescription(p.desc),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("steps"),
@@ -388,7 +389,7 @@ func (p *progress) during(loud bool, what string, fn func() error) error {
 		err := fn()
 		close(done)
 		<-ticked
-		p.bar.Describe("training")
+		p.bar.Describe(p.desc)
 		return err
 	case loud:
 		fmt.Fprintf(p.w, "%s…\n", what)
