@@ -345,7 +345,7 @@ func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
 // direct kernels.
 func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	p := planFor[T](g)
-	if batchFilterGrad && p.oh*p.ow*10 < p.qpad*7 && g.N >= dirVec[T]()/2 { // under 70% of the grid used
+	if takesBatchFilterGrad[T](p) {
 		directFilterGradBatch(p, x, dy, dw)
 		return
 	}
@@ -395,6 +395,13 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 
 // batchFilterGrad enables directFilterGradBatch; tests switch it off.
 var batchFilterGrad = true
+
+// takesBatchFilterGrad reports whether directFilterGrad runs plan p on
+// directFilterGradBatch: when it is enabled, under 70% of the padded grid
+// are outputs, and the batch fills at least half a vector.
+func takesBatchFilterGrad[T Float](p *directPlan) bool {
+	return batchFilterGrad && p.oh*p.ow*10 < p.qpad*7 && p.g.N >= dirVec[T]()/2
+}
 
 // directFilterGradBatch is directFilterGrad for small images, whose padded
 // grid is mostly dropped positions (a 4×4 image with padding 1 has 16

@@ -33,27 +33,21 @@ var directTestGeoms = []ConvGeom{
 	{N: 40, C: 5, H: 3, W: 3, O: 8, KH: 1, KW: 1, Stride: 1, Pad: 0},
 }
 
-// directModes returns the kernel sets this CPU can run — AVX-512 and
-// AVX2 direct kernels, and the im2col path — as (name, direct, avx512).
-func directModes() []struct {
+// directMode is a kernel set: the direct kernels or not, AVX-512 or AVX2.
+type directMode struct {
 	name           string
 	direct, avx512 bool
-} {
-	modes := []struct {
-		name           string
-		direct, avx512 bool
-	}{{"im2col", false, false}}
+}
+
+// directModes returns the kernel sets this CPU can run — AVX-512 and
+// AVX2 direct kernels, and the im2col path.
+func directModes() []directMode {
+	modes := []directMode{{"im2col", false, false}}
 	if convasm.AVX512 {
-		modes = append(modes, struct {
-			name           string
-			direct, avx512 bool
-		}{"avx512", true, true})
+		modes = append(modes, directMode{"avx512", true, true})
 	}
 	if convasm.AVX2 {
-		modes = append(modes, struct {
-			name           string
-			direct, avx512 bool
-		}{"avx2", true, false})
+		modes = append(modes, directMode{"avx2", true, false})
 	}
 	return modes
 }
@@ -189,10 +183,11 @@ func TestConvFilterGradBatch(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			setMode(t, m.direct, m.avx512)
 			for _, g := range small {
-				if p := planFor[float32](g); !(p.oh*p.ow*10 < p.qpad*7) {
+				if !takesBatchFilterGrad[float32](planFor[float32](g)) || !takesBatchFilterGrad[float64](planFor[float64](g)) {
 					t.Errorf("%v does not take the batch kernel gradient", g)
 				}
 			}
+			t.Cleanup(func() { batchFilterGrad = true })
 			rng := rand.New(rand.NewPCG(16, 16))
 			for _, on := range []bool{true, false} {
 				batchFilterGrad = on
@@ -200,7 +195,6 @@ func TestConvFilterGradBatch(t *testing.T) {
 					t.Run(fmt.Sprintf("batch=%v/%v", on, g), func(t *testing.T) { checkConvKernels(t, rng, g) })
 				}
 			}
-			batchFilterGrad = true
 		})
 	}
 }
