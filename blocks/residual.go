@@ -30,8 +30,8 @@ type FixedPoint struct {
 	// needs about ln(Tol)/ln(L) of them: 22 per factor 10 at L = 0.9, 230
 	// at L = 0.99. 500 thus reaches a float64 Tol of 1e-12 for L ≤ 0.94 and
 	// 1e-5 for L ≤ 0.977, but not at c = 0.99: the dense block of
-	// notebooks/cmd/fixedpoint (affine g, L = 0.99) needed 555 plain
-	// iterations at the float64 default Tol. Raise MaxIter for plain
+	// notebooks/cmd/fixedpoint at its default flags (affine g, L = 0.99)
+	// needed 555 plain iterations at the float64 default Tol. Raise MaxIter for plain
 	// iteration there; Anderson acceleration needed 4 on that block and at
 	// most a few dozen on every block measured by notebooks/cmd/anderson.
 	MaxIter int `json:"max_iter"`
