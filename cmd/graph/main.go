@@ -103,6 +103,16 @@ Flags:
 	var t *trainer.Trainer
 	dir := defaultDir
 	if *ckpt != "" {
+		var model []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "blocks", "hidden", "act", "terms":
+				model = append(model, "-"+f.Name)
+			}
+		})
+		if len(model) > 0 {
+			return errors.Errorf("%s describe a model built without -checkpoint; the checkpoint's model is drawn as it is", strings.Join(model, ", "))
+		}
 		path, err := trainer.CheckpointPath(*ckpt)
 		if err != nil {
 			return err

@@ -144,4 +144,9 @@ func TestFromCheckpointAndErrors(t *testing.T) {
 	if err := run([]string{"-format", "gif"}, &stdout, &stderr); err == nil {
 		t.Error("bad -format gave no error")
 	}
+	// Model flags are for a model built without -checkpoint: with one they
+	// would be ignored, so they are refused before the checkpoint is read.
+	if err := run([]string{"-checkpoint", "/nonexistent/x.safetensors", "-blocks", "3", "-act", "elu"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "-act, -blocks") {
+		t.Errorf("-blocks and -act with -checkpoint returned %v", err)
+	}
 }
