@@ -104,13 +104,6 @@ func checkConvKernels(t *testing.T, rng *rand.Rand, g ConvGeom) {
 	ConvForward(g, x, w, got[0])
 	ConvTranspose(g, dy, w, got[1])
 	ConvFilterGrad(g, x, dy, got[2])
-	f32 := func(s []float64) []float32 {
-		out := make([]float32, len(s))
-		for i, v := range s {
-			out[i] = float32(v)
-		}
-		return out
-	}
 	ConvForward(g, f32(x), f32(w), got32[0])
 	ConvTranspose(g, f32(dy), f32(w), got32[1])
 	ConvFilterGrad(g, f32(x), f32(dy), got32[2])
@@ -233,4 +226,13 @@ func checkCopyRows[T Float](t *testing.T) {
 			}
 		}
 	}
+}
+
+// f32 returns s converted to float32.
+func f32(s []float64) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = float32(v)
+	}
+	return out
 }

@@ -116,13 +116,6 @@ func TestConvKernelsMatchNaive(t *testing.T) {
 					}
 				}
 
-				f32 := func(s []float64) []float32 {
-					out := make([]float32, len(s))
-					for i, v := range s {
-						out[i] = float32(v)
-					}
-					return out
-				}
 				x32, w32, dy32 := f32(x), f32(w), f32(dy)
 				// NaN-filled outputs: every kernel must overwrite.
 				got32 := [][]float32{make([]float32, len(want[0])), make([]float32, len(want[1])), make([]float32, len(want[2]))}

@@ -43,13 +43,6 @@ func TestConvKernelsOpenBLAS(t *testing.T) {
 		ConvForward(g, x, w, got[0])
 		ConvTranspose(g, dy, w, got[1])
 		ConvFilterGrad(g, x, dy, got[2])
-		f32 := func(s []float64) []float32 {
-			out := make([]float32, len(s))
-			for i, v := range s {
-				out[i] = float32(v)
-			}
-			return out
-		}
 		got32 := [][]float32{make([]float32, len(want[0])), make([]float32, len(want[1])), make([]float32, len(want[2]))}
 		for _, s := range got32 {
 			for i := range s {

@@ -55,13 +55,6 @@ func checkKernelGemm(t *testing.T) {
 						t.Fatalf("Dgemm %v %v α=%v β=%v: c[%d] = %g, gonum %g", sz, tr, ab[0], ab[1], i, got[i], want[i])
 					}
 				}
-				f32 := func(s []float64) []float32 {
-					out := make([]float32, len(s))
-					for i, v := range s {
-						out[i] = float32(v)
-					}
-					return out
-				}
 				got32 := f32(c0)
 				kernelBLAS{}.Sgemm(tr[0], tr[1], m, n, k, float32(ab[0]), f32(a), lda, f32(b), ldb, float32(ab[1]), got32, ldc)
 				for i := range want {
