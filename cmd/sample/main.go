@@ -14,7 +14,8 @@
 // needed per residual block and the largest reconstruction error. For a
 // 2-D toy model it writes samples.png (a titled scatter plot with axes) and
 // samples.csv (the points, one "x1,x2" line each), _T<T> again marking a
-// temperature ≠ 1. Files go to the folder "sample" inside the run folder
+// temperature ≠ 1; the image-only flags (-recon, -compare, -cols, -scale)
+// are refused there rather than ignored. Files go to the folder "sample" inside the run folder
 // unless -out says otherwise, so the pictures cmd/train wrote are never
 // overwritten. Sampling is deterministic given the checkpoint: the same
 // checkpoint, -n and -temperature give the same output. When an inverse
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
+	given := map[string]bool{} // flags set on the command line
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	switch {
 	case *ckpt == "":
 		return errors.New("-checkpoint is required: a checkpoint file or a run folder written by cmd/train")
@@ -104,9 +107,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer t.Close()
 	cfg := t.Config()
 	if cfg.Images == nil {
-		explicit := false
-		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "n" })
-		if !explicit {
+		for _, name := range []string{"recon", "compare", "cols", "scale"} {
+			if given[name] {
+				return errors.Errorf("-%s is for image models; %s is a toy model, drawn as a scatter plot", name, path)
+			}
+		}
+		if !given["n"] {
 			*n = defaultToySamples
 		}
 		if *n == 0 {
@@ -117,9 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	m := cfg.Images.Model
 	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), m.Channels, m.Height, m.Width)
 	if cfg.Images.Task == trainer.Classify && *n > 0 {
-		explicit := false
-		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "n" })
-		if explicit {
+		if given["n"] {
 			return errors.Errorf("%s is a classifier: its prior was never trained, so it has no samples to draw; use -n 0 (reconstructions only) or a density or hybrid model", path)
 		}
 		fmt.Fprintln(stdout, "classifier: no density to sample from, writing reconstructions only")

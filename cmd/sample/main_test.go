@@ -223,6 +223,10 @@ func TestToySamples(t *testing.T) {
 	if !strings.Contains(out.String(), "samples_T0.5.csv") {
 		t.Errorf("output does not name the CSV file:\n%s", out.String())
 	}
+	// The image-only flags would be ignored on a toy model: refused.
+	if err := run([]string{"-checkpoint", dir, "-cols", "4"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "-cols is for image models") {
+		t.Errorf("-cols on a toy model returned %v", err)
+	}
 }
 
 func TestBadFlagsAreClearErrors(t *testing.T) {
