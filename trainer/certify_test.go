@@ -144,3 +144,44 @@ func TestEvaluationWeightsAreCertified(t *testing.T) {
 		t.Errorf("checkpoint holds %d applied weights, want %d", n, seen)
 	}
 }
+
+// TestCertificationOncePerStep: evaluations, samples and saves of one step
+// share one certification; a step, or an edit of the weights, makes a new
+// one.
+func TestCertificationOncePerStep(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(13))
+	steps(t, tr, 2)
+	first, err := tr.Certificates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Sample(10, 1); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := tr.Certificates()
+	if &again.Blocks[0] != &first.Blocks[0] {
+		t.Error("the same step was certified twice")
+	}
+	steps(t, tr, 1)
+	next, _ := tr.Certificates()
+	if &next.Blocks[0] == &first.Blocks[0] {
+		t.Error("a new step reused the previous step's certificate")
+	}
+	sn := tr.spectralParams()[0] // edit a spectrally normalized evaluation weight
+	var w []float32
+	for i, p := range tr.params {
+		if p == sn {
+			w = tr.ema[i].Data().([]float32)
+		}
+	}
+	for i := range w {
+		w[i] *= 2
+	}
+	edited, _ := tr.Certificates()
+	if &edited.Blocks[0] == &next.Blocks[0] {
+		t.Error("edited weights reused the certificate of the old ones")
+	}
+}

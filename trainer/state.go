@@ -167,32 +167,21 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	// Certified evaluation weights: all of them or none (checkpoints
 	// written before they were saved).
 	applied := map[string]*tensor.Dense{}
-	for _, r := range t.model.Residuals() {
-		for _, l := range r.SpectralLayers() {
-			for _, p := range t.params {
-				if p.Value != l.Weight {
-					continue
-				}
-				if _, ok := f.Tensors[prefixApplied+p.Name]; !ok {
-					break
-				}
-				dst := p.Value.Clone().(*tensor.Dense)
-				if err := set(prefixApplied+p.Name, dst); err != nil {
-					return err
-				}
-				applied[p.Name] = dst
+	sp := t.spectralParams()
+	for _, p := range sp {
+		if _, ok := f.Tensors[prefixApplied+p.Name]; ok {
+			dst := p.Value.Clone().(*tensor.Dense)
+			if err := set(prefixApplied+p.Name, dst); err != nil {
+				return err
 			}
+			applied[p.Name] = dst
 		}
 	}
+	if len(applied) > 0 && len(applied) != len(sp) {
+		return errors.Errorf("%d of %d %s weights are present", len(applied), len(sp), prefixApplied)
+	}
 	if len(applied) > 0 {
-		want := 0
-		for _, r := range t.model.Residuals() {
-			want += len(r.SpectralLayers())
-		}
-		if len(applied) != want {
-			return errors.Errorf("%d of %d %s weights are present", len(applied), want, prefixApplied)
-		}
-		t.applied = applied
+		t.applied, t.restored = applied, true
 	}
 	var rngState string
 	var inits []bool

@@ -1,7 +1,9 @@
 package trainer
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -53,10 +55,14 @@ type Trainer struct {
 	opt    *optimizer
 	ema    []*tensor.Dense // nil without EMA
 
-	// applied holds certified evaluation weights restored from a
-	// checkpoint (by parameter name), valid until the next step.
-	applied map[string]*tensor.Dense
-	cert    Certification // of the weights last used for evaluation
+	// applied holds the current step's certified evaluation weight of
+	// every spectrally normalized layer (by parameter name), computed on
+	// first use or restored from a checkpoint; cert is their certificate.
+	// Both are cleared by Step.
+	applied  map[string]*tensor.Dense
+	cert     Certification
+	certKey  uint64 // evalKey of the weights cert was computed from
+	restored bool   // applied was read from a checkpoint, not computed
 
 	step int // completed training steps
 }
@@ -397,7 +403,7 @@ func (t *Trainer) Step() (StepStats, error) {
 			}
 		}
 	}
-	t.applied = nil // stored evaluation weights belong to an earlier step
+	t.applied, t.cert, t.restored = nil, Certification{}, false // they belong to the previous step
 	t.step++
 	st.MaxSigma = t.maxSigma()
 	st.Duration = time.Since(start)
@@ -589,11 +595,12 @@ func emaRate(d float64, t int) float64 {
 // the EMA average when kept, with every spectrally normalized weight
 // certified (blocks.Residual.Certify), so that each layer the graphs apply
 // has an operator norm of at most c by a certified bound, not by the
-// lagging power-iteration estimate. Weights restored from a checkpoint's
-// "applied/" section are used as stored instead, until the next training
-// step, so that what cmd/eval checks is what it evaluates. The training
-// weights are restored afterwards, and the certificate of the weights
-// used is kept for Certificates.
+// lagging power-iteration estimate. The certified weights and their
+// certificate are computed once per training step and reused by every
+// evaluation, sample and save of that step; weights restored from a
+// checkpoint's "applied/" section are used as stored (and only bounded,
+// not rescaled), so that what cmd/eval checks is what it evaluates. The
+// training weights are restored afterwards.
 func (t *Trainer) withEvalWeights(fn func() error) error {
 	saved := make([][]float32, len(t.params))
 	for i, p := range t.params {
@@ -604,19 +611,42 @@ func (t *Trainer) withEvalWeights(fn func() error) error {
 			copy(p.Value.Data().([]float32), saved[i])
 		}
 	}()
-	for i, p := range t.params {
-		if t.ema != nil {
+	if t.ema != nil {
+		for i, p := range t.params {
 			copy(p.Value.Data().([]float32), t.ema[i].Data().([]float32))
 		}
-		if a, ok := t.applied[p.Name]; ok {
-			copy(p.Value.Data().([]float32), a.Data().([]float32))
+	}
+	// Certify anew unless this step's certificate is of these very weights
+	// (they can change between calls only by a caller editing tensors).
+	sp := t.spectralParams()
+	if key := evalKey(sp); t.cert.Blocks == nil || (!t.restored && key != t.certKey) {
+		if err := t.certify(sp); err != nil {
+			return err
+		}
+		t.certKey = key
+	}
+	for _, p := range sp {
+		copy(p.Value.Data().([]float32), t.applied[p.Name].Data().([]float32))
+	}
+	return fn()
+}
+
+// certify fills t.applied and t.cert for the current step from the
+// spectrally normalized weights sp as they are in the parameters (the EMA
+// average, swapped in): it rescales them and keeps a copy of the result,
+// or, for weights restored into t.applied, bounds those as they are.
+func (t *Trainer) certify(sp []*graph.Param) error {
+	stored := t.restored
+	if stored {
+		for _, p := range sp {
+			copy(p.Value.Data().([]float32), t.applied[p.Name].Data().([]float32))
 		}
 	}
 	start := time.Now()
 	certs := make([]blocks.BlockCertificate, 0, len(t.model.Residuals()))
 	for i, r := range t.model.Residuals() {
 		certify := r.Certify
-		if t.applied != nil {
+		if stored {
 			certify = r.Bounds
 		}
 		c, err := certify()
@@ -625,12 +655,49 @@ func (t *Trainer) withEvalWeights(fn func() error) error {
 		}
 		certs = append(certs, c)
 	}
-	t.cert = Certification{Blocks: certs, Stored: t.applied != nil, Duration: time.Since(start)}
-	return fn()
+	if !stored {
+		t.applied = map[string]*tensor.Dense{}
+		for _, p := range sp {
+			t.applied[p.Name] = p.Value.Clone().(*tensor.Dense)
+		}
+	}
+	t.cert = Certification{Blocks: certs, Stored: stored, Duration: time.Since(start)}
+	return nil
 }
 
-// Certification is the certificate of the weights the last evaluation,
-// log-density or sample used.
+// evalKey fingerprints the values of the spectrally normalized weights sp
+// (FNV-1a of their bits): certify's input.
+func evalKey(sp []*graph.Param) uint64 {
+	h := fnv.New64a()
+	var b [4]byte
+	for _, p := range sp {
+		for _, v := range p.Value.Data().([]float32) {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			h.Write(b[:])
+		}
+	}
+	return h.Sum64()
+}
+
+// spectralParams returns the parameters that are spectrally normalized
+// weights, in parameter order.
+func (t *Trainer) spectralParams() []*graph.Param {
+	sn := map[*tensor.Dense]bool{}
+	for _, r := range t.model.Residuals() {
+		for _, l := range r.SpectralLayers() {
+			sn[l.Weight] = true
+		}
+	}
+	var out []*graph.Param
+	for _, p := range t.params {
+		if sn[p.Value] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Certification is the certificate of the evaluation weights of a step.
 type Certification struct {
 	Blocks   []blocks.BlockCertificate // one per residual block, in model order
 	Stored   bool                      // weights read from a checkpoint's applied/ section, not certified anew
@@ -646,13 +713,11 @@ func (c Certification) MaxLipschitz() float64 {
 	return m
 }
 
-// Certificates returns the certificate of the evaluation weights,
-// computing it if no evaluation has run yet.
+// Certificates returns the certificate of the current step's evaluation
+// weights, computing it if no evaluation has run since the last step.
 func (t *Trainer) Certificates() (Certification, error) {
-	if t.cert.Blocks == nil {
-		if err := t.withEvalWeights(func() error { return nil }); err != nil {
-			return Certification{}, err
-		}
+	if err := t.withEvalWeights(func() error { return nil }); err != nil {
+		return Certification{}, err
 	}
 	return t.cert, nil
 }
@@ -660,22 +725,10 @@ func (t *Trainer) Certificates() (Certification, error) {
 // appliedWeights returns the certified evaluation weight of every
 // spectrally normalized layer, keyed by parameter name, for checkpoints.
 func (t *Trainer) appliedWeights() (map[string]*tensor.Dense, error) {
-	sn := map[*tensor.Dense]bool{}
-	for _, r := range t.model.Residuals() {
-		for _, l := range r.SpectralLayers() {
-			sn[l.Weight] = true
-		}
+	if err := t.withEvalWeights(func() error { return nil }); err != nil {
+		return nil, err
 	}
-	out := map[string]*tensor.Dense{}
-	err := t.withEvalWeights(func() error {
-		for _, p := range t.params {
-			if sn[p.Value] {
-				out[p.Name] = p.Value.Clone().(*tensor.Dense)
-			}
-		}
-		return nil
-	})
-	return out, err
+	return t.applied, nil
 }
 
 // Close releases the graphs' machines.
