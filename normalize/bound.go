@@ -32,7 +32,11 @@ func (s *SpectralNorm) Bound(w *tensor.Dense) (float64, error) {
 	if !w.Shape().Eq(tensor.Shape(s.wshape)) {
 		return 0, errors.Errorf("normalize: weight has shape %v, want %v", w.Shape(), s.wshape)
 	}
-	wd := load(w)
+	return s.bound(load(w))
+}
+
+// bound is Bound of the weight's values.
+func (s *SpectralNorm) bound(wd []float64) (float64, error) {
 	if s.conv != nil {
 		return ConvBound(*s.conv, wd)
 	}
@@ -60,6 +64,7 @@ func (s *SpectralNorm) Certify(w *tensor.Dense) (before, after float64, err erro
 	}
 	scale(wd, f)
 	store(w, wd)
+	// Bound the stored values (rounded to w's dtype), not wd.
 	if after, err = s.Bound(w); err != nil {
 		return 0, 0, err
 	}

@@ -117,7 +117,7 @@ func (f runFiles) removeStaleTemps() error {
 	return nil
 }
 
-// save writes the checkpoint, keeping the one it replaces as the previous
+// saveRotating writes the checkpoint, keeping the one it replaces as the previous
 // checkpoint: a hard link to the current file is made first, so that at
 // every moment a complete latest checkpoint exists, and the old previous
 // one is dropped only once its successor is linked.

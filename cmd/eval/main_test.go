@@ -324,14 +324,9 @@ func TestCertificateCanFail(t *testing.T) {
 		t.Fatalf("report of the trained checkpoint: %+v", rep)
 	}
 	for _, l := range rep.SpectralNorms {
-		s := norms[fmt.Sprintf("applied/block%d/%s/w", rep.Blocks[l.Block].Block, l.Layer)]
-		if s == 0 {
-			// Block names may carry other prefixes: match by suffix instead.
-			for name, v := range norms {
-				if strings.HasSuffix(name, fmt.Sprintf("%d/%s/w", l.Block, l.Layer)) {
-					s = v
-				}
-			}
+		s, ok := norms[fmt.Sprintf("applied/block%d/%s/w", l.Block, l.Layer)]
+		if !ok {
+			t.Fatalf("no applied weight for block %d %s among %v", l.Block, l.Layer, norms)
 		}
 		if !(l.Applied >= s*(1-1e-9)) || !(l.Applied <= s*(1+1e-6)) {
 			t.Errorf("block %d %s: reported bound %.8g, SVD %.8g (dense bounds are exact)", l.Block, l.Layer, l.Applied, s)
