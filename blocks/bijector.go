@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -92,12 +93,17 @@ func scopeName(i int) string { return "block" + strconv.Itoa(i) }
 
 // Forward implements Bijector.
 func (c *Chain) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	return c.ForwardWith(b, x, nil)
+}
+
+// ForwardWith implements EstimatedBijector.
+func (c *Chain) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator) (y, logDet *G.Node, err error) {
 	y = x
 	for i, bl := range c.blocks {
 		var ld *G.Node
 		err = b.Scoped(scopeName(i), func() error {
 			var err error
-			y, ld, err = bl.Forward(b, y)
+			y, ld, err = ForwardWith(b, bl, y, est)
 			return err
 		})
 		if err != nil {

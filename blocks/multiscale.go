@@ -154,6 +154,11 @@ func scaleName(s int) string { return "scale" + strconv.Itoa(s) }
 
 // Forward implements Bijector.
 func (m *MultiScale) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	return m.ForwardWith(b, x, nil)
+}
+
+// ForwardWith implements EstimatedBijector.
+func (m *MultiScale) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator) (y, logDet *G.Node, err error) {
 	s := x.Shape()
 	if s.Dims() != 4 || s[1] != m.in[0] || s[2] != m.in[1] || s[3] != m.in[2] {
 		return nil, nil, errors.Errorf("blocks: multi-scale model for (C, H, W) = %v got input of shape %v", m.in, s)
@@ -165,7 +170,7 @@ func (m *MultiScale) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, er
 		var ld *G.Node
 		err = b.Scoped(scaleName(i), func() error {
 			var err error
-			h, ld, err = sc.Forward(b, h)
+			h, ld, err = sc.ForwardWith(b, h, est)
 			return err
 		})
 		if err != nil {
@@ -319,16 +324,6 @@ func (m *MultiScale) Tensors() []NamedTensor {
 		}
 	}
 	return out
-}
-
-// SetEstimator sets the log-det estimator of every residual block.
-func (m *MultiScale) SetEstimator(e estimator.Estimator) error {
-	for _, sc := range m.scales {
-		if err := sc.SetEstimator(e); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Residuals returns every residual block, scale by scale.

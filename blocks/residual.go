@@ -108,9 +108,18 @@ type Residual struct {
 	inv   map[string]*graph.Func // compiled g, by input shape
 }
 
-// Forward implements Bijector: y = x + g(x) and the estimator's
+// Forward implements Bijector: y = x + g(x) and the block's estimator's
 // log|det(I + J_g(x))|.
 func (r *Residual) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	return r.ForwardWith(b, x, nil)
+}
+
+// ForwardWith implements EstimatedBijector: Forward with est (nil: the
+// block's own estimator) for the log-det.
+func (r *Residual) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator) (y, logDet *G.Node, err error) {
+	if est == nil {
+		est = r.est
+	}
 	gx, err := r.g.build(b, x)
 	if err != nil {
 		return nil, nil, err
@@ -118,7 +127,7 @@ func (r *Residual) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err 
 	if y, err = G.Add(x, gx); err != nil {
 		return nil, nil, errors.Wrap(err, "blocks: x + g(x)")
 	}
-	if logDet, err = r.est.LogDet(b, x, gx); err != nil {
+	if logDet, err = est.LogDet(b, x, gx); err != nil {
 		return nil, nil, errors.Wrap(err, "blocks: log-det")
 	}
 	return y, logDet, nil
@@ -129,18 +138,9 @@ func (r *Residual) Branch(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	return r.g.build(b, x)
 }
 
-// Estimator returns the block's log-det estimator.
+// Estimator returns the block's own log-det estimator, which Forward uses
+// (ForwardWith takes another one per graph).
 func (r *Residual) Estimator() estimator.Estimator { return r.est }
-
-// SetEstimator replaces the log-det estimator used by later Forward calls,
-// e.g. a longer series or estimator.Exact for evaluation.
-func (r *Residual) SetEstimator(e estimator.Estimator) error {
-	if e == nil {
-		return errors.New("blocks: nil estimator")
-	}
-	r.est = e
-	return nil
-}
 
 // Inverse implements Bijector by fixed-point iteration.
 func (r *Residual) Inverse(y *tensor.Dense) (*tensor.Dense, error) {

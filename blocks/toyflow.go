@@ -3,7 +3,6 @@ package blocks
 import (
 	"math/rand/v2"
 
-	"github.com/iresnet/iresnet/estimator"
 	"github.com/pkg/errors"
 )
 
@@ -70,24 +69,6 @@ func NewDenseFlow(cfg DenseFlowConfig, rng *rand.Rand) (*Chain, error) {
 		bs = append(bs, r)
 	}
 	return NewChain(bs...)
-}
-
-// SetEstimator sets the log-det estimator of every residual block in the
-// chain (recursively), for graphs built afterwards.
-func (c *Chain) SetEstimator(e estimator.Estimator) error {
-	for i, bl := range c.blocks {
-		var err error
-		switch v := bl.(type) {
-		case *Residual:
-			err = v.SetEstimator(e)
-		case *Chain:
-			err = v.SetEstimator(e)
-		}
-		if err != nil {
-			return errors.Wrapf(err, "blocks: block %d", i)
-		}
-	}
-	return nil
 }
 
 // Residuals returns the residual blocks of the chain (recursively) in

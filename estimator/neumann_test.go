@@ -108,7 +108,7 @@ func TestNeumannValueMatchesSeries(t *testing.T) {
 		rng := rand.New(rand.NewPCG(12, 12))
 		r := c.build(t, estimator.PowerSeries{Terms: 5, Gradient: mode}, rng)
 		x, _ := repeated(rng, 8, c.shape)
-		g := newLogDetGraph(t, r, x)
+		g := newLogDetGraph(t, r, x, nil)
 		g.b.Resample(rng)
 		vals[i] = g.run(t)
 	}

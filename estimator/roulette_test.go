@@ -20,7 +20,7 @@ func TestRouletteWeights(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 3))
 			r := blockCases[0].build(t, e, rng)
 			x, _ := repeated(rng, n, blockCases[0].shape)
-			g := newLogDetGraph(t, r, x)
+			g := newLogDetGraph(t, r, x, nil)
 			var w *graph.Noise
 			for _, nz := range g.b.Noise() {
 				if nz.Value.Dims() == 2 && nz.Value.Shape()[0] == n && nz.Value.Shape()[1] == 20 {
@@ -63,7 +63,7 @@ func TestPowerSeriesAveragesProbes(t *testing.T) {
 	r := c.build(t, estimator.PowerSeries{Terms: terms, Probes: probes}, rng)
 	d := size(c.shape)
 	x, p := repeated(rng, d, c.shape)
-	g := newLogDetGraph(t, r, x)
+	g := newLogDetGraph(t, r, x, nil)
 	if len(g.b.Noise()) != probes {
 		t.Fatalf("%d noise inputs, want %d probes", len(g.b.Noise()), probes)
 	}

@@ -26,7 +26,7 @@ type Model interface {
 	blocks.NormUpdater
 	blocks.DataInitializer
 	blocks.Tensorer
-	SetEstimator(estimator.Estimator) error
+	blocks.EstimatedBijector
 	Residuals() []*blocks.Residual
 	ActNorms() []*blocks.ActNorm
 }
@@ -157,16 +157,10 @@ func New(cfg Config) (*Trainer, error) {
 // build compiles the training and evaluation graphs and the optimizer.
 func (t *Trainer) build() error {
 	var err error
-	if err = t.model.SetEstimator(t.cfg.evalEstimator()); err != nil {
-		return err
-	}
-	if t.eval, err = t.compile(t.cfg.EvalBatch, false); err != nil {
+	if t.eval, err = t.compile(t.cfg.EvalBatch, t.cfg.evalEstimator(), false); err != nil {
 		return errors.Wrap(err, "trainer: building the evaluation graph")
 	}
-	if err = t.model.SetEstimator(t.cfg.trainEstimator()); err != nil {
-		return err
-	}
-	if t.train, err = t.compile(t.cfg.BatchSize, true); err != nil {
+	if t.train, err = t.compile(t.cfg.BatchSize, t.cfg.trainEstimator(), true); err != nil {
 		return errors.Wrap(err, "trainer: building the training graph")
 	}
 	t.params = t.train.b.Params()
@@ -184,9 +178,9 @@ func (t *Trainer) build() error {
 	return nil
 }
 
-// compile builds log p for a batch of n points, with the loss and its
-// gradients when withGrad is set.
-func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
+// compile builds log p for a batch of n points with the log-det estimator
+// est, with the loss and its gradients when withGrad is set.
+func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compiled, error) {
 	b, err := graph.NewBuilder(tensor.Float32)
 	if err != nil {
 		return nil, err
@@ -196,7 +190,7 @@ func (t *Trainer) compile(n int, withGrad bool) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	z, logDet, err := t.model.Forward(b, xn)
+	z, logDet, err := t.model.ForwardWith(b, xn, est)
 	if err != nil {
 		return nil, err
 	}
