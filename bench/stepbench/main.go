@@ -33,6 +33,10 @@ import (
 	"github.com/iresnet/iresnet/trainer"
 )
 
+// profileTo, when set, receives a CPU profile of the timed steps (not of
+// building the trainers and their first, untimed steps).
+var profileTo *os.File
+
 type result struct {
 	Name   string  `json:"name"`
 	Ms     float64 `json:"ms"`
@@ -61,18 +65,20 @@ func config(name string) (trainer.Config, error) {
 func main() {
 	models := flag.String("models", "toy,mnist-density,mnist-classifier", "comma-separated models")
 	steps := flag.Int("steps", 10, "timed steps per model")
-	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (one model per profile)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "stepbench:", err)
 			os.Exit(1)
 		}
-		defer pprof.StopCPUProfile()
+		defer f.Close()
+		if strings.Contains(*models, ",") {
+			fmt.Fprintln(os.Stderr, "stepbench: -cpuprofile takes one model in -models")
+			os.Exit(2)
+		}
+		profileTo = f
 	}
 	blas := graph.UseFastBLAS()
 	fmt.Fprintf(os.Stderr, "stepbench: %s, GOMAXPROCS %d\n", blas, runtime.GOMAXPROCS(0))
@@ -88,7 +94,6 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "stepbench: %s: %v\n", name, err)
-			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 	}
@@ -105,6 +110,12 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 		return result{}, err
 	}
 	build := time.Since(t0).Seconds()
+	if profileTo != nil {
+		if err := pprof.StartCPUProfile(profileTo); err != nil {
+			return result{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ts := make([]float64, steps)
 	for i := range ts {
 		t := time.Now()
