@@ -1,6 +1,10 @@
 package graph
 
-import "math"
+import (
+	"math"
+
+	"github.com/iresnet/iresnet/graph/internal/convasm"
+)
 
 // expf is exp for float32 arguments, accurate to about 2 ulp of float32:
 // Cody–Waite reduction x = n·ln2 + r with |r| ≤ ln2/2 and a degree-6
@@ -33,7 +37,14 @@ func actKernel32(act Activation, order int, x, out []float32) bool {
 	case ELU:
 		switch order {
 		case 0:
-			for i, v := range x {
+			done := 0
+			if avx512 {
+				if done = len(x) &^ 15; done > 0 {
+					convasm.EluF32(done, &x[0], &out[0])
+				}
+			}
+			for i := done; i < len(x); i++ {
+				v := x[i]
 				if v > 0 {
 					out[i] = v
 				} else if v < -0.5 {

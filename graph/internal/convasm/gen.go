@@ -1,7 +1,8 @@
 //go:build ignore
 
 // This program writes kernels_amd64.s, the AVX-512 and AVX2 micro-kernels
-// of the direct convolution. Run it with go generate.
+// of the direct convolution and the AVX-512 ELU kernels. Run it with go
+// generate.
 package main
 
 import (
@@ -38,6 +39,7 @@ func main() {
 		fwd2(p, d)
 		dot2(p, d)
 	}
+	elu(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -371,6 +373,107 @@ func dot2(p func(string, ...any), d dtype) {
 			}
 		}
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// elu writes the float32 ELU kernels EluF32 and EluDF32 over n/16 whole
+// vectors. Both evaluate e^x − 1 and e^x on x clamped to ≥ −104 as
+//
+//	x = k·ln2 + r, |r| ≤ ln2/2,  q = e^r − 1 ≈ r + r²/2 + … + r⁷/7!,
+//	t = 2^k,  e^x − 1 = q·t + (t − 1),  e^x = q·t + t,
+//
+// (k rounded to nearest by VRNDSCALEPS, 2^k by VSCALEFPS), which keeps the
+// relative accuracy of e^x − 1 near 0 where 1 + q would lose it. A NaN in x
+// stays NaN. Registers: Z0 x, Z1 k, Z2 r, Z3 q, Z4 t, Z5 g or the result,
+// Z6 zero, Z7 one, Z8–Z16 constants, K1 the lanes with x > 0.
+func elu(p func(string, ...any)) {
+	consts := func() {
+		for _, c := range []struct {
+			reg int
+			hex uint32
+		}{
+			{7, 0x3f800000},  // 1
+			{8, 0x3fb8aa3b},  // log2 e
+			{9, 0x3f317200},  // ln2 high part, 0.693145751953125
+			{10, 0x35bfbe8e}, // ln2 low part, 1.42860677e-6
+			{11, 0x39500d01}, // 1/5040
+			{12, 0x3ab60b61}, // 1/720
+			{13, 0x3c088889}, // 1/120
+			{14, 0x3d2aaaab}, // 1/24
+			{15, 0x3e2aaaab}, // 1/6
+			{16, 0x3f000000}, // 1/2
+			{17, 0xc2d00000}, // -104
+		} {
+			p("\tMOVL $0x%08x, R8", c.hex)
+			p("\tVPBROADCASTD R8, Z%d", c.reg)
+		}
+		p("\tVPXORD Z6, Z6, Z6")
+	}
+	// expParts leaves q in Z3 and t in Z4 for x in Z0, and x > 0 in K1.
+	expParts := func() {
+		p("\tVCMPPS $30, Z6, Z0, K1") // x > 0, ordered
+		p("\tVMAXPS Z0, Z17, Z2")     // max(−104, x), NaN from x kept
+		p("\tVMULPS Z8, Z2, Z1")
+		p("\tVRNDSCALEPS $0, Z1, Z1")   // k = round(x·log2 e)
+		p("\tVFNMADD231PS Z9, Z1, Z2")  // r = x − k·ln2hi
+		p("\tVFNMADD231PS Z10, Z1, Z2") // r −= k·ln2lo
+		p("\tVMOVAPS Z11, Z3")          // q = 1/5040
+		for _, c := range []int{12, 13, 14, 15, 16, 7} {
+			p("\tVFMADD213PS Z%d, Z2, Z3", c) // q = q·r + c
+		}
+		p("\tVMULPS Z2, Z3, Z3")    // q = r·(1 + r/2 + …)
+		p("\tVSCALEFPS Z1, Z7, Z4") // t = 2^k
+	}
+
+	p("")
+	p("// func EluF32(n int, x, y *float32)")
+	p("TEXT ·EluF32(SB), NOSPLIT, $0-24")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+16(FP), DI")
+	consts()
+	p("\tSHRQ $4, CX")
+	p("\tJZ eludone")
+	p("eluloop:")
+	p("\tVMOVUPS (SI), Z0")
+	expParts()
+	p("\tVSUBPS Z7, Z4, Z5")      // t − 1
+	p("\tVFMADD231PS Z3, Z4, Z5") // q·t + (t − 1)
+	p("\tVMOVAPS Z0, K1, Z5")     // x where x > 0
+	p("\tVMOVUPS Z5, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ eluloop")
+	p("eludone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+
+	p("")
+	p("// func EluDF32(n int, x, d, y *float32, above float32)")
+	p("TEXT ·EluDF32(SB), NOSPLIT, $0-36")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ d+16(FP), DX")
+	p("\tMOVQ y+24(FP), DI")
+	consts()
+	p("\tVBROADCASTSS above+32(FP), Z18")
+	p("\tSHRQ $4, CX")
+	p("\tJZ eluddone")
+	p("eludloop:")
+	p("\tVMOVUPS (SI), Z0")
+	expParts()
+	p("\tVFMADD213PS Z4, Z4, Z3") // e^x = q·t + t
+	p("\tVMOVAPS Z18, K1, Z3")    // above where x > 0
+	p("\tVMULPS (DX), Z3, Z5")
+	p("\tVMOVUPS Z5, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DX")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ eludloop")
+	p("eluddone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

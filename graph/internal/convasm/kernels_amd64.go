@@ -72,3 +72,18 @@ func DotTile2F32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int,
 //
 //go:noescape
 func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64)
+
+// EluF32 writes y[i] = x[i] for x[i] > 0 and e^x[i] − 1 otherwise (ELU
+// with α = 1) for i < n rounded down to a multiple of 16, to about 2 ulp;
+// it needs AVX512.
+//
+//go:noescape
+func EluF32(n int, x, y *float32)
+
+// EluDF32 writes y[i] = d[i]·(above if x[i] > 0, else e^x[i]) for i < n
+// rounded down to a multiple of 16: with above = 1 the product of d and
+// ELU's first derivative, with above = 0 of its higher ones. It needs
+// AVX512.
+//
+//go:noescape
+func EluDF32(n int, x, d, y *float32, above float32)

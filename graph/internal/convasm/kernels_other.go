@@ -54,3 +54,13 @@ func DotTile2F32(kv, ns int, d *float32, ldd, dsn int, x *float32, offs *[4]int,
 func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int, xsn int, acc *float64) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// EluF32 panics: there is no kernel on this architecture.
+func EluF32(n int, x, y *float32) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// EluDF32 panics: there is no kernel on this architecture.
+func EluDF32(n int, x, d, y *float32, above float32) {
+	panic("convasm: no kernels on this architecture")
+}

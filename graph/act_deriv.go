@@ -1,0 +1,198 @@
+package graph
+
+import (
+	"hash"
+	"strconv"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/iresnet/iresnet/graph/internal/convasm"
+)
+
+// actDerivOp is a derivative of an activation times cotangents, in one
+// pass: with inputs x, g₁, …, g_nf it evaluates f⁽ᵒʳᵈᵉʳ⁾(x) ⊙ g₁ ⊙ … ⊙ g_nf.
+// It replaces the pair "f⁽ᵏ⁾(x) as a tensor, then a Hadamard product" that
+// differentiating an activation would otherwise add to the graph, saving a
+// tensor and a pass per derivative. The family is closed under
+// differentiation:
+//
+//	∂/∂x   → actDerivOp{order+1, nf+1}(x, ḡ, g₁, …, g_nf)
+//	∂/∂gᵢ  → actDerivOp{order, nf}(x, ḡ, g₁, …, gᵢ₋₁, gᵢ₊₁, …, g_nf)
+//
+// (ḡ the incoming cotangent). It is used for ELU and ReLU, whose
+// derivatives cost about as little as reading a stored one; the others keep
+// f⁽ᵏ⁾(x) as a node that several products can share.
+type actDerivOp struct {
+	opBase
+	act   Activation
+	order int // ≥ 1
+	nf    int // number of cotangent factors, ≥ 1
+	dims  int
+}
+
+var _ G.SDOp = actDerivOp{}
+
+// fusesDerivative reports whether differentiating act uses actDerivOp.
+func fusesDerivative(act Activation) bool { return act == ELU || act == ReLU }
+
+func (op actDerivOp) Arity() int { return 1 + op.nf }
+func (op actDerivOp) Type() hm.Type {
+	t := G.TensorType{Dims: op.dims, Of: hm.TypeVariable('a')}
+	ts := make([]hm.Type, op.nf+2)
+	for i := range ts {
+		ts[i] = t
+	}
+	return hm.NewFnType(ts...)
+}
+
+func (op actDerivOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != op.Arity() {
+		return nil, errors.Errorf("graph: %v takes %d inputs, got %d", op, op.Arity(), len(in))
+	}
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("graph: %v: expected a shape, got %T", op, in[0])
+	}
+	return s.Clone(), nil
+}
+
+func (op actDerivOp) String() string {
+	return op.act.String() + "^(" + strconv.Itoa(op.order) + ")·" + strconv.Itoa(op.nf) + "/" + strconv.Itoa(op.dims)
+}
+func (op actDerivOp) WriteHash(h hash.Hash) { hashString(h, op.String()) }
+func (op actDerivOp) Hashcode() uint32      { return hashCode(op.String()) }
+func (op actDerivOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = i > 0 || op.order < maxActOrder
+	}
+	return d
+}
+
+func (op actDerivOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := op.inputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	return op.into(newLike(in[0], in[0].Shape()), in)
+}
+
+// UsePreallocDo writes into the machine's preallocated output.
+func (op actDerivOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	in, err := op.inputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || !out.Shape().Eq(in[0].Shape()) || out.Dtype() != in[0].Dtype() {
+		return op.Do(vals...)
+	}
+	for _, v := range in {
+		if v == out { // the kernels read each input where they write
+			return op.Do(vals...)
+		}
+	}
+	return op.into(out, in)
+}
+
+func (op actDerivOp) inputs(vals []G.Value) ([]*tensor.Dense, error) {
+	if len(vals) != op.Arity() {
+		return nil, errors.Errorf("graph: %v takes %d inputs, got %d", op, op.Arity(), len(vals))
+	}
+	in := make([]*tensor.Dense, len(vals))
+	for i, v := range vals {
+		d, err := denseOf(op.String(), v)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && (!d.Shape().Eq(in[0].Shape()) || d.Dtype() != in[0].Dtype()) {
+			return nil, errors.Errorf("graph: %v: input %d is %v %v, x is %v %v", op, i, d.Dtype(), d.Shape(), in[0].Dtype(), in[0].Shape())
+		}
+		in[i] = d
+	}
+	return in, nil
+}
+
+func (op actDerivOp) into(out *tensor.Dense, in []*tensor.Dense) (G.Value, error) {
+	switch out.Data().(type) {
+	case []float32:
+		actDeriv(op.act, op.order, out.Data().([]float32), dataOf[float32](in))
+	case []float64:
+		actDeriv(op.act, op.order, out.Data().([]float64), dataOf[float64](in))
+	default:
+		return nil, errors.Errorf("graph: %v: unsupported dtype %v", op, out.Dtype())
+	}
+	return out, nil
+}
+
+func dataOf[T Float](in []*tensor.Dense) [][]T {
+	s := make([][]T, len(in))
+	for i, d := range in {
+		s[i] = d.Data().([]T)
+	}
+	return s
+}
+
+// actDeriv writes out = f⁽ᵒʳᵈᵉʳ⁾(in[0]) ⊙ in[1] ⊙ … ⊙ in[len(in)−1],
+// in chunks of actChunk elements spread over the cores.
+func actDeriv[T Float](act Activation, order int, out []T, in [][]T) {
+	x, gs := in[0], in[1:]
+	f := actFunc(act, order)
+	parallelFor(chunks(len(x)), func(lo, hi int) {
+		lo, hi = lo*actChunk, min(hi*actChunk, len(x))
+		o := out[lo:hi]
+		g := gs[0][lo:hi]
+		if len(gs) > 1 { // the product of the factors first, into o
+			copy(o, g)
+			for _, gi := range gs[1:] {
+				for i, v := range gi[lo:hi] {
+					o[i] *= v
+				}
+			}
+			g = o
+		}
+		xs := x[lo:hi]
+		done := 0
+		if o32, ok := any(o).([]float32); ok && avx512 && act == ELU {
+			above := float32(0)
+			if order == 1 {
+				above = 1
+			}
+			if done = len(o) &^ 15; done > 0 {
+				convasm.EluDF32(done, &any(xs).([]float32)[0], &any(g).([]float32)[0], &o32[0], above)
+			}
+		}
+		for i := done; i < len(o); i++ {
+			o[i] = T(f(float64(xs[i]))) * g[i]
+		}
+	})
+}
+
+func (op actDerivOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	if len(in) != op.Arity() {
+		return nil, errors.Errorf("graph: %v takes %d inputs, got %d", op, op.Arity(), len(in))
+	}
+	d := make(G.Nodes, len(in))
+	var err error
+	if op.order < maxActOrder {
+		xs := append(G.Nodes{in[0], grad}, in[1:]...)
+		if d[0], err = G.ApplyOp(actDerivOp{act: op.act, order: op.order + 1, nf: op.nf + 1, dims: op.dims}, xs...); err != nil {
+			return nil, errors.Wrapf(err, "graph: differentiating %v", op)
+		}
+	}
+	for i := 1; i < len(in); i++ {
+		xs := G.Nodes{in[0], grad}
+		for j := 1; j < len(in); j++ {
+			if j != i {
+				xs = append(xs, in[j])
+			}
+		}
+		if d[i], err = G.ApplyOp(actDerivOp{act: op.act, order: op.order, nf: op.nf, dims: op.dims}, xs...); err != nil {
+			return nil, errors.Wrapf(err, "graph: differentiating %v", op)
+		}
+	}
+	return d, nil
+}
