@@ -88,6 +88,20 @@ func (op channelOp) Do(vals ...G.Value) (G.Value, error) {
 }
 
 func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
+	if inner == 1 { // (N, C): whole rows at a time
+		for b := 0; b < n; b++ {
+			if sum {
+				row := in[b*c : (b+1)*c]
+				o := out[:len(row)]
+				for i, v := range row {
+					o[i] += v
+				}
+			} else {
+				copy(out[b*c:(b+1)*c], in[:c])
+			}
+		}
+		return
+	}
 	for b := 0; b < n; b++ {
 		for ch := 0; ch < c; ch++ {
 			off := (b*c + ch) * inner
@@ -135,11 +149,134 @@ func SumChannels(x *G.Node) (*G.Node, error) {
 }
 
 // AddBias returns x + b broadcast along the channel axis, for x (N, C, ...)
-// and b (C).
+// and b (C), as one op: its derivative passes the cotangent to x unchanged
+// and sums it over every axis but the channels for b.
 func AddBias(x, b *G.Node) (*G.Node, error) {
-	bb, err := BroadcastChannels(b, x.Shape())
+	if b.Dims() != 1 || x.Dims() < 2 || b.Shape()[0] != x.Shape()[1] {
+		return nil, errors.Errorf("graph: cannot add a bias of shape %v along the channels of %v", b.Shape(), x.Shape())
+	}
+	return G.ApplyOp(biasOp{shape: x.Shape().Clone()}, x, b)
+}
+
+// biasOp adds a per-channel vector b (C) to a batched tensor x (N, C, ...).
+type biasOp struct {
+	opBase
+	shape tensor.Shape // x's shape
+}
+
+var _ G.SDOp = biasOp{}
+
+func (op biasOp) Arity() int { return 2 }
+func (op biasOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	full := G.TensorType{Dims: op.shape.Dims(), Of: a}
+	return hm.NewFnType(full, G.TensorType{Dims: 1, Of: a}, full)
+}
+
+func (op biasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != 2 {
+		return nil, errors.Errorf("graph: %v takes 2 inputs", op)
+	}
+	return op.shape.Clone(), nil
+}
+
+func (op biasOp) String() string        { return fmt.Sprintf("addBias%v", op.shape) }
+func (op biasOp) WriteHash(h hash.Hash) { hashString(h, op.String()) }
+func (op biasOp) Hashcode() uint32      { return hashCode(op.String()) }
+func (op biasOp) DiffWRT(int) []bool    { return []bool{true, true} }
+
+func (op biasOp) Do(vals ...G.Value) (G.Value, error) {
+	x, b, err := op.inputs(vals)
 	if err != nil {
 		return nil, err
 	}
-	return G.Add(x, bb)
+	return op.into(newLike(x, op.shape), x, b)
+}
+
+// UsePreallocDo writes into the machine's preallocated output, which may
+// be x itself (the kernel reads each element of x where it writes it).
+func (op biasOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	x, b, err := op.inputs(vals)
+	if err != nil {
+		return nil, err
+	}
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || !out.Shape().Eq(op.shape) || out.Dtype() != x.Dtype() || out == b {
+		return op.Do(vals...)
+	}
+	return op.into(out, x, b)
+}
+
+func (op biasOp) inputs(vals []G.Value) (x, b *tensor.Dense, err error) {
+	if len(vals) != 2 {
+		return nil, nil, errors.Errorf("graph: %v takes 2 inputs", op)
+	}
+	if x, err = denseOf(op.String(), vals[0]); err != nil {
+		return nil, nil, err
+	}
+	if b, err = denseOf(op.String(), vals[1]); err != nil {
+		return nil, nil, err
+	}
+	if err = checkShape(op.String(), "input", x, op.shape); err != nil {
+		return nil, nil, err
+	}
+	if err = checkShape(op.String(), "bias", b, op.shape[1:2]); err != nil {
+		return nil, nil, err
+	}
+	if x.Dtype() != b.Dtype() {
+		return nil, nil, errors.Errorf("graph: %v: input is %v, bias %v", op, x.Dtype(), b.Dtype())
+	}
+	return x, b, nil
+}
+
+func (op biasOp) into(out, x, b *tensor.Dense) (G.Value, error) {
+	n, c := op.shape[0], op.shape[1]
+	inner := op.shape.TotalSize() / (n * c)
+	switch xd := x.Data().(type) {
+	case []float32:
+		biasKernel(n, c, inner, xd, b.Data().([]float32), out.Data().([]float32))
+	case []float64:
+		biasKernel(n, c, inner, xd, b.Data().([]float64), out.Data().([]float64))
+	default:
+		return nil, errors.Errorf("graph: %v: unsupported dtype %v", op, x.Dtype())
+	}
+	return out, nil
+}
+
+// biasKernel writes out[i, ch, ...] = x[i, ch, ...] + b[ch], spreading the
+// batch over the cores when it is large.
+func biasKernel[T Float](n, c, inner int, x, b, out []T) {
+	row := c * inner
+	body := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xr, or := x[i*row:(i+1)*row], out[i*row:(i+1)*row]
+			if inner == 1 {
+				b := b[:len(or)]
+				for j, v := range xr {
+					or[j] = v + b[j]
+				}
+				continue
+			}
+			for ch, v := range b {
+				xs, os := xr[ch*inner:(ch+1)*inner], or[ch*inner:(ch+1)*inner]
+				for j, xv := range xs {
+					os[j] = xv + v
+				}
+			}
+		}
+	}
+	if n*row < actChunk {
+		body(0, n)
+		return
+	}
+	per := max(1, actChunk/row)
+	parallelFor((n+per-1)/per, func(lo, hi int) { body(lo*per, min(hi*per, n)) })
+}
+
+func (op biasOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	db, err := G.ApplyOp(channelOp{shape: op.shape, sum: true}, grad)
+	if err != nil {
+		return nil, errors.Wrapf(err, "graph: differentiating %v", op)
+	}
+	return G.Nodes{grad, db}, nil
 }
