@@ -18,6 +18,9 @@
 //   - rows: the map works row by row: permuting the rows of x permutes the
 //     rows of y and the entries of logDet, and changing one row of x changes
 //     no other row of y or logDet;
+//   - rerun: running one compiled forward graph twice gives the same y and
+//     log-det bit for bit and leaves the input tensor untouched (an op
+//     writing in place into memory shared with its input breaks this);
 //   - tensors: every parameter the forward graph registers is listed by
 //     the bijector's blocks.Tensorer under the same name, as the same
 //     tensor, marked learnable, and every learnable tensor listed is used.
@@ -128,7 +131,7 @@ func PerturbParams(sd float64) Option { return func(s *settings) { s.perturb = s
 func NoDataInit() Option { return func(s *settings) { s.dataInit = false } }
 
 // Skip leaves out the named checks: "roundtrip", "logdet", "grad", "rows",
-// "tensors".
+// "rerun", "tensors".
 func Skip(checks ...string) Option {
 	return func(s *settings) {
 		for _, c := range checks {
@@ -222,6 +225,9 @@ func Check(t testing.TB, name string, build func(rng *rand.Rand) (blocks.Bijecto
 	if !s.skip["rows"] {
 		checkRows(t, name, f, x, y, ld, rng, s)
 	}
+	if !s.skip["rerun"] {
+		checkRerun(t, name, f, x)
+	}
 	if !s.skip["tensors"] {
 		checkTensors(t, name, f, x)
 	}
@@ -302,6 +308,46 @@ func checkRows(t testing.TB, name string, f blocks.Bijector, x, y, ld *tensor.De
 		}
 		if diff := maxAbsDiff(y0d[r*d:(r+1)*d], yd[r*d:(r+1)*d]); !(diff <= s.rowTol*(1+maxAbs(yd[r*d:(r+1)*d]))) {
 			t.Errorf("%s: changing row 0 of x moved output row %d by %.3g", name, r, diff)
+		}
+	}
+}
+
+// checkRerun runs one compiled forward graph twice.
+func checkRerun(t testing.TB, name string, f blocks.Bijector, x *tensor.Dense) {
+	t.Helper()
+	b, yn, ldn, in, err := buildForwardInput(f, x)
+	if err != nil {
+		t.Errorf("%s: forward: %v", name, err)
+		return
+	}
+	m := G.NewTapeMachine(b.Graph().ExactSubgraphRoots(yn, ldn))
+	defer m.Close()
+	var runs [2][]float64
+	for i := range runs {
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			t.Errorf("%s: run %d of the forward graph: %v", name, i+1, err)
+			return
+		}
+		y, err1 := graph.Value(yn)
+		ld, err2 := graph.Value(ldn)
+		if err1 != nil || err2 != nil {
+			t.Errorf("%s: reading the forward graph: %v %v", name, err1, err2)
+			return
+		}
+		runs[i] = append(append([]float64(nil), y.Data().([]float64)...), ld.Data().([]float64)...)
+	}
+	for i := range runs[0] {
+		if runs[0][i] != runs[1][i] && !(math.IsNaN(runs[0][i]) && math.IsNaN(runs[1][i])) {
+			t.Errorf("%s: a second run of one forward graph changed output entry %d from %.17g to %.17g (state kept between runs, or an op overwriting memory it shares with its input)", name, i, runs[0][i], runs[1][i])
+			break
+		}
+	}
+	xd, id := x.Data().([]float64), in.Data().([]float64)
+	for i := range xd {
+		if xd[i] != id[i] {
+			t.Errorf("%s: running the forward graph overwrote input entry %d (%.17g → %.17g)", name, i, xd[i], id[i])
+			break
 		}
 	}
 }
@@ -494,22 +540,28 @@ func ForwardValues(f blocks.Bijector, x *tensor.Dense) (y, logDet *tensor.Dense,
 }
 
 func buildForward(f blocks.Bijector, x *tensor.Dense) (*graph.Builder, *G.Node, *G.Node, error) {
-	b, err := graph.NewBuilder(x.Dtype())
-	if err != nil {
-		return nil, nil, nil, err
+	b, y, ld, _, err := buildForwardInput(f, x)
+	return b, y, ld, err
+}
+
+// buildForwardInput builds f on a fresh graph whose input is bound to a
+// copy of x, returned as in.
+func buildForwardInput(f blocks.Bijector, x *tensor.Dense) (b *graph.Builder, y, ld *G.Node, in *tensor.Dense, err error) {
+	if b, err = graph.NewBuilder(x.Dtype()); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	xn, err := b.Input("blockstest/x", x.Clone().(*tensor.Dense))
+	in = x.Clone().(*tensor.Dense)
+	xn, err := b.Input("blockstest/x", in)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	y, ld, err := f.Forward(b, xn)
-	if err != nil {
-		return nil, nil, nil, err
+	if y, ld, err = f.Forward(b, xn); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	if y == nil || ld == nil {
-		return nil, nil, nil, errors.New("blockstest: Forward returned a nil output or log-det")
+		return nil, nil, nil, nil, errors.New("blockstest: Forward returned a nil output or log-det")
 	}
-	return b, y, ld, nil
+	return b, y, ld, in, nil
 }
 
 // FiniteDifferenceLogDet returns log|det ∂f/∂x| for each row of the

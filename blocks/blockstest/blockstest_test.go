@@ -237,3 +237,53 @@ func (f badInverse) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 type unlisted struct{ *diagScale }
 
 func (unlisted) Tensors() []blocks.NamedTensor { return nil }
+
+// doubler is y = 2x on (N, d, 1), computed through gorgonia's Reshape,
+// whose output shares memory with its input: the tape machine may then
+// double the input itself in place, once per run.
+type doubler struct{}
+
+func (doubler) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	s := x.Shape()
+	n, d := s[0], s.TotalSize()/s[0]
+	r, err := G.Reshape(x, []int{n, d})
+	if err != nil {
+		return nil, nil, err
+	}
+	twos := make([]float64, n*d)
+	ld := make([]float64, n)
+	for i := range twos {
+		twos[i] = 2
+	}
+	for i := range ld {
+		ld[i] = float64(d) * math.Ln2
+	}
+	k, err := b.Input("twos", tensor.New(tensor.WithShape(n, d), tensor.WithBacking(twos)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if y, err = G.HadamardProd(r, k); err != nil {
+		return nil, nil, err
+	}
+	logDet, err = b.Input("logdet", tensor.New(tensor.WithShape(n), tensor.WithBacking(ld)))
+	return y, logDet, err
+}
+
+func (doubler) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
+	s := y.Shape()
+	x := tensor.New(tensor.WithShape(s[0], s[1], 1), tensor.WithBacking(make([]float64, s.TotalSize())))
+	for i, v := range y.Data().([]float64) {
+		x.Data().([]float64)[i] = v / 2
+	}
+	return x, nil
+}
+
+// TestSuiteCatchesInPlaceAliasing checks the rerun check on a map whose
+// graph overwrites its own input (gorgonia's Reshape shares memory with
+// its input and the machine may write into it).
+func TestSuiteCatchesInPlaceAliasing(t *testing.T) {
+	r := run(t, doubler{}, []int{2, 3, 1})
+	if !mentions(r.msgs, "overwrote input") && !mentions(r.msgs, "second run") {
+		t.Errorf("suite did not report the aliasing; it reported %q", r.msgs)
+	}
+}

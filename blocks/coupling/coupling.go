@@ -222,9 +222,9 @@ func (c *Coupling) apply(b *graph.Builder, v *G.Node, inverse bool) (out, logDet
 			return nil, nil, err
 		}
 		if c.cfg.Flip {
-			out, err = concatChannels(yb, xa)
+			out, err = blocks.MergeChannels(yb, xa)
 		} else {
-			out, err = concatChannels(xa, yb)
+			out, err = blocks.MergeChannels(xa, yb)
 		}
 		if err != nil {
 			return nil, nil, err

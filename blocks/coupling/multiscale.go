@@ -89,7 +89,7 @@ func (m *MultiScale) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, er
 	if outs = append(outs, flat); len(outs) == 1 {
 		return flat, logDet, nil
 	}
-	if y, err = concatChannels(outs...); err != nil {
+	if y, err = G.Concat(1, outs...); err != nil {
 		return nil, nil, errors.Wrap(err, "coupling: concatenating the latents")
 	}
 	return y, logDet, nil

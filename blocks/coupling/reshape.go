@@ -2,7 +2,9 @@ package coupling
 
 import (
 	"fmt"
+	"github.com/iresnet/iresnet/blocks"
 	"hash"
+	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -70,7 +72,9 @@ func (op reshapeOp) OverwritesInput() int  { return -1 }
 func (op reshapeOp) String() string        { return fmt.Sprintf("reshapeCopy%v→%v", op.from, op.to) }
 func (op reshapeOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op reshapeOp) Hashcode() uint32 {
-	return strHash(op.String())
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
 }
 func (op reshapeOp) DiffWRT(int) []bool { return []bool{true} }
 
@@ -93,4 +97,22 @@ func reshape(x *G.Node, shape ...int) (*G.Node, error) {
 	}
 	out, err := G.ApplyOp(reshapeOp{from: x.Shape().Clone(), to: to.Clone()}, x)
 	return out, errors.Wrapf(err, "coupling: reshaping %v to %v", x.Shape(), to)
+}
+
+// splitChannels is blocks.SplitChannels with the channel axis kept when
+// each half has a single channel: gorgonia's Slice drops an axis sliced to
+// length 1, so the halves of a 2-channel tensor came back as (N, H, W).
+func splitChannels(x *G.Node) (a, b *G.Node, err error) {
+	if a, b, err = blocks.SplitChannels(x); err != nil {
+		return nil, nil, err
+	}
+	half := x.Shape().Clone()
+	half[1] /= 2
+	if a, err = reshape(a, half...); err != nil {
+		return nil, nil, err
+	}
+	if b, err = reshape(b, half...); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
 }
