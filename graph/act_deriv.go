@@ -137,38 +137,57 @@ func dataOf[T Float](in []*tensor.Dense) [][]T {
 }
 
 // actDeriv writes out = f⁽ᵒʳᵈᵉʳ⁾(in[0]) ⊙ in[1] ⊙ … ⊙ in[len(in)−1],
-// in chunks of actChunk elements spread over the cores.
+// in chunks of actChunk elements spread over the cores. For ELU in
+// float32 on AVX-512 one kernel pass takes the derivative and up to two
+// factors; further factors are multiplied into out first.
 func actDeriv[T Float](act Activation, order int, out []T, in [][]T) {
 	x, gs := in[0], in[1:]
 	f := actFunc(act, order)
+	fused := avx512 && act == ELU && any(T(0)) == any(float32(0))
 	parallelFor(chunks(len(x)), func(lo, hi int) {
 		lo, hi = lo*actChunk, min(hi*actChunk, len(x))
-		o := out[lo:hi]
-		g := gs[0][lo:hi]
-		if len(gs) > 1 { // the product of the factors first, into o
-			copy(o, g)
-			for _, gi := range gs[1:] {
-				for i, v := range gi[lo:hi] {
-					o[i] *= v
-				}
-			}
-			g = o
+		o, xs := out[lo:hi], x[lo:hi]
+		g := make([][]T, len(gs))
+		for i, gi := range gs {
+			g[i] = gi[lo:hi]
 		}
-		xs := x[lo:hi]
+		if len(g) > 2 { // all but the last factor into o first
+			mulInto(o, g[0], g[1])
+			for _, gi := range g[2 : len(g)-1] {
+				mulInto(o, o, gi)
+			}
+			g = [][]T{o, g[len(g)-1]}
+		}
 		done := 0
-		if o32, ok := any(o).([]float32); ok && avx512 && act == ELU {
+		if fused {
 			above := float32(0)
 			if order == 1 {
 				above = 1
 			}
+			var e *float32
+			if len(g) == 2 {
+				e = &any(g[1]).([]float32)[0]
+			}
 			if done = len(o) &^ 15; done > 0 {
-				convasm.EluDF32(done, &any(xs).([]float32)[0], &any(g).([]float32)[0], &o32[0], above)
+				convasm.EluDF32(done, &any(xs).([]float32)[0], &any(g[0]).([]float32)[0], e, &any(o).([]float32)[0], above)
 			}
 		}
 		for i := done; i < len(o); i++ {
-			o[i] = T(f(float64(xs[i]))) * g[i]
+			v := T(f(float64(xs[i]))) * g[0][i]
+			if len(g) == 2 {
+				v *= g[1][i]
+			}
+			o[i] = v
 		}
 	})
+}
+
+// mulInto writes out[i] = a[i]·b[i]; out may be a or b.
+func mulInto[T Float](out, a, b []T) {
+	a, b = a[:len(out)], b[:len(out)]
+	for i := range out {
+		out[i] = a[i] * b[i]
+	}
 }
 
 func (op actDerivOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {

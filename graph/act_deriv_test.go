@@ -52,11 +52,20 @@ func TestEluKernels(t *testing.T) {
 		if above == 0 {
 			f = ActivationFunc(ELU, 2)
 		}
-		convasm.EluDF32(n, &x[0], &g[0], &y[0], above)
-		for i := range n {
-			want := f(float64(x[i])) * float64(g[i])
-			if d := math.Abs(float64(y[i]) - want); float64(y[i]) != want && !(d <= 3e-7*math.Abs(want)+1e-44) {
-				t.Fatalf("EluDF32(%g, g %g, above %g) = %g, want %g", x[i], g[i], above, y[i], want)
+		for _, two := range []bool{false, true} {
+			var e *float32
+			if two {
+				e = &g[1]
+			}
+			convasm.EluDF32(n-16, &x[0], &g[0], e, &y[0], above)
+			for i := range n - 16 {
+				want := f(float64(x[i])) * float64(g[i])
+				if two {
+					want = f(float64(x[i])) * float64(g[i]*g[i+1])
+				}
+				if d := math.Abs(float64(y[i]) - want); float64(y[i]) != want && !(d <= 4e-7*math.Abs(want)+1e-44) {
+					t.Fatalf("EluDF32(%g, factors %g, %v, above %g) = %g, want %g", x[i], g[i], two, above, y[i], want)
+				}
 			}
 		}
 	}
@@ -66,14 +75,14 @@ func TestEluKernels(t *testing.T) {
 	if !math.IsNaN(float64(y[3])) || y[0] != 0 {
 		t.Errorf("EluF32 of NaN = %g (want NaN), of 0 = %g", y[3], y[0])
 	}
-	convasm.EluDF32(16, &nan[0], &g[0], &y[0], 1)
+	convasm.EluDF32(16, &nan[0], &g[0], nil, &y[0], 1)
 	if !math.IsNaN(float64(y[3])) {
 		t.Errorf("EluDF32 of NaN = %g, want NaN", y[3])
 	}
 }
 
 // TestActDerivOpValues checks actDerivOp against f⁽ᵏ⁾(x)·Πgᵢ in float64 for
-// ELU and ReLU, every order and up to three factors, in both element types,
+// ELU and ReLU, every order and up to four factors, in both element types,
 // on tensors longer than one chunk and not a multiple of a vector, with the
 // AVX-512 kernels on and off.
 func TestActDerivOpValues(t *testing.T) {
@@ -83,7 +92,7 @@ func TestActDerivOpValues(t *testing.T) {
 	for i := range xs {
 		xs[i] = 3 * rng.NormFloat64()
 	}
-	gs := [][]float64{randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)}
+	gs := [][]float64{randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)}
 	for _, mode := range []bool{true, false} {
 		if mode && !convasm.AVX512 {
 			continue
@@ -93,7 +102,7 @@ func TestActDerivOpValues(t *testing.T) {
 		for _, act := range []Activation{ELU, ReLU} {
 			for order := 1; order <= maxActOrder; order++ {
 				f := ActivationFunc(act, order)
-				for nf := 1; nf <= 3; nf++ {
+				for nf := 1; nf <= 4; nf++ {
 					op := actDerivOp{act: act, order: order, nf: nf, dims: 1}
 					for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 						vals := []G.Value{denseOfType(dt, xs)}

@@ -451,28 +451,44 @@ func elu(p func(string, ...any)) {
 	p("\tRET")
 
 	p("")
-	p("// func EluDF32(n int, x, d, y *float32, above float32)")
-	p("TEXT ·EluDF32(SB), NOSPLIT, $0-36")
+	p("// func EluDF32(n int, x, d, e, y *float32, above float32)")
+	p("TEXT ·EluDF32(SB), NOSPLIT, $0-44")
 	p("\tMOVQ n+0(FP), CX")
 	p("\tMOVQ x+8(FP), SI")
 	p("\tMOVQ d+16(FP), DX")
-	p("\tMOVQ y+24(FP), DI")
+	p("\tMOVQ e+24(FP), BX")
+	p("\tMOVQ y+32(FP), DI")
 	consts()
-	p("\tVBROADCASTSS above+32(FP), Z18")
+	p("\tVBROADCASTSS above+40(FP), Z18")
 	p("\tSHRQ $4, CX")
 	p("\tJZ eluddone")
-	p("eludloop:")
-	p("\tVMOVUPS (SI), Z0")
-	expParts()
-	p("\tVFMADD213PS Z4, Z4, Z3") // e^x = q·t + t
-	p("\tVMOVAPS Z18, K1, Z3")    // above where x > 0
-	p("\tVMULPS (DX), Z3, Z5")
-	p("\tVMOVUPS Z5, (DI)")
-	p("\tADDQ $64, SI")
-	p("\tADDQ $64, DX")
-	p("\tADDQ $64, DI")
-	p("\tDECQ CX")
-	p("\tJNZ eludloop")
+	p("\tTESTQ BX, BX")
+	p("\tJNZ elud2loop")
+	for _, two := range []bool{false, true} {
+		name := "eludloop"
+		if two {
+			name = "elud2loop"
+		}
+		p("%s:", name)
+		p("\tVMOVUPS (SI), Z0")
+		expParts()
+		p("\tVFMADD213PS Z4, Z4, Z3") // e^x = q·t + t
+		p("\tVMOVAPS Z18, K1, Z3")    // above where x > 0
+		p("\tVMULPS (DX), Z3, Z5")
+		if two {
+			p("\tVMULPS (BX), Z5, Z5")
+			p("\tADDQ $64, BX")
+		}
+		p("\tVMOVUPS Z5, (DI)")
+		p("\tADDQ $64, SI")
+		p("\tADDQ $64, DX")
+		p("\tADDQ $64, DI")
+		p("\tDECQ CX")
+		p("\tJNZ %s", name)
+		if !two {
+			p("\tJMP eluddone")
+		}
+	}
 	p("eluddone:")
 	p("\tVZEROUPPER")
 	p("\tRET")

@@ -80,10 +80,10 @@ func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int,
 //go:noescape
 func EluF32(n int, x, y *float32)
 
-// EluDF32 writes y[i] = d[i]·(above if x[i] > 0, else e^x[i]) for i < n
-// rounded down to a multiple of 16: with above = 1 the product of d and
-// ELU's first derivative, with above = 0 of its higher ones. It needs
-// AVX512.
+// EluDF32 writes y[i] = d[i]·e[i]·(above if x[i] > 0, else e^x[i]) for
+// i < n rounded down to a multiple of 16, or without the factor e[i] when
+// e is nil: with above = 1 the product of the cotangents and ELU's first
+// derivative, with above = 0 of its higher ones. It needs AVX512.
 //
 //go:noescape
-func EluDF32(n int, x, d, y *float32, above float32)
+func EluDF32(n int, x, d, e, y *float32, above float32)

@@ -61,6 +61,6 @@ func EluF32(n int, x, y *float32) {
 }
 
 // EluDF32 panics: there is no kernel on this architecture.
-func EluDF32(n int, x, d, y *float32, above float32) {
+func EluDF32(n int, x, d, e, y *float32, above float32) {
 	panic("convasm: no kernels on this architecture")
 }
