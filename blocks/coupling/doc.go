@@ -48,5 +48,19 @@
 // rest of the batch, so the nets here have neither. Glow's coupling nets
 // contain ActNorm layers; here they are plain convolutions with the last
 // one zero-initialized (so each coupling starts as the identity, as in
-// Glow). Glow's learned split prior is replaced by the standard Gaussian.
+// Glow). Glow's code shifts before it scales, y_b = (x_b + t) ⊙ exp(s);
+// here y_b = x_b ⊙ exp(s) + t for every family, which only renames t.
+// Glow's learned split prior is replaced by the standard Gaussian, and so
+// is NICE's logistic prior (Dinh et al. 2014, §3.4): the trainer's prior
+// applies to every family alike.
+//
+// # Gorgonia notes
+//
+// gorgonia's Reshape returns a value that shares its input's memory while
+// the tape machine treats the two as separate registers, so an op that
+// writes in place into the reshaped value overwrites the input (the
+// blockstest rerun check shows it on a toy map). This package reshapes
+// with its own copying op instead. gorgonia's Slice drops an axis sliced
+// to length 1, so halves of a 2-channel tensor are restored to
+// (N, 1, H, W) after blocks.SplitChannels.
 package coupling

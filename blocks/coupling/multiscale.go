@@ -160,6 +160,16 @@ func (m *MultiScale) InitFromBatch(x *tensor.Dense) error {
 	return nil
 }
 
+// ActNorms returns every ActNorm layer, scale by scale, e.g. to save and
+// restore their initialized flags with checkpoints.
+func (m *MultiScale) ActNorms() []*blocks.ActNorm {
+	var out []*blocks.ActNorm
+	for _, sc := range m.scales {
+		out = append(out, sc.ActNorms()...)
+	}
+	return out
+}
+
 // Tensors implements blocks.Tensorer, with names "scale<i>/block<j>/…".
 func (m *MultiScale) Tensors() []blocks.NamedTensor {
 	var out []blocks.NamedTensor
