@@ -1,6 +1,7 @@
 package coupling
 
 import (
+	"github.com/iresnet/iresnet/estimator"
 	"strconv"
 
 	"github.com/iresnet/iresnet/blocks"
@@ -26,9 +27,11 @@ type MultiScale struct {
 }
 
 var (
-	_ blocks.Bijector        = (*MultiScale)(nil)
-	_ blocks.DataInitializer = (*MultiScale)(nil)
-	_ blocks.Tensorer        = (*MultiScale)(nil)
+	_ blocks.Bijector          = (*MultiScale)(nil)
+	_ blocks.EstimatedBijector = (*MultiScale)(nil)
+	_ blocks.NormUpdater       = (*MultiScale)(nil)
+	_ blocks.DataInitializer   = (*MultiScale)(nil)
+	_ blocks.Tensorer          = (*MultiScale)(nil)
 )
 
 func scaleName(i int) string { return "scale" + strconv.Itoa(i) }
@@ -94,6 +97,21 @@ func (m *MultiScale) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, er
 	}
 	return y, logDet, nil
 }
+
+// ForwardWith implements blocks.EstimatedBijector. Coupling flows have
+// exact log-dets and no residual blocks, so est is not used: it is
+// Forward.
+func (m *MultiScale) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator) (y, logDet *G.Node, err error) {
+	return m.Forward(b, x)
+}
+
+// UpdateSpectralNorms implements blocks.NormUpdater; coupling flows have no
+// spectrally normalized layers, so it does nothing.
+func (m *MultiScale) UpdateSpectralNorms(iters int) error { return nil }
+
+// Residuals returns the residual blocks of the model: none. It is there so
+// the model offers what a trainer asks of the i-ResNet models.
+func (m *MultiScale) Residuals() []*blocks.Residual { return nil }
 
 // Inverse implements blocks.Bijector: latents (N, C·H·W) back to images.
 func (m *MultiScale) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
