@@ -1,7 +1,6 @@
 package autoregressive
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -129,8 +128,7 @@ func identityOrder(d int) []int {
 //
 // The masks M are constant inputs of the graph, so the gradient of every
 // masked weight is zero and the triangular structure survives training.
-// Inverse is the sequential pass in the order (D network evaluations).
-// A MADE is not safe for concurrent use (it caches compiled graphs).
+// Inverse is the sequential pass in the order (see [MADE.Inverse]).
 type MADE struct {
 	dim    int
 	order  []int
@@ -142,7 +140,6 @@ type MADE struct {
 	wAlpha *tensor.Dense   // (H_last, D)
 	bMu    *tensor.Dense   // (D)
 	bAlpha *tensor.Dense   // (D)
-	inv    map[string]*graph.Func
 }
 
 // NewMADE returns a MADE with weights drawn uniformly from ±1/√fan_in (and
@@ -156,7 +153,7 @@ func NewMADE(cfg MADEConfig, rng *rand.Rand) (*MADE, error) {
 	}
 	cfg = cfg.WithDefaults()
 	d := cfg.Dim
-	m := &MADE{dim: d, order: append([]int(nil), cfg.Order...), act: cfg.Act, dtype: cfg.Dtype, inv: map[string]*graph.Func{}}
+	m := &MADE{dim: d, order: append([]int(nil), cfg.Order...), act: cfg.Act, dtype: cfg.Dtype}
 	inDeg := InputDegrees(cfg.Order)
 	prev := inDeg
 	in := d
@@ -330,70 +327,6 @@ func (m *MADE) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err erro
 		return nil, nil, errors.Wrap(err, "autoregressive: −Σα")
 	}
 	return y, logDet, nil
-}
-
-// compiled returns the numeric map x ↦ [μ(x), α(x)] (N, 2D) for inputs of
-// the given shape, compiled once and reused: parameters are bound to the
-// model's tensors, so later updates are seen without rebuilding.
-func (m *MADE) compiled(shape tensor.Shape) (*graph.Func, error) {
-	key := fmt.Sprint([]int(shape))
-	if f, ok := m.inv[key]; ok {
-		return f, nil
-	}
-	f, err := graph.NewFunc(m.dtype, shape, func(b *graph.Builder, x *G.Node) (*G.Node, error) {
-		mu, alpha, err := m.conditionals(b, x)
-		if err != nil {
-			return nil, err
-		}
-		return G.Concat(1, mu, alpha)
-	})
-	if err != nil {
-		return nil, errors.Wrap(err, "autoregressive: compiling the made conditionals")
-	}
-	m.inv[key] = f
-	return f, nil
-}
-
-// Inverse implements blocks.Bijector by the sequential pass of
-// Papamakarios et al. (2017, §3.1): starting from x = 0, for i = 0..D−1 in
-// the order, evaluate the network on x and set x_{o_i} = u_{o_i}·exp(α_{o_i})
-// + μ_{o_i}. Since μ_{o_i} and α_{o_i} depend only on the inputs set
-// before, the result is exact after D evaluations.
-func (m *MADE) Inverse(u *tensor.Dense) (*tensor.Dense, error) {
-	s := u.Shape()
-	if err := m.checkShape(s); err != nil {
-		return nil, err
-	}
-	if u.Dtype() != m.dtype {
-		return nil, errors.Errorf("autoregressive: made inverse got dtype %v, model is %v", u.Dtype(), m.dtype)
-	}
-	f, err := m.compiled(s)
-	if err != nil {
-		return nil, err
-	}
-	n, d := s[0], s[1]
-	ud := floats(u)
-	xd := make([]float64, n*d)
-	in := f.Input()
-	out := make([]float64, n*2*d)
-	for step, o := range m.order {
-		store(in, xd)
-		if err := f.Run(); err != nil {
-			return nil, errors.Wrapf(err, "autoregressive: made inverse step %d", step)
-		}
-		v, ok := f.Output().Value().(*tensor.Dense)
-		if !ok {
-			return nil, errors.Errorf("autoregressive: made inverse step %d: output holds %T", step, f.Output().Value())
-		}
-		load(out, v)
-		for r := 0; r < n; r++ {
-			mu, alpha := out[r*2*d+o], out[r*2*d+d+o]
-			xd[r*d+o] = ud[r*d+o]*math.Exp(alpha) + mu
-		}
-	}
-	x := tensor.New(tensor.Of(m.dtype), tensor.WithShape(n, d))
-	store(x, xd)
-	return x, nil
 }
 
 // Tensors implements blocks.Tensorer: "fc<i>/w", "fc<i>/b" and the state
