@@ -245,15 +245,34 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 		lastSegs[0].Mask = 1<<w - 1
 	}
 	fullSegs := []convasm.FwdSeg{{Mask: 1<<nr - 1}}
+	// On AVX-512 a left operand stored as is (and α = 1) is read in place
+	// by FwdRows; rows past m point at the panel's first row.
+	inPlace := avx512 && !ps.trans && ps.alpha == 1
 	tile := func(t, p int) {
 		rows := min(dirMR, m-p*dirMR)
+		if inPlace {
+			var rp [dirMR]*T
+			for r := range rp {
+				rp[r] = &ps.src[(p*dirMR+min(r, rows-1))*ps.ld]
+			}
+			if t < full {
+				fwdRows(k, &rp, &src[t*nr], &offs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, fullSegs)
+			} else {
+				fwdRows(k, &rp, &strip[0], &stripOffs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, lastSegs)
+			}
+			return
+		}
 		if t < full {
 			fwdTile(k, &ap[p*k*dirMR], &src[t*nr], &offs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, fullSegs)
 		} else {
 			fwdTile(k, &ap[p*k*dirMR], &strip[0], &stripOffs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, lastSegs)
 		}
 	}
-	pack := func(p int) { packPanel(ap[p*k*dirMR:], ps.src, ps.ld, m, k, ps.trans, ps.alpha, p) }
+	pack := func(p int) {
+		if !inPlace {
+			packPanel(ap[p*k*dirMR:], ps.src, ps.ld, m, k, ps.trans, ps.alpha, p)
+		}
+	}
 	small := m*n*k < 16*kernelGemmMin // too small to split
 	workers := 4 * runtime.GOMAXPROCS(0)
 
@@ -293,4 +312,15 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 			}
 		}
 	})
+}
+
+// fwdRows runs the in-place forward micro-kernel for T; see
+// convasm.FwdRowsF32.
+func fwdRows[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
+	switch rp := any(rows).(type) {
+	case *[dirMR]*float32:
+		convasm.FwdRowsF32(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
+	case *[dirMR]*float64:
+		convasm.FwdRowsF64(k, rp, any(x).(*float64), offs, any(y).(*float64), ldy, nrows, &segs[0], len(segs))
+	}
 }

@@ -34,6 +34,7 @@ func main() {
 	p(`#include "textflag.h"`)
 	for _, d := range dtypes {
 		fwd(p, d)
+		fwdRows(p, d)
 		dot(p, d)
 		copyRows(p, d)
 		fwd2(p, d)
@@ -55,43 +56,87 @@ func main() {
 // {shift, mask}: lanes whose bit is set in mask go to y + r·ldy + shift +
 // lane·size (byte offsets), so one segment moves a run of lanes to where
 // its output positions are.
-func fwd(p func(string, ...any), d dtype) {
+func fwd(p func(string, ...any), d dtype) { fwdKernel(p, d, false) }
+
+// fwdRows writes FwdRows, fwd with the weights read from eight row
+// pointers instead of a packed panel: row r's entry k is at
+// rows[r] + k·size, so a matrix product's left operand needs no packing.
+// The row pointers live in AX, DI, R8–R13, k's index in BX (the loop runs
+// until BX reaches k, compared in memory), and CX holds the offset.
+func fwdRows(p func(string, ...any), d dtype) { fwdKernel(p, d, true) }
+
+func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
 	mov := "VMOVUP" + d.sfx[1:]
 	lanes := 64 / d.size
+	name, arg, lbl := "FwdTile"+d.name, "a", "fwd"+d.name
+	if rowPtrs {
+		name, arg, lbl = "FwdRows"+d.name, "rows", "fwdrows"+d.name
+	}
 	p("")
-	p("// func FwdTile%s(k int, a, x *float%d, offs *int, y *float%d, ldy, rows int, segs *FwdSeg, nseg int)", d.name, d.size*8, d.size*8)
-	p("TEXT ·FwdTile%s(SB), NOSPLIT, $0-72", d.name)
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
+	if rowPtrs {
+		p("// func %s(k int, rows *[8]*float%d, x *float%d, offs *int, y *float%d, ldy, nrows int, segs *FwdSeg, nseg int)", name, d.size*8, d.size*8, d.size*8)
+	} else {
+		p("// func %s(k int, a, x *float%d, offs *int, y *float%d, ldy, rows int, segs *FwdSeg, nseg int)", name, d.size*8, d.size*8)
+	}
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
 	p("\tMOVQ x+16(FP), SI")
 	p("\tMOVQ offs+24(FP), DX")
 	for i := 0; i < 16; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
-	p("\tTESTQ CX, CX")
-	p("\tJZ fwdstore%s", d.name)
-	p("fwdloop%s:", d.name)
-	p("\tMOVQ (DX), R8")
-	p("\t%s (SI)(R8*1), Z16", mov)
-	p("\t%s 64(SI)(R8*1), Z17", mov)
-	for r := 0; r < 8; r++ {
-		p("\t%s %d(AX), Z%d", d.bcast, r*d.size, 18+r)
-		p("\tVFMADD231%s Z16, Z%d, Z%d", d.sfx, 18+r, 2*r)
-		p("\tVFMADD231%s Z17, Z%d, Z%d", d.sfx, 18+r, 2*r+1)
+	if rowPtrs {
+		regs := []string{"AX", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
+		p("\tMOVQ %s+8(FP), CX", arg)
+		for r, reg := range regs {
+			p("\tMOVQ %d(CX), %s", 8*r, reg)
+		}
+		p("\tXORQ BX, BX")
+		p("\tCMPQ BX, k+0(FP)")
+		p("\tJGE %sstore", lbl)
+		p("%sloop:", lbl)
+		p("\tMOVQ (DX)(BX*8), CX")
+		p("\t%s (SI)(CX*1), Z16", mov)
+		p("\t%s 64(SI)(CX*1), Z17", mov)
+		for r, reg := range regs {
+			p("\t%s (%s)(BX*%d), Z%d", d.bcast, reg, d.size, 18+r)
+			p("\tVFMADD231%s Z16, Z%d, Z%d", d.sfx, 18+r, 2*r)
+			p("\tVFMADD231%s Z17, Z%d, Z%d", d.sfx, 18+r, 2*r+1)
+		}
+		p("\tINCQ BX")
+		p("\tCMPQ BX, k+0(FP)")
+		p("\tJLT %sloop", lbl)
+	} else {
+		p("\tMOVQ k+0(FP), CX")
+		p("\tMOVQ %s+8(FP), AX", arg)
+		p("\tTESTQ CX, CX")
+		p("\tJZ %sstore", lbl)
+		p("%sloop:", lbl)
+		p("\tMOVQ (DX), R8")
+		p("\t%s (SI)(R8*1), Z16", mov)
+		p("\t%s 64(SI)(R8*1), Z17", mov)
+		for r := 0; r < 8; r++ {
+			p("\t%s %d(AX), Z%d", d.bcast, r*d.size, 18+r)
+			p("\tVFMADD231%s Z16, Z%d, Z%d", d.sfx, 18+r, 2*r)
+			p("\tVFMADD231%s Z17, Z%d, Z%d", d.sfx, 18+r, 2*r+1)
+		}
+		p("\tADDQ $8, DX")
+		p("\tADDQ $%d, AX", 8*d.size)
+		p("\tDECQ CX")
+		p("\tJNZ %sloop", lbl)
 	}
-	p("\tADDQ $8, DX")
-	p("\tADDQ $%d, AX", 8*d.size)
-	p("\tDECQ CX")
-	p("\tJNZ fwdloop%s", d.name)
-	p("fwdstore%s:", d.name)
+	p("%sstore:", lbl)
 	p("\tMOVQ y+32(FP), DI")
 	p("\tMOVQ ldy+40(FP), BX")
-	p("\tMOVQ rows+48(FP), R11")
+	if rowPtrs {
+		p("\tMOVQ nrows+48(FP), R11")
+	} else {
+		p("\tMOVQ rows+48(FP), R11")
+	}
 	p("\tMOVQ segs+56(FP), DX")
 	p("\tMOVQ nseg+64(FP), CX")
 	p("\tTESTQ CX, CX")
-	p("\tJZ fwddone%s", d.name)
-	p("fwdseg%s:", d.name)
+	p("\tJZ %sdone", lbl)
+	p("%sseg:", lbl)
 	p("\tMOVQ (DX), R8")
 	p("\tMOVQ 8(DX), R9")
 	p("\tKMOVW R9, K1")
@@ -100,16 +145,16 @@ func fwd(p func(string, ...any), d dtype) {
 	p("\tLEAQ (DI)(R8*1), R10")
 	for r := 0; r < 8; r++ {
 		p("\tCMPQ R11, $%d", r)
-		p("\tJLE fwdnext%s", d.name)
+		p("\tJLE %snext", lbl)
 		p("\t%s Z%d, K1, (R10)", mov, 2*r)
 		p("\t%s Z%d, K2, 64(R10)", mov, 2*r+1)
 		p("\tADDQ BX, R10")
 	}
-	p("fwdnext%s:", d.name)
+	p("%snext:", lbl)
 	p("\tADDQ $16, DX")
 	p("\tDECQ CX")
-	p("\tJNZ fwdseg%s", d.name)
-	p("fwddone%s:", d.name)
+	p("\tJNZ %sseg", lbl)
+	p("%sdone:", lbl)
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -87,3 +87,16 @@ func EluF32(n int, x, y *float32)
 //
 //go:noescape
 func EluDF32(n int, x, d, e, y *float32, above float32)
+
+// FwdRowsF32 is FwdTileF32 with the tile's 8 weight rows read in place:
+// t[r][l] = Σ_{k<K} rows[r][k] · x[offs[k] + l], so that a matrix
+// product's left operand needs no packing; rows[r] for r ≥ nrows must
+// still point to K readable elements (their results are not stored).
+//
+//go:noescape
+func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy, nrows int, segs *FwdSeg, nseg int)
+
+// FwdRowsF64 is FwdRowsF32 for float64, with an 8 × 16 tile.
+//
+//go:noescape
+func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int)

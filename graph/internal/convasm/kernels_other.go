@@ -64,3 +64,13 @@ func EluF32(n int, x, y *float32) {
 func EluDF32(n int, x, d, e, y *float32, above float32) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// FwdRowsF32 panics: there is no kernel on this architecture.
+func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy, nrows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// FwdRowsF64 panics: there is no kernel on this architecture.
+func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
