@@ -33,6 +33,10 @@ func TestExistingBlocksConform(t *testing.T) {
 		{"dense-residual-exact", func(rng *rand.Rand) (blocks.Bijector, error) {
 			return blocks.NewDense(blocks.DenseConfig{Dim: 3, Hidden: []int{6}, Lipschitz: f64}, rng)
 		}, []int{3, 3}, nil},
+		{"multiscale-exact", func(rng *rand.Rand) (blocks.Bijector, error) {
+			return blocks.NewMultiScale(blocks.MultiScaleConfig{Channels: 1, Height: 4, Width: 4, Scales: 2, Blocks: 1,
+				Hidden: []int{3, 3}, InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Dtype: tensor.Float64, Estimator: estimator.Exact{}, Act: graph.ELU}}, rng)
+		}, []int{2, 1, 4, 4}, nil},
 		{"squeeze", func(*rand.Rand) (blocks.Bijector, error) { return blocks.Squeeze{}, nil }, []int{2, 1, 4, 4}, nil},
 		{"chain", func(rng *rand.Rand) (blocks.Bijector, error) {
 			a, err := blocks.NewActNorm(3, tensor.Float64)
