@@ -62,6 +62,8 @@ var conformanceCases = []struct {
 		[]blockstest.Option{blockstest.LogDetTol(rk4LogDetTol), blockstest.PerturbParams(perturbSD)}},
 	{"hutchinson d=3 two rademacher probes", ode.FFJORDConfig{Dim: 3, Hidden: []int{6}, Steps: 4, Probes: 2, Rademacher: true}, []int{2, 3},
 		[]blockstest.Option{blockstest.Skip("logdet", "rows")}},
+	{"hutchinson d=2 three hidden layers lipswish", ode.FFJORDConfig{Dim: 2, Hidden: []int{5, 5, 5}, Act: graph.LipSwish, Steps: 3}, []int{3, 2},
+		[]blockstest.Option{blockstest.Skip("logdet", "rows")}},
 }
 
 // perturbSD is the standard deviation of the noise added to the initial
@@ -111,7 +113,7 @@ func TestFFJORDGradients(t *testing.T) {
 			}
 			x := randTensor(rng, c.shape...)
 			r := randTensor(rng, c.shape...)
-			loss, grads, params, m := lossGraph(t, f, x, r)
+			loss, grads, gradNodes, params, m := lossGraph(t, f, x, r)
 			defer m.Close()
 			eval := func() float64 {
 				m.Reset()
@@ -124,6 +126,14 @@ func TestFFJORDGradients(t *testing.T) {
 			sym := make([][]float64, len(grads))
 			for i, g := range grads {
 				sym[i] = append([]float64(nil), (*g).Data().([]float64)...)
+				// The trainer reads the gradient nodes after the run;
+				// on the whole-graph machine that must agree with Read.
+				after := gradNodes[i].Value().Data().([]float64)
+				for k, v := range after {
+					if v != sym[i][k] {
+						t.Fatalf("∂loss/∂%s[%d] read after the run = %.17g, by Read %.17g", params[i].Name, k, v, sym[i][k])
+					}
+				}
 			}
 			for i, p := range params {
 				data := p.Value.Data().([]float64)
@@ -149,9 +159,10 @@ func TestFFJORDGradients(t *testing.T) {
 }
 
 // lossGraph builds loss = Σ logDet + Σ y ⊙ r and its gradients w.r.t.
-// every parameter, each read out by gorgonia.Read into the returned values,
-// on a machine compiled from the whole graph.
-func lossGraph(t *testing.T, f blocks.Bijector, x, r *tensor.Dense) (loss *G.Value, grads []*G.Value, params []*graph.Param, m G.VM) {
+// every parameter, each read out by gorgonia.Read into the returned values
+// (the gradient nodes are returned too), on a machine compiled from the
+// whole graph.
+func lossGraph(t *testing.T, f blocks.Bijector, x, r *tensor.Dense) (loss *G.Value, grads []*G.Value, gn G.Nodes, params []*graph.Param, m G.VM) {
 	t.Helper()
 	b, err := graph.NewBuilder(x.Dtype())
 	if err != nil {
@@ -180,7 +191,7 @@ func lossGraph(t *testing.T, f blocks.Bijector, x, r *tensor.Dense) (loss *G.Val
 	for i, p := range params {
 		wrt[i] = p.Node
 	}
-	gn, err := graph.VJP(G.Nodes{ln}, G.Nodes{one}, wrt)
+	gn, err = graph.VJP(G.Nodes{ln}, G.Nodes{one}, wrt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +205,7 @@ func lossGraph(t *testing.T, f blocks.Bijector, x, r *tensor.Dense) (loss *G.Val
 		reads = append(reads, G.Read(g, grads[i]))
 	}
 	_ = reads // the Read statements are part of the graph
-	return loss, grads, params, G.NewTapeMachine(b.Graph())
+	return loss, grads, gn, params, G.NewTapeMachine(b.Graph())
 }
 
 func scalar(t *testing.T, v G.Value) float64 {
