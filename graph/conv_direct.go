@@ -429,25 +429,28 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 	dynamicFor(g.C+g.O, 1, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for ch := lo; ch < hi; ch++ {
+				// Image by image, reading each channel's plane in order;
+				// the channel's slice of the batch layout (hp·wp·nb
+				// elements) stays in cache while its images fill it.
 				if ch < g.C {
 					c := ch
-					for yy := 0; yy < g.H; yy++ {
-						for xx := 0; xx < g.W; xx++ {
-							dst := xb[((c*p.hp+yy+g.Pad)*p.wp+xx+g.Pad)*nb:][:g.N]
-							src := x[(c*g.H+yy)*g.W+xx:]
-							for n := range dst {
-								dst[n] = src[n*g.C*hw]
+					for n := 0; n < g.N; n++ {
+						src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
+						for yy := 0; yy < g.H; yy++ {
+							dst := xb[((c*p.hp+yy+g.Pad)*p.wp+g.Pad)*nb+n:]
+							for xx, v := range src[yy*g.W : (yy+1)*g.W] {
+								dst[xx*nb] = v
 							}
 						}
 					}
 					continue
 				}
 				o := ch - g.C
-				for q := 0; q < pos; q++ {
-					dst := db[(o*pos+q)*nb:][:g.N]
-					src := dy[o*pos+q:]
-					for n := range dst {
-						dst[n] = src[n*g.O*pos]
+				for n := 0; n < g.N; n++ {
+					src := dy[(n*g.O+o)*pos : (n*g.O+o+1)*pos]
+					dst := db[o*pos*nb+n:]
+					for q, v := range src {
+						dst[q*nb] = v
 					}
 				}
 			}
