@@ -19,8 +19,9 @@
 //
 // whose Jacobian is triangular in the order. Forward is one pass of the
 // network; Inverse is the sequential D-step pass x_i = u_i·exp(α_i) + μ_i,
-// one network evaluation per dimension, on a graph compiled once per batch
-// shape.
+// computed numerically and incrementally (see [MADE.Inverse]). As a density
+// model on its own, MADE is blocks.Flow{F: made} (a standard Gaussian base),
+// or equivalently NewMAF with Layers: 1 and no ActNorm.
 //
 // # MAF
 //

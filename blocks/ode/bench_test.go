@@ -3,6 +3,7 @@ package ode_test
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/blocks/ode"
@@ -25,6 +26,7 @@ func BenchmarkFFJORDStep2D(b *testing.B) {
 	const n = 500
 	x := tensor.New(tensor.WithShape(n, 2), tensor.WithBacking(make([]float32, n*2)))
 	graph.Fill(x, graph.Gaussian, rng)
+	start := time.Now()
 	gb, err := graph.NewBuilder(tensor.Float32)
 	if err != nil {
 		b.Fatal(err)
@@ -51,6 +53,7 @@ func BenchmarkFFJORDStep2D(b *testing.B) {
 	}
 	m := G.NewTapeMachine(gb.Graph())
 	defer m.Close()
+	build := time.Since(start)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -60,6 +63,7 @@ func BenchmarkFFJORDStep2D(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(build.Seconds(), "build-s") // graph build and compile, once
 }
 
 // BenchmarkFFJORDInverse2D times the inverse (sampling direction) of the
