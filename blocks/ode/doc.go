@@ -18,7 +18,9 @@
 // differentiable again, so training differentiates through it. The probes
 // are noise inputs of the graph.Builder ("probe0", …): call Resample on the
 // builder before every run. [ExactTrace] sums over the D basis vectors
-// instead, for low dimensions and tests.
+// instead, for low dimensions and tests. [CNF.ForwardWith] with
+// estimator.Exact builds the exact trace for one graph (an evaluation
+// graph, say) whatever the configured mode.
 //
 // # Solver
 //

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -15,8 +16,9 @@ import (
 
 // Compile-time conformance checks.
 var (
-	_ blocks.Bijector = (*CNF)(nil)
-	_ blocks.Tensorer = (*CNF)(nil)
+	_ blocks.Bijector          = (*CNF)(nil)
+	_ blocks.EstimatedBijector = (*CNF)(nil)
+	_ blocks.Tensorer          = (*CNF)(nil)
 )
 
 // CNF is the continuous normalizing flow of FFJORD (Grathwohl et al. 2019,
@@ -184,9 +186,9 @@ func trace(f, z *G.Node, vs []*G.Node) (*G.Node, error) {
 // traceVectors registers the vectors the trace is taken with: Probes noise
 // inputs "probe<p>" (Hutchinson), or D basis inputs "basis<i>" (exact).
 // scale is the factor that turns Σ_v vᵀJv into the trace estimate.
-func (c *CNF) traceVectors(b *graph.Builder, n int) (vs []*G.Node, scale float64, err error) {
+func (c *CNF) traceVectors(b *graph.Builder, n int, mode TraceMode) (vs []*G.Node, scale float64, err error) {
 	d := c.cfg.Dim
-	if c.cfg.Trace == ExactTrace {
+	if mode == ExactTrace {
 		for i := 0; i < d; i++ {
 			e := tensor.New(tensor.Of(b.Dtype()), tensor.WithShape(n, d))
 			data := make([]float64, n*d)
@@ -227,6 +229,29 @@ func (c *CNF) traceVectors(b *graph.Builder, n int) (vs []*G.Node, scale float64
 // With the Hutchinson trace the probes are noise inputs of b, one set for
 // the whole integration: call b.Resample before each run.
 func (c *CNF) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
+	return c.forward(b, x, c.cfg.Trace)
+}
+
+// ForwardWith implements blocks.EstimatedBijector, so that a trainer can
+// build an evaluation graph with an exact log-det from a model trained with
+// the Hutchinson estimator: est of type estimator.Exact selects the exact
+// trace (D ≤ MaxExactDim), any other estimator or nil keeps the configured
+// trace. The estimators' power series do not apply to a CNF, whose log-det
+// is an integral of traces, not log det(I + J).
+func (c *CNF) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator) (y, logDet *G.Node, err error) {
+	mode := c.cfg.Trace
+	switch est.(type) {
+	case estimator.Exact, *estimator.Exact:
+		if c.cfg.Dim > MaxExactDim {
+			return nil, nil, errors.Errorf("ode: exact trace needs D VJPs per evaluation; dim %d exceeds %d", c.cfg.Dim, MaxExactDim)
+		}
+		mode = ExactTrace
+	}
+	return c.forward(b, x, mode)
+}
+
+// forward builds Forward with the given trace mode.
+func (c *CNF) forward(b *graph.Builder, x *G.Node, mode TraceMode) (y, logDet *G.Node, err error) {
 	s := x.Shape()
 	if err := c.checkShape(s); err != nil {
 		return nil, nil, err
@@ -235,7 +260,7 @@ func (c *CNF) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	vs, trScale, err := c.traceVectors(b, s[0])
+	vs, trScale, err := c.traceVectors(b, s[0], mode)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/blocks/ode"
+	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	"gonum.org/v1/gonum/mat"
@@ -283,5 +284,53 @@ func TestInverseNotConverged(t *testing.T) {
 	var nc *blocks.NotConvergedError
 	if !errors.As(err, &nc) {
 		t.Fatalf("Inverse = %v, want a *blocks.NotConvergedError", err)
+	}
+}
+
+// TestForwardWithExact checks that ForwardWith(estimator.Exact{}) on a
+// Hutchinson-configured CNF gives the log-det of the same weights
+// configured with the exact trace, and that other estimators keep the
+// configured Hutchinson trace (it then differs from the exact value).
+func TestForwardWithExact(t *testing.T) {
+	cfg := ode.FFJORDConfig{Dim: 3, Hidden: []int{6}, Steps: 3, Dtype: tensor.Float64}
+	hutch, err := ode.NewFFJORD(cfg, rand.New(rand.NewPCG(71, 72)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Trace = ode.ExactTrace
+	exact, err := ode.NewFFJORD(cfg, rand.New(rand.NewPCG(71, 72)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(rand.New(rand.NewPCG(73, 74)), 2, 3)
+	_, _, ldE, mE := forwardGraph(t, exact, x)
+	want := run(t, mE, ldE)
+	mE.Close()
+	for _, c := range []struct {
+		name  string
+		est   estimator.Estimator
+		exact bool
+	}{{"Exact", estimator.Exact{}, true}, {"*Exact", &estimator.Exact{}, true}, {"PowerSeries", estimator.PowerSeries{}, false}} {
+		b, err := graph.NewBuilder(tensor.Float64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xn, err := b.Input("x", x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ld, err := blocks.ForwardWith(b, hutch, xn, c.est)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := G.NewTapeMachine(b.Graph())
+		got := run(t, m, ld)
+		m.Close()
+		for r := range want {
+			same := math.Abs(got[r]-want[r]) <= 1e-14
+			if same != c.exact {
+				t.Errorf("ForwardWith(%s) log-det[%d] = %.15g, exact-trace model %.15g; want equal: %v", c.name, r, got[r], want[r], c.exact)
+			}
+		}
 	}
 }
