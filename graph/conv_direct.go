@@ -303,7 +303,8 @@ func directConv[T Float](g ConvGeom, x, a, y []T) {
 	})
 }
 
-// dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines,
+// dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines
+// (the calling one among them),
 // each of which calls run once with next, which hands out the next piece
 // not yet taken until none is left. Workers that get more CPU take more
 // pieces, which keeps both busy when other processes share the cores.
@@ -323,13 +324,14 @@ func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 		return
 	}
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 1; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			run(next)
 		}()
 	}
+	run(next) // the calling goroutine is the first worker
 	wg.Wait()
 }
 

@@ -53,15 +53,15 @@ func splitRange(n int) (count, size int) {
 }
 
 // parallelChunks runs body(k, lo, hi) for the k-th of the count chunks that
-// splitRange(n) returned, concurrently; a single chunk runs on the calling
-// goroutine.
+// splitRange(n) returned, concurrently; the calling goroutine runs chunk 0
+// itself (all of them when there is one).
 func parallelChunks(n, count, size int, body func(k, lo, hi int)) {
 	if count <= 1 {
 		body(0, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
-	for k := 0; k < count; k++ {
+	for k := 1; k < count; k++ {
 		lo, hi := k*size, min((k+1)*size, n)
 		wg.Add(1)
 		go func() {
@@ -69,6 +69,7 @@ func parallelChunks(n, count, size int, body func(k, lo, hi int)) {
 			body(k, lo, hi)
 		}()
 	}
+	body(0, 0, min(size, n))
 	wg.Wait()
 }
 
