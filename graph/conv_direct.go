@@ -304,9 +304,8 @@ func directConv[T Float](g ConvGeom, x, a, y []T) {
 }
 
 // dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines
-// (the calling one among them),
-// each of which calls run once with next, which hands out the next piece
-// not yet taken until none is left. Workers that get more CPU take more
+// (the calling one among them), each of which calls run once with next,
+// which hands out the next piece not yet taken until none is left. Workers that get more CPU take more
 // pieces, which keeps both busy when other processes share the cores.
 func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 	pieces := (n + grain - 1) / grain
