@@ -31,6 +31,12 @@
 // reverse-mode through the unrolled steps (discretize-then-optimize), not
 // from the adjoint ODE, so memory grows with Steps.
 //
+// The graph needs a fixed step count, so error control happens outside it:
+// [CNF.ChooseSteps] doubles the count until a Richardson estimate of the
+// error of z(T) on a batch meets a tolerance (the estimate matched the
+// true error to 1% in TestChooseSteps), and [CNF.WithSteps] gives a CNF
+// with the same parameters and another count, e.g. for evaluation.
+//
 // Measured discretization error (TestRK4Error: D = 2, hidden [16, 16],
 // softplus, T = 1, float64, initial weights ×3 so that the dynamics are
 // far from the identity, |log-det| ≈ 2.25; reference CNF.Integrate with

@@ -334,3 +334,61 @@ func TestForwardWithExact(t *testing.T) {
 		}
 	}
 }
+
+// TestChooseSteps checks the error-controlled step count on the strongly
+// nonlinear model of TestRK4Error: the returned estimate is within the
+// tolerance, the true error of z(T) against a 1000-step reference is within
+// the tolerance and within a factor 2 of the estimate (the Richardson
+// estimate is asymptotically exact), and half as many steps would not have
+// met the tolerance.
+func TestChooseSteps(t *testing.T) {
+	const tol = 1e-5
+	c, err := ode.NewFFJORD(ode.FFJORDConfig{Dim: 2, Hidden: []int{16, 16}, Steps: 2, Dtype: tensor.Float64}, rand.New(rand.NewPCG(21, 22)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nt := range c.Tensors() {
+		d := nt.Value.Data().([]float64)
+		for i := range d {
+			d[i] *= rk4Scale
+		}
+	}
+	x := randTensor(rand.New(rand.NewPCG(23, 24)), 3, 2)
+	steps, est, err := c.ChooseSteps(x, tol, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := c.Integrate(x, 0, 1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxErr := func(s int) float64 {
+		z, err := c.Integrate(x, 0, 1, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := 0.0
+		for i, v := range z.Data().([]float64) {
+			e = math.Max(e, math.Abs(v-ref.Data().([]float64)[i]))
+		}
+		return e
+	}
+	got := maxErr(steps)
+	t.Logf("ChooseSteps(tol %g) = %d steps, estimate %.3g, error vs 1000 steps %.3g; %d steps: error %.3g", tol, steps, est, got, steps/2, maxErr(steps/2))
+	if est > tol || got > tol || got > 2*est || est > 2*got {
+		t.Errorf("%d steps: estimate %.3g, true error %.3g; want both ≤ %g and within a factor 2 of each other", steps, est, got, tol)
+	}
+	if steps > 2 && maxErr(steps/2) <= tol {
+		t.Errorf("%d steps already had error %.3g ≤ %g", steps/2, maxErr(steps/2), tol)
+	}
+	w, err := c.WithSteps(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Config().Steps != steps || &w.Tensors()[0].Value.Data().([]float64)[0] != &c.Tensors()[0].Value.Data().([]float64)[0] {
+		t.Errorf("WithSteps(%d) does not share the parameters or has steps %d", steps, w.Config().Steps)
+	}
+	if _, _, err := c.ChooseSteps(x, 1e-14, 64); err == nil {
+		t.Error("an unreachable tolerance gave no error")
+	}
+}
