@@ -289,8 +289,9 @@ func TestInverseNotConverged(t *testing.T) {
 
 // TestForwardWithExact checks that ForwardWith(estimator.Exact{}) on a
 // Hutchinson-configured CNF gives the log-det of the same weights
-// configured with the exact trace, and that other estimators keep the
-// configured Hutchinson trace (it then differs from the exact value).
+// configured with the exact trace, also through a blocks.Chain, and that
+// other estimators keep the configured Hutchinson trace (it then differs
+// from the exact value).
 func TestForwardWithExact(t *testing.T) {
 	cfg := ode.FFJORDConfig{Dim: 3, Hidden: []int{6}, Steps: 3, Dtype: tensor.Float64}
 	hutch, err := ode.NewFFJORD(cfg, rand.New(rand.NewPCG(71, 72)))
@@ -306,11 +307,24 @@ func TestForwardWithExact(t *testing.T) {
 	_, _, ldE, mE := forwardGraph(t, exact, x)
 	want := run(t, mE, ldE)
 	mE.Close()
+	// Wrapped in a blocks.Chain, as a trainer holding a *blocks.Chain model
+	// would, the estimator must reach the CNF too.
+	chain, err := blocks.NewChain(hutch)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name  string
+		f     blocks.Bijector
 		est   estimator.Estimator
 		exact bool
-	}{{"Exact", estimator.Exact{}, true}, {"*Exact", &estimator.Exact{}, true}, {"PowerSeries", estimator.PowerSeries{}, false}} {
+	}{
+		{"Exact", hutch, estimator.Exact{}, true},
+		{"*Exact", hutch, &estimator.Exact{}, true},
+		{"PowerSeries", hutch, estimator.PowerSeries{}, false},
+		{"chain/Exact", chain, estimator.Exact{}, true},
+		{"chain/nil", chain, nil, false},
+	} {
 		b, err := graph.NewBuilder(tensor.Float64)
 		if err != nil {
 			t.Fatal(err)
@@ -319,7 +333,7 @@ func TestForwardWithExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, ld, err := blocks.ForwardWith(b, hutch, xn, c.est)
+		_, ld, err := blocks.ForwardWith(b, c.f, xn, c.est)
 		if err != nil {
 			t.Fatal(err)
 		}
