@@ -137,6 +137,9 @@ func packPanel[T Float](pa, src []T, ld, m, k int, trans bool, alpha T, p int) {
 	i0 := p * dirMR
 	rows := min(dirMR, m-i0)
 	switch {
+	case trans && rows == dirMR && alpha == 1:
+		// k rows of 8 elements, ld apart, to k rows of 8, one vector move each.
+		copyRows(pa, dirMR, src[i0:], ld, k, dirMR)
 	case trans && rows == dirMR:
 		for kk := range k {
 			d := (*[dirMR]T)(pa[kk*dirMR:])
