@@ -94,8 +94,14 @@ const (
 // to 0.19 (−0.70 against −0.51 by central differences), with or without
 // gorgonia.Read, while a machine compiled from the whole graph, as the
 // trainer's density path does, matches central differences to 1e-9 (the
-// loss values of both agree; only gradient nodes differ).
-// TestSubgraphMachineHazard keeps a minimal reproduction.
+// loss values of both agree; only gradient nodes differ). The trigger is
+// narrow: one RK4 step with its traces summed as τ₁+τ₂+τ₃+τ₄ compiled
+// fine, the same sum written τ₁ + 2·(τ₂+τ₃) + τ₄ (a scalar input node
+// "two") did not. A likely mechanism: graph.VJP also builds the
+// derivatives w.r.t. constant scalars (dead branches) that read gradient
+// values; the whole graph keeps them and with them those values alive,
+// ExactSubgraphRoots drops them and lets in-place ops reuse the registers
+// — TestSubgraphMachineHazard shows exactly that on a two-parameter graph.
 func TestFFJORDGradients(t *testing.T) {
 	for _, c := range conformanceCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -226,9 +232,11 @@ func scalar(t *testing.T, v G.Value) float64 {
 // TestFFJORDGradients on a two-parameter graph, L = Σ u ⊙ (x + b + t·c),
 // whose gradient w.r.t. c is t times the one w.r.t. b. A tape machine
 // compiled from ExactSubgraphRoots(g_b, g_c) was measured to leave g_b
-// holding g_c's value after the run (the product was done in place over
-// g_b's register); the whole-graph machine is right. The test asserts the
-// whole-graph value and logs what the subgraph machine gave.
+// holding g_c's value after the run (the product t·g_b was done in place
+// over g_b's register, g_b's last reader in the subgraph); in the whole
+// graph the dead derivative w.r.t. t also reads g_b, later, and the value
+// survives. The test asserts the whole-graph value and logs what the
+// subgraph machine gave.
 func TestSubgraphMachineHazard(t *testing.T) {
 	b, err := graph.NewBuilder(tensor.Float64)
 	if err != nil {
