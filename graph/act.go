@@ -150,6 +150,13 @@ func (op actOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if op.order >= maxActOrder {
 		return nil, errors.Errorf("graph: %v: derivatives beyond order %d are not implemented", op, maxActOrder)
 	}
+	if op.act == ELU && op.order == 0 {
+		dx, err := G.ApplyOp(eluYOp{nf: 1, dims: op.dims}, out, grad)
+		if err != nil {
+			return nil, errors.Wrapf(err, "graph: differentiating %v", op)
+		}
+		return G.Nodes{dx}, nil
+	}
 	if fusesDerivative(op.act) {
 		dx, err := G.ApplyOp(actDerivOp{act: op.act, order: op.order + 1, nf: 1, dims: op.dims}, in[0], grad)
 		if err != nil {

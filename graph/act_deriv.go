@@ -8,8 +8,6 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/iresnet/iresnet/graph/internal/convasm"
 )
 
 // actDerivOp is a derivative of an activation times cotangents, in one
@@ -22,8 +20,9 @@ import (
 //	∂/∂x   → actDerivOp{order+1, nf+1}(x, ḡ, g₁, …, g_nf)
 //	∂/∂gᵢ  → actDerivOp{order, nf}(x, ḡ, g₁, …, gᵢ₋₁, gᵢ₊₁, …, g_nf)
 //
-// (ḡ the incoming cotangent). It is used for ELU and ReLU, whose
-// derivatives cost about as little as reading a stored one; the others keep
+// (ḡ the incoming cotangent). It is used for ReLU, whose derivatives cost
+// about as little as reading a stored one; ELU uses eluYOp, which reads
+// the activation's output instead of evaluating e^x, and the others keep
 // f⁽ᵏ⁾(x) as a node that several products can share.
 type actDerivOp struct {
 	opBase
@@ -36,7 +35,7 @@ type actDerivOp struct {
 var _ G.SDOp = actDerivOp{}
 
 // fusesDerivative reports whether differentiating act uses actDerivOp.
-func fusesDerivative(act Activation) bool { return act == ELU || act == ReLU }
+func fusesDerivative(act Activation) bool { return act == ReLU }
 
 func (op actDerivOp) Arity() int { return 1 + op.nf }
 func (op actDerivOp) Type() hm.Type {
@@ -73,7 +72,7 @@ func (op actDerivOp) DiffWRT(n int) []bool {
 }
 
 func (op actDerivOp) Do(vals ...G.Value) (G.Value, error) {
-	in, err := op.inputs(vals)
+	in, err := derivInputs(op.String(), op.Arity(), vals)
 	if err != nil {
 		return nil, err
 	}
@@ -82,38 +81,51 @@ func (op actDerivOp) Do(vals ...G.Value) (G.Value, error) {
 
 // UsePreallocDo writes into the machine's preallocated output.
 func (op actDerivOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
-	in, err := op.inputs(vals)
+	in, err := derivInputs(op.String(), op.Arity(), vals)
 	if err != nil {
 		return nil, err
 	}
-	out, ok := prealloc.(*tensor.Dense)
-	if !ok || !out.Shape().Eq(in[0].Shape()) || out.Dtype() != in[0].Dtype() {
+	out, ok := derivOutput(prealloc, in)
+	if !ok {
 		return op.Do(vals...)
-	}
-	for _, v := range in {
-		if v == out { // the kernels read each input where they write
-			return op.Do(vals...)
-		}
 	}
 	return op.into(out, in)
 }
 
-func (op actDerivOp) inputs(vals []G.Value) ([]*tensor.Dense, error) {
-	if len(vals) != op.Arity() {
-		return nil, errors.Errorf("graph: %v takes %d inputs, got %d", op, op.Arity(), len(vals))
+// derivInputs checks the inputs of a derivative op of the given arity: dense
+// tensors of one shape and element type.
+func derivInputs(name string, arity int, vals []G.Value) ([]*tensor.Dense, error) {
+	if len(vals) != arity {
+		return nil, errors.Errorf("graph: %v takes %d inputs, got %d", name, arity, len(vals))
 	}
 	in := make([]*tensor.Dense, len(vals))
 	for i, v := range vals {
-		d, err := denseOf(op.String(), v)
+		d, err := denseOf(name, v)
 		if err != nil {
 			return nil, err
 		}
 		if i > 0 && (!d.Shape().Eq(in[0].Shape()) || d.Dtype() != in[0].Dtype()) {
-			return nil, errors.Errorf("graph: %v: input %d is %v %v, x is %v %v", op, i, d.Dtype(), d.Shape(), in[0].Dtype(), in[0].Shape())
+			return nil, errors.Errorf("graph: %v: input %d is %v %v, input 0 is %v %v", name, i, d.Dtype(), d.Shape(), in[0].Dtype(), in[0].Shape())
 		}
 		in[i] = d
 	}
 	return in, nil
+}
+
+// derivOutput returns prealloc as the output of a derivative op with
+// inputs in, or false when it does not fit or is one of the inputs (the
+// kernels read several inputs at each position they write).
+func derivOutput(prealloc G.Value, in []*tensor.Dense) (*tensor.Dense, bool) {
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || !out.Shape().Eq(in[0].Shape()) || out.Dtype() != in[0].Dtype() {
+		return nil, false
+	}
+	for _, v := range in {
+		if v == out {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func (op actDerivOp) into(out *tensor.Dense, in []*tensor.Dense) (G.Value, error) {
@@ -137,16 +149,30 @@ func dataOf[T Float](in []*tensor.Dense) [][]T {
 }
 
 // actDeriv writes out = f⁽ᵒʳᵈᵉʳ⁾(in[0]) ⊙ in[1] ⊙ … ⊙ in[len(in)−1],
-// in chunks of actChunk elements spread over the cores. For ELU in
-// float32 on AVX-512 one kernel pass takes the derivative and up to two
-// factors; further factors are multiplied into out first.
+// in chunks of actChunk elements spread over the cores.
 func actDeriv[T Float](act Activation, order int, out []T, in [][]T) {
-	x, gs := in[0], in[1:]
 	f := actFunc(act, order)
-	fused := avx512 && act == ELU && any(T(0)) == any(float32(0))
+	forFactors(out, in, func(o, xs, g, e []T) {
+		for i := range o {
+			v := T(f(float64(xs[i]))) * g[i]
+			if e != nil {
+				v *= e[i]
+			}
+			o[i] = v
+		}
+	})
+}
+
+// forFactors splits out and the inputs in = {x, g₁, …, g_nf} of a
+// derivative op into chunks of actChunk elements spread over the cores,
+// multiplies all factors but the last two into out first when there are
+// more than two, and calls kernel(o, x, g, e) per chunk to write
+// o = h(x)·g·e (e nil when there is one factor).
+func forFactors[T Float](out []T, in [][]T, kernel func(o, x, g, e []T)) {
+	x, gs := in[0], in[1:]
 	parallelFor(chunks(len(x)), func(lo, hi int) {
 		lo, hi = lo*actChunk, min(hi*actChunk, len(x))
-		o, xs := out[lo:hi], x[lo:hi]
+		o := out[lo:hi]
 		g := make([][]T, len(gs))
 		for i, gi := range gs {
 			g[i] = gi[lo:hi]
@@ -158,27 +184,11 @@ func actDeriv[T Float](act Activation, order int, out []T, in [][]T) {
 			}
 			g = [][]T{o, g[len(g)-1]}
 		}
-		done := 0
-		if fused {
-			above := float32(0)
-			if order == 1 {
-				above = 1
-			}
-			var e *float32
-			if len(g) == 2 {
-				e = &any(g[1]).([]float32)[0]
-			}
-			if done = len(o) &^ 15; done > 0 {
-				convasm.EluDF32(done, &any(xs).([]float32)[0], &any(g[0]).([]float32)[0], e, &any(o).([]float32)[0], above)
-			}
+		var e []T
+		if len(g) == 2 {
+			e = g[1]
 		}
-		for i := done; i < len(o); i++ {
-			v := T(f(float64(xs[i]))) * g[0][i]
-			if len(g) == 2 {
-				v *= g[1][i]
-			}
-			o[i] = v
-		}
+		kernel(o, x[lo:hi], g[0], e)
 	})
 }
 

@@ -24,10 +24,10 @@ func eluTestPoints() []float32 {
 	return append(x, 0, float32(math.Inf(-1)), float32(math.Inf(1)), -104, -103.9, -87.5, 88.7)
 }
 
-// TestEluKernels compares the AVX-512 ELU kernels with the float64
+// TestEluKernel compares the AVX-512 ELU kernel with the float64
 // reference to 3e-7 relative (≈ 2.5 ulp of float32), and checks that NaN
 // stays NaN.
-func TestEluKernels(t *testing.T) {
+func TestEluKernel(t *testing.T) {
 	if !convasm.AVX512 {
 		t.Skip("no AVX-512")
 	}
@@ -42,47 +42,16 @@ func TestEluKernels(t *testing.T) {
 			t.Fatalf("EluF32(%g) = %g, want %g (rel. error %.3g)", x[i], y[i], want, d/math.Abs(want))
 		}
 	}
-	g := make([]float32, len(x))
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range g {
-		g[i] = float32(rng.NormFloat64())
-	}
-	for _, above := range []float32{0, 1} {
-		f := ActivationFunc(ELU, 1)
-		if above == 0 {
-			f = ActivationFunc(ELU, 2)
-		}
-		for _, two := range []bool{false, true} {
-			var e *float32
-			if two {
-				e = &g[1]
-			}
-			convasm.EluDF32(n-16, &x[0], &g[0], e, &y[0], above)
-			for i := range n - 16 {
-				want := f(float64(x[i])) * float64(g[i])
-				if two {
-					want = f(float64(x[i])) * float64(g[i]*g[i+1])
-				}
-				if d := math.Abs(float64(y[i]) - want); float64(y[i]) != want && !(d <= 4e-7*math.Abs(want)+1e-44) {
-					t.Fatalf("EluDF32(%g, factors %g, %v, above %g) = %g, want %g", x[i], g[i], two, above, y[i], want)
-				}
-			}
-		}
-	}
 	nan := make([]float32, 16)
 	nan[3] = float32(math.NaN())
 	convasm.EluF32(16, &nan[0], &y[0])
 	if !math.IsNaN(float64(y[3])) || y[0] != 0 {
 		t.Errorf("EluF32 of NaN = %g (want NaN), of 0 = %g", y[3], y[0])
 	}
-	convasm.EluDF32(16, &nan[0], &g[0], nil, &y[0], 1)
-	if !math.IsNaN(float64(y[3])) {
-		t.Errorf("EluDF32 of NaN = %g, want NaN", y[3])
-	}
 }
 
 // TestActDerivOpValues checks actDerivOp against f⁽ᵏ⁾(x)·Πgᵢ in float64 for
-// ELU and ReLU, every order and up to four factors, in both element types,
+// ELU and ReLU (the graph uses it for ReLU), every order and up to four factors, in both element types,
 // on tensors longer than one chunk and not a multiple of a vector, with the
 // AVX-512 kernels on and off.
 func TestActDerivOpValues(t *testing.T) {
@@ -161,8 +130,9 @@ func asFloat64(d *tensor.Dense) []float64 {
 
 // TestActDerivSecondOrder differentiates f = Σ(vᵀJv − ½vᵀJ²v) for
 // g(x) = φ(x·W1)·W2, φ = ELU or ReLU, w.r.t. W1 and W2 (which evaluates φ's
-// derivatives up to order 3 through actDerivOp, nested up to three factors
-// deep) and compares with central finite differences in float64.
+// derivatives up to order 3 through actDerivOp for ReLU and eluYOp for
+// ELU, nested up to three factors deep) and compares with central finite
+// differences in float64.
 func TestActDerivSecondOrder(t *testing.T) {
 	for _, act := range []Activation{ELU, ReLU} {
 		rng := rand.New(rand.NewPCG(7, 8))
@@ -227,5 +197,77 @@ func TestActDerivSecondOrder(t *testing.T) {
 			}
 		}
 		m.Close()
+	}
+}
+
+// TestEluYOpValues checks eluYOp against ELU′(x)·Πgᵢ and [x ≤ 0]·Πgᵢ
+// computed from x in float64, with y = ELU(x) as its input, for up to four
+// factors, in both element types, on tensors longer than one chunk and not
+// a multiple of a vector, with the AVX-512 kernel on and off; and that a
+// NaN in y stays NaN.
+func TestEluYOpValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = actChunk + 1000 + 7
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = 3 * rng.NormFloat64()
+	}
+	xs[5] = math.NaN()
+	elu, d1 := ActivationFunc(ELU, 0), ActivationFunc(ELU, 1)
+	ys := make([]float64, n)
+	for i, x := range xs {
+		ys[i] = elu(x)
+	}
+	gs := [][]float64{randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)}
+	for _, mode := range []bool{true, false} {
+		if mode && !convasm.AVX512 {
+			continue
+		}
+		saved := avx512
+		avx512 = mode
+		for _, step := range []bool{false, true} {
+			for nf := 1; nf <= 4; nf++ {
+				op := eluYOp{step: step, nf: nf, dims: 1}
+				for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+					round := func(v float64) float64 { return v }
+					tol := 1e-15
+					if dt == tensor.Float32 {
+						round = func(v float64) float64 { return float64(float32(v)) }
+						tol = 2e-6
+					}
+					vals := []G.Value{denseOfType(dt, ys)}
+					for _, g := range gs[:nf] {
+						vals = append(vals, denseOfType(dt, g))
+					}
+					out, err := op.Do(vals...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := asFloat64(out.(*tensor.Dense))
+					for i, x := range xs {
+						want := d1(x)
+						if step {
+							want = 0
+							if x <= 0 {
+								want = 1
+							}
+						}
+						for _, g := range gs[:nf] {
+							want *= round(g[i])
+						}
+						if math.IsNaN(x) {
+							if !math.IsNaN(got[i]) {
+								t.Fatalf("avx512=%v %v: %v of NaN = %g", mode, dt, op, got[i])
+							}
+							continue
+						}
+						if d := math.Abs(got[i] - want); d > tol*math.Max(1, math.Abs(want)) {
+							t.Fatalf("avx512=%v %v: %v at x=%g: %g, want %g", mode, dt, op, x, got[i], want)
+						}
+					}
+				}
+			}
+		}
+		avx512 = saved
 	}
 }

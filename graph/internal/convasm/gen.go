@@ -41,6 +41,7 @@ func main() {
 		dot2(p, d)
 	}
 	elu(p)
+	eluOut(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -422,16 +423,16 @@ func dot2(p func(string, ...any), d dtype) {
 	p("\tRET")
 }
 
-// elu writes the float32 ELU kernels EluF32 and EluDF32 over n/16 whole
-// vectors. Both evaluate e^x − 1 and e^x on x clamped to ≥ −104 as
+// elu writes the float32 ELU kernel EluF32 over n/16 whole vectors. It
+// evaluates e^x − 1 on x clamped to ≥ −104 as
 //
 //	x = k·ln2 + r, |r| ≤ ln2/2,  q = e^r − 1 ≈ r + r²/2 + … + r⁷/7!,
-//	t = 2^k,  e^x − 1 = q·t + (t − 1),  e^x = q·t + t,
+//	t = 2^k,  e^x − 1 = q·t + (t − 1)
 //
 // (k rounded to nearest by VRNDSCALEPS, 2^k by VSCALEFPS), which keeps the
 // relative accuracy of e^x − 1 near 0 where 1 + q would lose it. A NaN in x
-// stays NaN. Registers: Z0 x, Z1 k, Z2 r, Z3 q, Z4 t, Z5 g or the result,
-// Z6 zero, Z7 one, Z8–Z16 constants, K1 the lanes with x > 0.
+// stays NaN. Registers: Z0 x, Z1 k, Z2 r, Z3 q, Z4 t, Z5 the result,
+// Z6 zero, Z7 one, Z8–Z17 constants, K1 the lanes with x > 0.
 func elu(p func(string, ...any)) {
 	consts := func() {
 		for _, c := range []struct {
@@ -494,31 +495,42 @@ func elu(p func(string, ...any)) {
 	p("eludone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
 
+// eluOut writes EluOutF32: out[i] = d[i]·e[i]·(above if y[i] > 0, else
+// a·y[i] + b) over n/16 whole vectors, without e when it is nil. With y
+// ELU's output, (above, a, b) = (1, 1, 1) gives its first derivative
+// (e^x = y + 1 below zero) and (0, 0, 1) the derivative of that in y.
+// Registers: Z0 y, Z3 the factor, Z5 the product, Z6 zero, Z18–Z20 above,
+// a, b, K1 the lanes with y > 0.
+func eluOut(p func(string, ...any)) {
 	p("")
-	p("// func EluDF32(n int, x, d, e, y *float32, above float32)")
-	p("TEXT ·EluDF32(SB), NOSPLIT, $0-44")
+	p("// func EluOutF32(n int, y, d, e, out *float32, above, a, b float32)")
+	p("TEXT ·EluOutF32(SB), NOSPLIT, $0-52")
 	p("\tMOVQ n+0(FP), CX")
-	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+8(FP), SI")
 	p("\tMOVQ d+16(FP), DX")
 	p("\tMOVQ e+24(FP), BX")
-	p("\tMOVQ y+32(FP), DI")
-	consts()
+	p("\tMOVQ out+32(FP), DI")
 	p("\tVBROADCASTSS above+40(FP), Z18")
+	p("\tVBROADCASTSS a+44(FP), Z19")
+	p("\tVBROADCASTSS b+48(FP), Z20")
+	p("\tVPXORD Z6, Z6, Z6")
 	p("\tSHRQ $4, CX")
-	p("\tJZ eluddone")
+	p("\tJZ eluoutdone")
 	p("\tTESTQ BX, BX")
-	p("\tJNZ elud2loop")
+	p("\tJNZ eluout2loop")
 	for _, two := range []bool{false, true} {
-		name := "eludloop"
+		name := "eluoutloop"
 		if two {
-			name = "elud2loop"
+			name = "eluout2loop"
 		}
 		p("%s:", name)
 		p("\tVMOVUPS (SI), Z0")
-		expParts()
-		p("\tVFMADD213PS Z4, Z4, Z3") // e^x = q·t + t
-		p("\tVMOVAPS Z18, K1, Z3")    // above where x > 0
+		p("\tVCMPPS $30, Z6, Z0, K1") // y > 0, ordered
+		p("\tVMOVAPS Z20, Z3")
+		p("\tVFMADD231PS Z19, Z0, Z3") // a·y + b
+		p("\tVMOVAPS Z18, K1, Z3")     // above where y > 0
 		p("\tVMULPS (DX), Z3, Z5")
 		if two {
 			p("\tVMULPS (BX), Z5, Z5")
@@ -531,10 +543,10 @@ func elu(p func(string, ...any)) {
 		p("\tDECQ CX")
 		p("\tJNZ %s", name)
 		if !two {
-			p("\tJMP eluddone")
+			p("\tJMP eluoutdone")
 		}
 	}
-	p("eluddone:")
+	p("eluoutdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

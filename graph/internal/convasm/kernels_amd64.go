@@ -80,14 +80,6 @@ func DotTile2F64(kv, ns int, d *float64, ldd, dsn int, x *float64, offs *[4]int,
 //go:noescape
 func EluF32(n int, x, y *float32)
 
-// EluDF32 writes y[i] = d[i]·e[i]·(above if x[i] > 0, else e^x[i]) for
-// i < n rounded down to a multiple of 16, or without the factor e[i] when
-// e is nil: with above = 1 the product of the cotangents and ELU's first
-// derivative, with above = 0 of its higher ones. It needs AVX512.
-//
-//go:noescape
-func EluDF32(n int, x, d, e, y *float32, above float32)
-
 // FwdRowsF32 is FwdTileF32 with the tile's 8 weight rows read in place:
 // t[r][l] = Σ_{k<K} rows[r][k] · x[offs[k] + l], so that a matrix
 // product's left operand needs no packing; rows[r] for r ≥ nrows must
@@ -100,3 +92,12 @@ func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy
 //
 //go:noescape
 func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int)
+
+// EluOutF32 writes out[i] = d[i]·e[i]·(above if y[i] > 0, else
+// a·y[i] + b) for i < n rounded down to a multiple of 16, or without the
+// factor e[i] when e is nil. With y the output of ELU, (above, a, b) =
+// (1, 1, 1) is its first derivative and (0, 0, 1) the derivative of that
+// in y. It needs AVX512.
+//
+//go:noescape
+func EluOutF32(n int, y, d, e, out *float32, above, a, b float32)

@@ -60,11 +60,6 @@ func EluF32(n int, x, y *float32) {
 	panic("convasm: no kernels on this architecture")
 }
 
-// EluDF32 panics: there is no kernel on this architecture.
-func EluDF32(n int, x, d, e, y *float32, above float32) {
-	panic("convasm: no kernels on this architecture")
-}
-
 // FwdRowsF32 panics: there is no kernel on this architecture.
 func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy, nrows int, segs *FwdSeg, nseg int) {
 	panic("convasm: no kernels on this architecture")
@@ -72,5 +67,10 @@ func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy
 
 // FwdRowsF64 panics: there is no kernel on this architecture.
 func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// EluOutF32 panics: there is no kernel on this architecture.
+func EluOutF32(n int, y, d, e, out *float32, above, a, b float32) {
 	panic("convasm: no kernels on this architecture")
 }
