@@ -96,7 +96,14 @@ func (op actOp) Do(vals ...G.Value) (G.Value, error) {
 	return op.into(newLike(x, x.Shape()), x)
 }
 
-// UsePreallocDo writes into the machine's preallocated output.
+// ReturnsPtr and OverwritesInput let the tape machine compute the
+// activation in place, in x's buffer, when nothing reads x afterwards
+// (each element is read before it is written).
+func (op actOp) ReturnsPtr() bool     { return true }
+func (op actOp) OverwritesInput() int { return 0 }
+
+// UsePreallocDo writes into the machine's preallocated output, which may
+// be x itself.
 func (op actOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
 	if len(vals) != 1 {
 		return nil, errors.Errorf("graph: %v takes 1 input, got %d", op, len(vals))

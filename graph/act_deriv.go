@@ -113,20 +113,38 @@ func derivInputs(name string, arity int, vals []G.Value) ([]*tensor.Dense, error
 }
 
 // derivOutput returns prealloc as the output of a derivative op with
-// inputs in, or false when it does not fit or is one of the inputs (the
-// kernels read several inputs at each position they write).
+// inputs in = {x, g₁, …, g_nf}, or false when it does not fit. The output
+// may be one of the inputs (the tape machine hands over g₁'s buffer when
+// nothing reads g₁ afterwards, see derivInPlace) where forFactors stays
+// correct: each kernel reads every input at a position before writing it
+// there, and with more than two factors o = g₁·g₂ is written first, so out
+// may then only be g₁ or g₂; and never an input that appears twice.
 func derivOutput(prealloc G.Value, in []*tensor.Dense) (*tensor.Dense, bool) {
 	out, ok := prealloc.(*tensor.Dense)
 	if !ok || !out.Shape().Eq(in[0].Shape()) || out.Dtype() != in[0].Dtype() {
 		return nil, false
 	}
-	for _, v := range in {
-		if v == out {
+	seen := 0
+	for j, v := range in {
+		if v != out {
+			continue
+		}
+		if seen++; seen > 1 || (len(in) > 3 && (j == 0 || j > 2)) {
 			return nil, false
 		}
 	}
 	return out, true
 }
+
+// derivInPlace is the input whose buffer a derivative op (actDerivOp,
+// eluYOp) may write its result to: the first cotangent factor, which in a
+// backward pass usually has no other reader.
+const derivInPlace = 1
+
+// ReturnsPtr and OverwritesInput let the tape machine write the result in
+// place of the first cotangent factor when nothing reads it afterwards.
+func (op actDerivOp) ReturnsPtr() bool     { return true }
+func (op actDerivOp) OverwritesInput() int { return derivInPlace }
 
 func (op actDerivOp) into(out *tensor.Dense, in []*tensor.Dense) (G.Value, error) {
 	switch out.Data().(type) {

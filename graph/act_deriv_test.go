@@ -271,3 +271,77 @@ func TestEluYOpValues(t *testing.T) {
 		avx512 = saved
 	}
 }
+
+// TestInPlaceOps runs a dense layer with ELU and its second-order
+// gradient on a tape machine, where AddBias, the activation and the ELU
+// derivative ops write into a dead input's buffer, and compares the
+// values and gradients with a Lisp machine's, which evaluates every node
+// into a fresh tensor; it also checks that ELU did run in place.
+func TestInPlaceOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const n, d, hid = 5, 3, 7
+	x, v := randDense(rng, 1, n, d), randDense(rng, 1, n, d)
+	w1, w2 := randDense(rng, 0.8, d, hid), randDense(rng, 0.8, hid, d)
+	b1 := randDense(rng, 0.5, hid)
+	build := func() (*G.ExprGraph, G.Nodes, G.Nodes) {
+		g := G.NewGraph()
+		xn := G.NewMatrix(g, G.Float64, G.WithShape(n, d), G.WithName("x"), G.WithValue(x))
+		vn := G.NewMatrix(g, G.Float64, G.WithShape(n, d), G.WithName("v"), G.WithValue(v))
+		w1n := G.NewMatrix(g, G.Float64, G.WithShape(d, hid), G.WithName("w1"), G.WithValue(w1))
+		w2n := G.NewMatrix(g, G.Float64, G.WithShape(hid, d), G.WithName("w2"), G.WithValue(w2))
+		b1n := G.NewVector(g, G.Float64, G.WithShape(hid), G.WithName("b1"), G.WithValue(b1))
+		pre := G.Must(AddBias(G.Must(G.Mul(xn, w1n)), b1n))
+		h := G.Must(Activate(ELU, pre))
+		gx := G.Must(G.Mul(h, w2n))
+		vj, err := VJP(G.Nodes{gx}, G.Nodes{vn}, G.Nodes{xn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vjj, err := VJP(G.Nodes{gx}, G.Nodes{vj[0]}, G.Nodes{xn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := G.Must(G.Sum(G.Must(G.HadamardProd(vjj[0], vn))))
+		one := G.NewScalar(g, G.Float64, G.WithName("one"), G.WithValue(1.0))
+		grads, err := VJP(G.Nodes{f}, G.Nodes{one}, G.Nodes{w1n, w2n, b1n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g, append(G.Nodes{f}, grads...), G.Nodes{pre, h, gx, vj[0], vjj[0]}
+	}
+	run := func(tape bool) ([][]float64, bool) {
+		g, outs, inner := build()
+		var m G.VM = G.NewLispMachine(g, G.ExecuteFwdOnly())
+		if tape {
+			m = G.NewTapeMachine(g)
+		}
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		var vals [][]float64
+		for _, o := range outs {
+			switch d := o.Value().Data().(type) {
+			case float64:
+				vals = append(vals, []float64{d})
+			case []float64:
+				vals = append(vals, append([]float64(nil), d...))
+			}
+		}
+		// In place: pre's buffer now holds h (ELU ran where AddBias wrote).
+		pre, h := inner[0].Value().(*tensor.Dense), inner[1].Value().(*tensor.Dense)
+		return vals, &pre.Data().([]float64)[0] == &h.Data().([]float64)[0]
+	}
+	want, _ := run(false)
+	got, inPlace := run(true)
+	if !inPlace {
+		t.Error("ELU did not run in place of AddBias's output")
+	}
+	for i := range want {
+		for j := range want[i] {
+			if math.Abs(got[i][j]-want[i][j]) > 1e-12*math.Max(1, math.Abs(want[i][j])) {
+				t.Fatalf("output %d[%d] = %.15g in place, %.15g otherwise", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+}

@@ -82,7 +82,13 @@ func (op eluYOp) Do(vals ...G.Value) (G.Value, error) {
 	return op.into(newLike(in[0], in[0].Shape()), in)
 }
 
-// UsePreallocDo writes into the machine's preallocated output.
+// ReturnsPtr and OverwritesInput let the tape machine write the result in
+// place of the first cotangent factor when nothing reads it afterwards.
+func (op eluYOp) ReturnsPtr() bool     { return true }
+func (op eluYOp) OverwritesInput() int { return derivInPlace }
+
+// UsePreallocDo writes into the machine's preallocated output, which may
+// be one of the inputs (see derivOutput).
 func (op eluYOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
 	in, err := derivInputs(op.String(), op.Arity(), vals)
 	if err != nil {

@@ -193,6 +193,11 @@ func (op biasOp) Do(vals ...G.Value) (G.Value, error) {
 	return op.into(newLike(x, op.shape), x, b)
 }
 
+// ReturnsPtr and OverwritesInput let the tape machine add the bias in
+// place, in x's buffer, when nothing reads x afterwards.
+func (op biasOp) ReturnsPtr() bool     { return true }
+func (op biasOp) OverwritesInput() int { return 0 }
+
 // UsePreallocDo writes into the machine's preallocated output, which may
 // be x itself (the kernel reads each element of x where it writes it).
 func (op biasOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {

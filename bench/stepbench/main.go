@@ -1,7 +1,8 @@
 // Command stepbench times training steps of this repository's models and
 // prints one JSON object per model: {"name": ..., "ms": median
 // milliseconds per step, "build_s": seconds to build the trainer and run
-// its first step}. bench/compare.py runs it next to bench/torch_ref.py,
+// its first step, "allocs" and "alloc_mb": heap allocations and megabytes
+// allocated per timed step}. bench/compare.py runs it next to bench/torch_ref.py,
 // which times the same architectures in PyTorch.
 //
 // Models (select with -models, comma-separated):
@@ -41,6 +42,10 @@ type result struct {
 	Name   string  `json:"name"`
 	Ms     float64 `json:"ms"`
 	BuildS float64 `json:"build_s"`
+	// Allocs and AllocMB are the heap allocations and megabytes allocated
+	// per timed step (runtime.MemStats over all of them).
+	Allocs  float64 `json:"allocs"`
+	AllocMB float64 `json:"alloc_mb"`
 }
 
 func config(name string) (trainer.Config, error) {
@@ -117,6 +122,8 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 		defer pprof.StopCPUProfile()
 	}
 	ts := make([]float64, steps)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	for i := range ts {
 		t := time.Now()
 		if _, err := tr.Step(); err != nil {
@@ -124,6 +131,9 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 		}
 		ts[i] = float64(time.Since(t).Nanoseconds()) / 1e6
 	}
+	runtime.ReadMemStats(&m1)
 	sort.Float64s(ts)
-	return result{Name: name, Ms: ts[steps/2], BuildS: build}, nil
+	return result{Name: name, Ms: ts[steps/2], BuildS: build,
+		Allocs:  float64(m1.Mallocs-m0.Mallocs) / float64(steps),
+		AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps) / (1 << 20)}, nil
 }
