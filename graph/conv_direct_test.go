@@ -192,6 +192,40 @@ func TestConvFilterGradBatch(t *testing.T) {
 	}
 }
 
+// TestConvBatch runs the small-image geometries with and without
+// directConvBatch (the forward and, through the flipped kernel, the
+// transposed convolution), and checks that those with kernels larger than
+// 1×1 take it.
+func TestConvBatch(t *testing.T) {
+	small := directTestGeoms[len(directTestGeoms)-3:]
+	for _, m := range directModes() {
+		if !m.direct {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			setMode(t, m.direct, m.avx512)
+			for _, g := range small {
+				take := g.KH*g.KW > 1
+				if takesBatchConv[float32](planFor[float32](g)) != take || takesBatchConv[float64](planFor[float64](g)) != take {
+					t.Errorf("%v: takes the batch convolution: %v, want %v", g, !take, take)
+				}
+			}
+			t.Cleanup(func() { batchConv = true })
+			rng := rand.New(rand.NewPCG(17, 17))
+			for _, on := range []bool{true, false} {
+				batchConv = on
+				for _, procs := range []int{1, 2} {
+					old := runtime.GOMAXPROCS(procs)
+					for _, g := range small {
+						t.Run(fmt.Sprintf("batch=%v/procs=%d/%v", on, procs, g), func(t *testing.T) { checkConvKernels(t, rng, g) })
+					}
+					runtime.GOMAXPROCS(old)
+				}
+			}
+		})
+	}
+}
+
 // TestCopyRows checks the strided row copy at widths around the vector
 // lengths, in both element types, and that it writes nothing between or
 // after the rows.
