@@ -87,6 +87,23 @@ func (op channelOp) Do(vals ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
+// sum4 returns the sum of v, accumulated in four partial sums so that the
+// adds do not wait on each other.
+func sum4[T Float](v []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+3 < len(v); i += 4 {
+		s0 += v[i]
+		s1 += v[i+1]
+		s2 += v[i+2]
+		s3 += v[i+3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
 func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
 	if inner == 1 { // (N, C): whole rows at a time
 		for b := 0; b < n; b++ {
@@ -106,11 +123,7 @@ func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
 		for ch := 0; ch < c; ch++ {
 			off := (b*c + ch) * inner
 			if sum {
-				s := T(0)
-				for _, v := range in[off : off+inner] {
-					s += v
-				}
-				out[ch] += s
+				out[ch] += sum4(in[off : off+inner])
 				continue
 			}
 			v := in[ch]

@@ -623,20 +623,11 @@ func tileOffs(offs *[4]int, taps []int, tk int) {
 // 16 accumulators of len(acc)/16 lanes. Rows past O and columns past CKK
 // are dropped.
 func storeTile[T Float](dw, acc []T, o, ckk, to, tk int) {
-	lanes := len(acc) / 16 // 16 or 8: a multiple of 4
+	lanes := len(acc) / 16
 	for a := 0; a < 4 && to*4+a < o; a++ {
 		row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
 		for b := 0; b < 4 && tk*4+b < ckk; b++ {
-			// Four partial sums, so that the adds do not wait on each other.
-			v := acc[(a*4+b)*lanes : (a*4+b+1)*lanes]
-			var s0, s1, s2, s3 T
-			for i := 0; i+3 < len(v); i += 4 {
-				s0 += v[i]
-				s1 += v[i+1]
-				s2 += v[i+2]
-				s3 += v[i+3]
-			}
-			row[tk*4+b] = (s0 + s1) + (s2 + s3)
+			row[tk*4+b] = sum4(acc[(a*4+b)*lanes : (a*4+b+1)*lanes])
 		}
 	}
 }
