@@ -444,7 +444,11 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 					continue
 				}
 				o := ch - g.C
-				for n := 0; n < g.N; n++ {
+				n := 0
+				for ; n+8 <= g.N; n += 8 {
+					transpose8(db[o*pos*nb+n:], nb, dy[(n*g.O+o)*pos:], g.O*pos, pos)
+				}
+				for ; n < g.N; n++ {
 					src := dy[(n*g.O+o)*pos : (n*g.O+o+1)*pos]
 					dst := db[o*pos*nb+n:]
 					for q, v := range src {
@@ -489,7 +493,13 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 func batchChannel[T Float](p *directPlan, x, xb []T, nb, c int) {
 	g := p.g
 	hw := g.H * g.W
-	for n := 0; n < g.N; n++ {
+	n := 0
+	for ; n+8 <= g.N; n += 8 { // eight images' rows at a time, 8 contiguous stores per pixel
+		for yy := 0; yy < g.H; yy++ {
+			transpose8(xb[((c*p.hp+yy+g.Pad)*p.wp+g.Pad)*nb+n:], nb, x[(n*g.C+c)*hw+yy*g.W:], g.C*hw, g.W)
+		}
+	}
+	for ; n < g.N; n++ {
 		src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
 		for yy := 0; yy < g.H; yy++ {
 			dst := xb[((c*p.hp+yy+g.Pad)*p.wp+g.Pad)*nb+n:]
@@ -497,6 +507,19 @@ func batchChannel[T Float](p *directPlan, x, xb []T, nb, c int) {
 				dst[xx*nb] = v
 			}
 		}
+	}
+}
+
+// untranspose8 writes the transpose of the cols × 8 matrix src (rows lds
+// apart) to the 8 rows of dst (ldd apart): dst[r·ldd + j] = src[j·lds + r],
+// the inverse of transpose8.
+func untranspose8[T Float](dst []T, ldd int, src []T, lds, cols int) {
+	d0, d1, d2, d3 := dst[:cols], dst[ldd:][:cols], dst[2*ldd:][:cols], dst[3*ldd:][:cols]
+	d4, d5, d6, d7 := dst[4*ldd:][:cols], dst[5*ldd:][:cols], dst[6*ldd:][:cols], dst[7*ldd:][:cols]
+	for j := range cols {
+		v := src[j*lds : j*lds+8 : j*lds+8]
+		d0[j], d1[j], d2[j], d3[j] = v[0], v[1], v[2], v[3]
+		d4[j], d5[j], d6[j], d7[j] = v[4], v[5], v[6], v[7]
 	}
 }
 
@@ -567,7 +590,11 @@ func directConvBatch[T Float](p *directPlan, x, a, y []T) {
 	dynamicFor(g.O, 1, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for o := lo; o < hi; o++ {
-				for n := 0; n < g.N; n++ {
+				n := 0
+				for ; n+8 <= g.N; n += 8 {
+					untranspose8(y[(n*g.O+o)*pos:], g.O*pos, yb[o*pos*nb+n:], nb, pos)
+				}
+				for ; n < g.N; n++ {
 					dst := y[(n*g.O+o)*pos : (n*g.O+o+1)*pos]
 					src := yb[o*pos*nb+n:]
 					for q := range dst {
