@@ -241,14 +241,24 @@ func (b *Builder) Resample(rng *rand.Rand) {
 
 // Fill overwrites t with independent draws from dist.
 func Fill(t *tensor.Dense, dist NoiseDist, rng *rand.Rand) {
-	draw := rng.NormFloat64
-	if dist == Rademacher {
-		draw = func() float64 {
-			if rng.Uint64()&1 == 0 {
-				return -1
+	if dist != Rademacher { // Gaussian, the common case, without a call through a func value
+		switch d := t.Data().(type) {
+		case []float32:
+			for i := range d {
+				d[i] = float32(rng.NormFloat64())
 			}
-			return 1
+		case []float64:
+			for i := range d {
+				d[i] = rng.NormFloat64()
+			}
 		}
+		return
+	}
+	draw := func() float64 {
+		if rng.Uint64()&1 == 0 {
+			return -1
+		}
+		return 1
 	}
 	switch d := t.Data().(type) {
 	case []float32:
