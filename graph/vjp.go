@@ -169,7 +169,7 @@ func sumNodes(ns G.Nodes) (*G.Node, error) {
 	total := ns[0]
 	for _, n := range ns[1:] {
 		var err error
-		if total, err = G.Add(total, n); err != nil {
+		if total, err = addNodes(total, n); err != nil {
 			return nil, err
 		}
 	}

@@ -42,6 +42,7 @@ func main() {
 	}
 	elu(p)
 	eluOut(p)
+	addF32(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -547,6 +548,48 @@ func eluOut(p func(string, ...any)) {
 		}
 	}
 	p("eluoutdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// addF32 writes AddF32: out[i] = a[i] + b[i] over n/16 whole vectors, four
+// vectors per iteration while there are four.
+func addF32(p func(string, ...any)) {
+	p("")
+	p("// func AddF32(n int, a, b, out *float32)")
+	p("TEXT ·AddF32(SB), NOSPLIT, $0-32")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ a+8(FP), SI")
+	p("\tMOVQ b+16(FP), DX")
+	p("\tMOVQ out+24(FP), DI")
+	p("\tSHRQ $4, CX")
+	p("addloop4:")
+	p("\tCMPQ CX, $4")
+	p("\tJLT addloop1")
+	for v := 0; v < 4; v++ {
+		p("\tVMOVUPS %d(SI), Z%d", 64*v, v)
+		p("\tVADDPS %d(DX), Z%d, Z%d", 64*v, v, v)
+	}
+	for v := 0; v < 4; v++ {
+		p("\tVMOVUPS Z%d, %d(DI)", v, 64*v)
+	}
+	p("\tADDQ $256, SI")
+	p("\tADDQ $256, DX")
+	p("\tADDQ $256, DI")
+	p("\tSUBQ $4, CX")
+	p("\tJMP addloop4")
+	p("addloop1:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ adddone")
+	p("\tVMOVUPS (SI), Z0")
+	p("\tVADDPS (DX), Z0, Z0")
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DX")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJMP addloop1")
+	p("adddone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

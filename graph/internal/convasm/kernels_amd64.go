@@ -101,3 +101,10 @@ func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy
 //
 //go:noescape
 func EluOutF32(n int, y, d, e, out *float32, above, a, b float32)
+
+// AddF32 writes out[i] = a[i] + b[i] for i < n rounded down to a multiple
+// of 16; out may be a or b (all four vectors of an iteration are loaded
+// before any is stored). It needs AVX512.
+//
+//go:noescape
+func AddF32(n int, a, b, out *float32)

@@ -1366,3 +1366,45 @@ eluout2loop:
 eluoutdone:
 	VZEROUPPER
 	RET
+
+// func AddF32(n int, a, b, out *float32)
+TEXT ·AddF32(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ out+24(FP), DI
+	SHRQ $4, CX
+addloop4:
+	CMPQ CX, $4
+	JLT addloop1
+	VMOVUPS 0(SI), Z0
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS 64(SI), Z1
+	VADDPS 64(DX), Z1, Z1
+	VMOVUPS 128(SI), Z2
+	VADDPS 128(DX), Z2, Z2
+	VMOVUPS 192(SI), Z3
+	VADDPS 192(DX), Z3, Z3
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP addloop4
+addloop1:
+	TESTQ CX, CX
+	JZ adddone
+	VMOVUPS (SI), Z0
+	VADDPS (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JMP addloop1
+adddone:
+	VZEROUPPER
+	RET

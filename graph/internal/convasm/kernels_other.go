@@ -74,3 +74,8 @@ func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy
 func EluOutF32(n int, y, d, e, out *float32, above, a, b float32) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// AddF32 panics: there is no kernel on this architecture.
+func AddF32(n int, a, b, out *float32) {
+	panic("convasm: no kernels on this architecture")
+}
