@@ -250,21 +250,53 @@ func packKernel[T Float](w []T, o, ckk int) []T {
 	return a
 }
 
+// convWeights is a convolution kernel w (O, CKK) as the forward
+// micro-kernel reads it: on AVX-512 in place, eight rows at a time through
+// FwdRows; otherwise packed by packKernel for FwdTile.
+type convWeights[T Float] struct {
+	rows   [][dirMR]*T // per panel of 8 output channels: its rows of w (the last repeated past O)
+	packed []T
+	o, ckk int
+}
+
+func newConvWeights[T Float](w []T, o, ckk int) convWeights[T] {
+	if !avx512 {
+		return convWeights[T]{packed: packKernel(w, o, ckk), o: o, ckk: ckk}
+	}
+	rows := make([][dirMR]*T, (o+dirMR-1)/dirMR)
+	for op := range rows {
+		for r := range rows[op] {
+			rows[op][r] = &w[min(op*dirMR+r, o-1)*ckk]
+		}
+	}
+	return convWeights[T]{rows: rows, o: o, ckk: ckk}
+}
+
+// tile runs the forward micro-kernel for output channels [8·op, 8·op + 8)
+// on the image data at x (see fwdTile for the other arguments).
+func (cw convWeights[T]) tile(op int, x *T, offs *int, y *T, ldy int, segs []convasm.FwdSeg) {
+	rows := min(dirMR, cw.o-op*dirMR)
+	if cw.packed != nil {
+		fwdTile(cw.ckk, &cw.packed[op*cw.ckk*dirMR], x, offs, y, ldy, rows, segs)
+		return
+	}
+	fwdRows(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
+}
+
 // directForward is ConvForward for a stride-1 convolution on the
 // direct kernels.
 func directForward[T Float](g ConvGeom, x, w, y []T) {
-	directConv(g, x, packKernel(w, g.O, g.C*g.KH*g.KW), y)
+	directConv(g, x, newConvWeights(w, g.O, g.C*g.KH*g.KW), y)
 }
 
-// directConv computes the stride-1 convolution g of x with the kernel
-// packed in a (see packKernel) into y.
-func directConv[T Float](g ConvGeom, x, a, y []T) {
+// directConv computes the stride-1 convolution g of x with the kernel cw
+// into y.
+func directConv[T Float](g ConvGeom, x []T, cw convWeights[T], y []T) {
 	p := planFor[T](g)
 	if takesBatchConv[T](p) {
-		directConvBatch(p, x, a, y)
+		directConvBatch(p, x, cw, y)
 		return
 	}
-	ckk := g.C * g.KH * g.KW
 	np := (g.O + dirMR - 1) / dirMR
 	nr := p.nr
 	nt := p.qpad / nr
@@ -302,7 +334,7 @@ func directConv[T Float](g ConvGeom, x, a, y []T) {
 				segs := p.segs[t]
 				yn := y[n*ysz : (n+1)*ysz]
 				for op := 0; op < np; op++ {
-					fwdTile(ckk, &a[op*ckk*dirMR], &img[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, min(dirMR, g.O-op*dirMR), segs)
+					cw.tile(op, &img[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, segs)
 				}
 			}
 		}
@@ -345,7 +377,7 @@ func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
 	wf := make([]T, len(w))
 	flipKernel(g, w, wf)
-	directConv(gf, dy, packKernel(wf, g.C, g.O*g.KH*g.KW), dx)
+	directConv(gf, dy, newConvWeights(wf, g.C, g.O*g.KH*g.KW), dx)
 }
 
 // directFilterGrad is ConvFilterGrad for a stride-1 convolution on the
@@ -543,7 +575,7 @@ func takesBatchConv[T Float](p *directPlan) bool {
 // the tile at output (y, x) and images [b, b + nr) reads tap (c, i, j) at
 // ((c·Hp + y + i)·Wp + x + j)·Nb + b, so no lane is dropped. The output is
 // computed as (O, OH·OW, Nb) and then transposed to (N, O, OH, OW).
-func directConvBatch[T Float](p *directPlan, x, a, y []T) {
+func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 	g := p.g
 	ckk := g.C * g.KH * g.KW
 	esz, nr := int(unsafe.Sizeof(T(0))), p.nr
@@ -582,7 +614,7 @@ func directConvBatch[T Float](p *directPlan, x, a, y []T) {
 				oy, ox := q/p.ow, q%p.ow
 				xin := &xb[(oy*p.wp+ox)*nb+b*nr]
 				for op := 0; op < np; op++ {
-					fwdTile(ckk, &a[op*ckk*dirMR], xin, &offs[0], &yb[(op*dirMR*pos+q)*nb+b*nr], pos*nb*esz, min(dirMR, g.O-op*dirMR), segs)
+					cw.tile(op, xin, &offs[0], &yb[(op*dirMR*pos+q)*nb+b*nr], pos*nb*esz, segs)
 				}
 			}
 		}

@@ -320,6 +320,9 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 // fwdRows runs the in-place forward micro-kernel for T; see
 // convasm.FwdRowsF32.
 func fwdRows[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
+	if len(segs) == 0 {
+		return
+	}
 	switch rp := any(rows).(type) {
 	case *[dirMR]*float32:
 		convasm.FwdRowsF32(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
