@@ -11,6 +11,17 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// Limits on model sizes, checked by the constructors, so that a corrupt or
+// hostile configuration (a checkpoint's, a command line's) gets an error
+// naming the field instead of an out-of-memory crash.
+const (
+	MaxBlocks = 1024 // residual blocks of a dense flow, or per scale
+	MaxLayers = 16   // hidden layers of a residual block
+	MaxWidth  = 8192 // data dimension, hidden width, channels
+	MaxScales = 8    // scales of a multi-scale model
+	MaxSide   = 4096 // image height and width
+)
+
 // Lipschitz configures what every residual block shares: the contraction
 // coefficient, the activation, power iteration and the inverse.
 // The zero value is usable; each field documents its default. Estimator
@@ -58,8 +69,8 @@ func (l Lipschitz) withDefaults() (Lipschitz, error) {
 	if l.InitPowerIters == 0 {
 		l.InitPowerIters = 200
 	}
-	if l.InitPowerIters < 0 {
-		return l, errors.Errorf("blocks: InitPowerIters = %d must be ≥ 0", l.InitPowerIters)
+	if l.InitPowerIters < 0 || l.InitPowerIters > 100000 {
+		return l, errors.Errorf("blocks: InitPowerIters = %d must lie in [0, 100000]", l.InitPowerIters)
 	}
 	if l.Estimator == nil {
 		l.Estimator = estimator.PowerSeries{}

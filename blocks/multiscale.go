@@ -19,22 +19,24 @@ import (
 // go straight to the Gaussian prior. The zero value of each field means the
 // default in its comment.
 type MultiScaleConfig struct {
-	Channels, Height, Width int   // input (C, H, W)
-	Scales                  int   // scale blocks; 0 means 3
-	Blocks                  int   // residual blocks per scale; 0 means 4
-	Hidden                  []int // bottleneck channels per scale; nil means 32 at every scale
-	InitSqueeze             bool  // squeeze the input before the first scale
-	ActNorm                 bool  // ActNorm before every residual block
+	Channels    int   `json:"channels"`     // input C
+	Height      int   `json:"height"`       // input H
+	Width       int   `json:"width"`        // input W
+	Scales      int   `json:"scales"`       // scale blocks; 0 means 3
+	Blocks      int   `json:"blocks"`       // residual blocks per scale; 0 means 4
+	Hidden      []int `json:"hidden"`       // bottleneck channels per scale; nil means 32 at every scale
+	InitSqueeze bool  `json:"init_squeeze"` // squeeze the input before the first scale
+	ActNorm     bool  `json:"act_norm"`     // ActNorm before every residual block
 	// NoSplit keeps every channel through every scale instead of factoring
 	// out half of them after each scale but the last. The paper's
 	// classifiers work this way (Behrmann et al. 2019, §5.1): the head then
 	// reads the whole representation, not the last quarter of it.
-	NoSplit bool
+	NoSplit bool `json:"no_split"`
 	// PadChannels > 0 appends that many zero channels after the initial
 	// squeeze (PadChannels, the paper's injective padding inj_pad). The
 	// model then classifies but is no density model: Forward's log-det
 	// leaves the padding out, and the latent is larger than the image.
-	PadChannels int
+	PadChannels int `json:"pad_channels"`
 	Lipschitz
 }
 
@@ -80,14 +82,19 @@ func NewMultiScale(cfg MultiScaleConfig, rng *rand.Rand) (*MultiScale, error) {
 	}
 	c, h, w := cfg.Channels, cfg.Height, cfg.Width
 	switch {
-	case c < 1 || h < 1 || w < 1:
-		return nil, errors.Errorf("blocks: multi-scale input (C, H, W) = (%d, %d, %d) must be positive", c, h, w)
-	case cfg.Scales < 1 || cfg.Blocks < 1:
-		return nil, errors.Errorf("blocks: multi-scale needs ≥ 1 scale and ≥ 1 block per scale, got %d and %d", cfg.Scales, cfg.Blocks)
-	case cfg.PadChannels < 0:
-		return nil, errors.Errorf("blocks: multi-scale channel padding must be ≥ 0, got %d", cfg.PadChannels)
+	case c < 1 || h < 1 || w < 1 || c > MaxWidth || h > MaxSide || w > MaxSide:
+		return nil, errors.Errorf("blocks: multi-scale input (C, H, W) = (%d, %d, %d) must be positive, with C ≤ %d and H, W ≤ %d", c, h, w, MaxWidth, MaxSide)
+	case cfg.Scales < 1 || cfg.Blocks < 1 || cfg.Scales > MaxScales || cfg.Blocks > MaxBlocks:
+		return nil, errors.Errorf("blocks: multi-scale needs 1 … %d scales and 1 … %d blocks per scale, got %d and %d", MaxScales, MaxBlocks, cfg.Scales, cfg.Blocks)
+	case cfg.PadChannels < 0 || cfg.PadChannels > MaxWidth:
+		return nil, errors.Errorf("blocks: multi-scale channel padding must lie in [0, %d], got %d", MaxWidth, cfg.PadChannels)
 	case len(cfg.Hidden) != cfg.Scales:
 		return nil, errors.Errorf("blocks: %d hidden widths for %d scales", len(cfg.Hidden), cfg.Scales)
+	}
+	for i, hw := range cfg.Hidden {
+		if hw < 1 || hw > MaxWidth {
+			return nil, errors.Errorf("blocks: hidden width %d of scale %d must lie in [1, %d]", hw, i, MaxWidth)
+		}
 	}
 	m := &MultiScale{cfg: cfg, in: [3]int{c, h, w}}
 	for s := 0; s < cfg.Scales; s++ {
@@ -348,3 +355,13 @@ func (m *MultiScale) ActNorms() []*ActNorm {
 // a classifier head reads. The latent vector of Forward ends with this map,
 // flattened in (C, H, W) order.
 func (m *MultiScale) FinalShape() [3]int { return m.shapes[len(m.shapes)-1] }
+
+// FeatureMap returns, from the latent z (N, D) of Forward, the last
+// scale's feature map (N, C, H, W) of FinalShape: what a classifier head
+// reads.
+func (m *MultiScale) FeatureMap(z *G.Node) (*G.Node, error) { return FinalFeatureMap(m, z) }
+
+// FeatureTensor is FeatureMap on a computed latent.
+func (m *MultiScale) FeatureTensor(z *tensor.Dense) (*tensor.Dense, error) {
+	return FinalFeatureTensor(m, z)
+}

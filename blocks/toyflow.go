@@ -30,12 +30,15 @@ func (c DenseFlowConfig) WithDefaults() (DenseFlowConfig, error) {
 	if c.Hidden == nil {
 		c.Hidden = []int{64, 64, 64}
 	}
-	if c.Dim < 1 || c.Blocks < 1 {
-		return c, errors.Errorf("blocks: dense flow needs dim ≥ 1 and blocks ≥ 1, got %d and %d", c.Dim, c.Blocks)
+	if c.Dim < 1 || c.Dim > MaxWidth || c.Blocks < 1 || c.Blocks > MaxBlocks {
+		return c, errors.Errorf("blocks: dense flow needs dim in [1, %d] and blocks in [1, %d], got %d and %d", MaxWidth, MaxBlocks, c.Dim, c.Blocks)
+	}
+	if len(c.Hidden) > MaxLayers {
+		return c, errors.Errorf("blocks: %d hidden layers per block, at most %d", len(c.Hidden), MaxLayers)
 	}
 	for i, h := range c.Hidden {
-		if h < 1 {
-			return c, errors.Errorf("blocks: hidden width %d is %d, must be ≥ 1", i, h)
+		if h < 1 || h > MaxWidth {
+			return c, errors.Errorf("blocks: hidden width %d is %d, must lie in [1, %d]", i, h, MaxWidth)
 		}
 	}
 	l, err := c.Lipschitz.withDefaults()

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 )
@@ -14,8 +15,9 @@ import (
 // per training step on the project's 2-core machines.
 func referenceConfig() Config {
 	return Config{
-		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
-			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+		Data: datasets.SourceConfig{Name: "8gaussians"},
+		Model: ModelConfig{DenseFlow: &blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
+			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, BatchSize: 500, Seed: 1,
 	}
 }

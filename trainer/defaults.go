@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 )
@@ -15,8 +16,9 @@ import (
 // minutes with OpenBLAS on two cores (see the README).
 func DefaultToyConfig() Config {
 	cfg, err := Config{
-		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
-			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+		Data: datasets.SourceConfig{Name: datasets.EightGaussians.String()},
+		Model: ModelConfig{DenseFlow: &blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
+			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
 		Optim:     Optim{Algorithm: Adam, LR: 3e-3, Warmup: 100, EMADecay: 0.99},
 		BatchSize: 500, Steps: 2500, EvalEvery: 250, SaveEvery: 250, Seed: 1,

@@ -54,7 +54,7 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int, size string) 
 	if err != nil {
 		return err
 	}
-	xn, err := b.Input("x", tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{batch}, t.src.shape()...)...)))
+	xn, err := b.Input("x", tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{batch}, t.cfg.Model.inputShape()...)...)))
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int, size string) 
 		// Toy models are chains of blocks (block3); image models nest
 		// their blocks in scales (scale0/block3).
 		title, depth = "log p(x) of the i-ResNet, block by block", 1
-		if t.cfg.Images != nil {
+		if t.cfg.Model.MultiScale != nil {
 			depth = 2
 		}
 	}

@@ -15,9 +15,9 @@ import (
 // checkpoint, loads it back and samples from the model.
 func Example() {
 	cfg := trainer.Config{
-		Data: datasets.EightGaussians,
-		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 3, Hidden: []int{32, 32},
-			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+		Data: datasets.SourceConfig{Name: "8gaussians"},
+		Model: trainer.ModelConfig{DenseFlow: &blocks.DenseFlowConfig{Dim: 2, Blocks: 3, Hidden: []int{32, 32},
+			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		BatchSize: 128, Steps: 5, EvalSize: 1000, Seed: 1,
 	}
 	t, err := trainer.New(cfg)

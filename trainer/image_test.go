@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/imagetest"
@@ -13,7 +14,8 @@ import (
 
 func imageConfig(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, LogitAlpha: 1e-6},
+		Model: ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1, Hidden: []int{4, 4},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Act: graph.ELU}}},
 		Terms: 2, Gradient: estimator.NeumannGradient, Optim: Optim{LR: 1e-3},
@@ -98,7 +100,7 @@ func TestImageSamplesAndReconstructions(t *testing.T) {
 // moves, is saved and resumed exactly, and sampling draws from it.
 func TestLearnedPrior(t *testing.T) {
 	cfg := imageConfig(imagetest.TinyMNIST(t))
-	cfg.Images.LearnedPrior = true
+	cfg.Model.LearnedPrior = true
 	whole := newTrainer(t, cfg)
 	steps(t, whole, 6)
 	moved := false
@@ -135,7 +137,7 @@ func TestClassifyAndHybrid(t *testing.T) {
 	for _, task := range []Task{Classify, Hybrid} {
 		t.Run(task.String(), func(t *testing.T) {
 			cfg := imageConfig(dir)
-			cfg.Images.Task = task
+			cfg.Objective.Task = task
 			whole := newTrainer(t, cfg)
 			steps(t, whole, 6)
 			ev, err := whole.Evaluate()

@@ -36,7 +36,7 @@ type ImagePictureOptions struct {
 // inverse is an error that names the block, with the pictures written so
 // far kept.
 func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]string, error) {
-	if t.cfg.Images == nil {
+	if !t.cfg.Data.Quantized() {
 		return nil, errors.New("trainer: image pictures need an image model; toy models use WritePictures")
 	}
 	def := func(v *int, d int) {
@@ -57,7 +57,7 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 		written = append(written, p)
 		return nil
 	}
-	if t.cfg.Images.Task != Classify {
+	if t.cfg.Objective.Task != Classify {
 		b, err := t.SampleImages(o.Samples, 1)
 		if err != nil {
 			return written, errors.Wrap(err, "trainer: samples picture")
@@ -72,7 +72,7 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 	}
 	// A vanilla model is not expected to invert: show what its failing
 	// inverse produces, and say so in the caption.
-	vanilla := t.cfg.Images.Model.Unconstrained
+	vanilla := t.cfg.Model.Lipschitz().Unconstrained
 	recon := t.Reconstruct
 	if vanilla {
 		recon = t.ReconstructLenient
@@ -95,7 +95,7 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 	if err := save(ReconstructionsPicture, img); err != nil {
 		return written, err
 	}
-	if img, err := imageCurves(filepath.Join(dir, MetricsFile), t.cfg.Images.Task, t.cfg.Optim.EMADecay > 0); err == nil {
+	if img, err := imageCurves(filepath.Join(dir, MetricsFile), t.cfg.Objective.Task, t.cfg.Optim.EMADecay > 0); err == nil {
 		if err := save(CurvesPicture, img); err != nil {
 			return written, err
 		}

@@ -51,13 +51,13 @@ func TestWriteImagePictures(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := imageConfig(data)
-			cfg.Images.Task = c.task
+			cfg.Objective.Task = c.task
 			if c.pad > 0 {
-				cfg.Images.Model.PadChannels, cfg.Images.Model.NoSplit = c.pad, true
+				cfg.Model.MultiScale.PadChannels, cfg.Model.MultiScale.NoSplit = c.pad, true
 			}
 			if c.vanilla {
-				cfg.Images.Model.Unconstrained = true
-				cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 20}
+				cfg.Model.MultiScale.Unconstrained = true
+				cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 20}
 			}
 			tr := newTrainer(t, cfg)
 			out := t.TempDir()
@@ -109,7 +109,7 @@ func TestEarlyStopLineCarriesTheTaskMetric(t *testing.T) {
 	data := imagetest.TinyMNIST(t)
 	for _, task := range []Task{Classify, Density} {
 		cfg := imageConfig(data)
-		cfg.Images.Task = task
+		cfg.Objective.Task = task
 		tr := newTrainer(t, cfg)
 		out := t.TempDir()
 		if _, err := tr.Run(context.Background(), RunOptions{OutDir: out, TimeLimit: time.Nanosecond}); err != nil {

@@ -24,28 +24,14 @@ type Reconstruction struct {
 // toPixels maps points of the model's input space back to [0, 1]
 // intensities: the inverse logit transform when one is used, then clamping.
 func (t *Trainer) toPixels(x []float64) ImageBatch {
-	s := t.src.shape()
-	d := t.cfg.dim()
-	n := len(x) / d
-	out := ImageBatch{N: n, C: s[0], H: s[1], W: s[2], Pixels: make([]float32, len(x))}
-	a := 0.0
-	if t.cfg.Images.LogitAlpha > 0 {
-		a = t.cfg.Images.LogitAlpha
-	}
-	for i, v := range x {
-		p := v
-		if a > 0 { // x̃ = (σ(y) − α)/(1 − 2α)
-			p = (1/(1+math.Exp(-v)) - a) / (1 - 2*a)
-		}
-		out.Pixels[i] = float32(math.Min(math.Max(p, 0), 1))
-	}
-	return out
+	s := t.cfg.Model.inputShape()
+	return ImageBatch{N: len(x) / t.cfg.dim(), C: s[0], H: s[1], W: s[2], Pixels: t.cfg.Data.ToPixels(x)}
 }
 
 // SampleImages draws n images at temperature T (z ~ N(0, T²I)) through the
 // inverse of the image model, with the EMA weights when kept.
 func (t *Trainer) SampleImages(n int, temperature float64) (ImageBatch, error) {
-	if t.cfg.Images == nil {
+	if !t.cfg.Data.Quantized() {
 		return ImageBatch{}, errors.New("trainer: SampleImages needs an image model")
 	}
 	x, err := t.Sample(n, temperature)
@@ -73,24 +59,23 @@ func (t *Trainer) ReconstructLenient(n int) (Reconstruction, error) {
 
 func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 	var r Reconstruction
-	ms, ok := t.model.(*blocks.MultiScale)
-	if !ok || t.cfg.Images == nil {
+	if !t.cfg.Data.Quantized() {
 		return r, errors.New("trainer: Reconstruct needs an image model")
 	}
-	points, _ := t.src.heldOut()
+	points := t.src.HeldOut().Points
 	d := t.cfg.dim()
 	n = min(n, len(points)/d)
-	s := t.src.shape()
+	s := t.cfg.Model.inputShape()
 	x := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, s[0], s[1], s[2]))
 	copyF32(x, points[:n*d])
 	err := t.withEvalWeights(func() error {
-		z, err := blocks.Apply(ms, x)
+		z, err := blocks.Apply(t.model, x)
 		if err != nil {
 			return err
 		}
-		invert := ms.InverseWithStats
+		invert := t.model.InverseWithStats
 		if lenient {
-			invert = ms.InverseLenient
+			invert = t.model.InverseLenient
 		}
 		back, stats, err := invert(z)
 		r.Stats = stats

@@ -48,7 +48,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 	if o.Samples == 0 {
 		o.Samples = 20000
 	}
-	if t.cfg.Images != nil || t.cfg.Model.Dim != 2 {
+	if _, ok := t.cfg.Data.Toy(); !ok {
 		return nil, errors.Errorf("trainer: density pictures need 2-D toy data, model is %d-D", t.cfg.dim())
 	}
 	var written []string
@@ -65,7 +65,8 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 		return nil
 	}
 	const side = 400 // pixels per square plot
-	data, err := t.cfg.Data.Sample(t.sideRng(0xda7a), o.Samples)
+	toy, _ := t.cfg.Data.Toy()
+	data, err := toy.Sample(t.sideRng(0xda7a), o.Samples)
 	if err != nil {
 		return written, err
 	}
@@ -109,7 +110,7 @@ func (t *Trainer) WritePictures(dir string, o PictureOptions) ([]string, error) 
 	if err != nil && !os.IsNotExist(errors.Cause(err)) {
 		return written, err
 	}
-	if c, ok := toyCurves(ms, t.cfg.Data, t.cfg.Optim.EMADecay > 0); ok {
+	if c, ok := toyCurves(ms, toy, t.cfg.Optim.EMADecay > 0); ok {
 		p, err := c.Plot()
 		if err != nil {
 			return written, errors.Wrap(err, "trainer: curves picture")

@@ -4,6 +4,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 )
@@ -16,7 +17,8 @@ import (
 // evaluation on 1,000 test images with a 10-term series.
 func SmallMNISTDensity(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Set: MNIST, Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, LogitAlpha: 1e-6},
+		Model: ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 28, Width: 28, Scales: 2, Blocks: 4, Hidden: []int{32, 32},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
@@ -49,7 +51,8 @@ const (
 // drops the padding, which leaves no density.
 func SmallMNISTClassifier(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Set: MNIST, Dir: dir, Pad: 2, Task: Classify, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, Pad: 2}, Objective: Objective{Task: Classify},
+		Model: ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 32, Width: 32, Scales: 3, Blocks: 2, Hidden: []int{32, 64, 64}, PadChannels: 4,
 			InitSqueeze: true, ActNorm: true, NoSplit: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, Gradient: estimator.NeumannGradient,
@@ -71,7 +74,8 @@ func SmallMNISTClassifier(dir string) Config {
 // CPU cores.
 func PaperMNISTDensity(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Set: MNIST, Dir: dir, Pad: 2, LogitAlpha: 1e-6, LearnedPrior: true, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, Pad: 2, LogitAlpha: 1e-6},
+		Model: ModelConfig{LearnedPrior: true, MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 32, Width: 32, Scales: 3, Blocks: 16, Hidden: []int{512, 512, 512},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, PowerIters: 5,
@@ -87,8 +91,10 @@ func PaperMNISTDensity(dir string) Config {
 // Residual Flows uses for CIFAR). dir must hold the CIFAR-10 binary batches.
 func PaperCIFAR10Density(dir string) Config {
 	c := PaperMNISTDensity(dir)
-	c.Images = &ImageConfig{Set: CIFAR10, Dir: dir, LogitAlpha: 0.05, LearnedPrior: true, Model: c.Images.Model}
-	c.Images.Model.Channels = 3
+	c.Data = datasets.SourceConfig{Name: "cifar10", Dir: dir, LogitAlpha: 0.05}
+	m := *c.Model.MultiScale
+	m.Channels = 3
+	c.Model.MultiScale = &m
 	c.Optim.Warmup, c.Steps, c.EvalEvery = cifarEpoch128, 200*cifarEpoch128, cifarEpoch128
 	return c
 }
@@ -108,7 +114,8 @@ func PaperCIFAR10Density(dir string) Config {
 // batches.
 func PaperCIFAR10Classifier(dir string) Config {
 	return Config{
-		Images: &ImageConfig{Set: CIFAR10, Dir: dir, Task: Classify, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "cifar10", Dir: dir}, Objective: Objective{Task: Classify},
+		Model: ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 3, Height: 32, Width: 32, Scales: 3, Blocks: 7, Hidden: []int{32, 64, 128},
 			PadChannels: 13, ActNorm: true, NoSplit: true, Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 5, Probes: 1, PowerIters: 1,
@@ -135,7 +142,7 @@ const (
 // serves CIFAR-100 and, on MNIST padded to 32×32, MNIST as well. The paper
 // trains no hybrid models of its own, so the paper hybrid preset is the
 // paper's density model with the classifier head.
-func Preset(size PresetSize, set ImageSet, task Task, dir string) (Config, error) {
+func Preset(size PresetSize, set datasets.ImageSet, task Task, dir string) (Config, error) {
 	var c Config
 	switch size {
 	case SmallPreset:
@@ -144,15 +151,18 @@ func Preset(size PresetSize, set ImageSet, task Task, dir string) (Config, error
 			c = SmallMNISTDensity(dir)
 		case Hybrid: // a density needs a bijection: no padding
 			c = SmallMNISTClassifier(dir)
-			c.Images.Model.PadChannels = 0
+			m := *c.Model.MultiScale
+			m.PadChannels = 0
+			c.Model.MultiScale = &m
 		default:
 			c = SmallMNISTClassifier(dir)
 		}
-		if set != MNIST { // CIFAR: already 32×32, three channels
-			m := &c.Images.Model
-			c.Images.Pad = 0
-			if c.Images.LogitAlpha > 0 { // density: CIFAR's α (Residual Flows); classifiers stay in [0, 1]
-				c.Images.LogitAlpha = 0.05
+		if set != datasets.MNIST { // CIFAR: already 32×32, three channels
+			m := *c.Model.MultiScale
+			c.Model.MultiScale = &m
+			c.Data.Pad = 0
+			if c.Data.LogitAlpha > 0 { // density: CIFAR's α (Residual Flows); classifiers stay in [0, 1]
+				c.Data.LogitAlpha = 0.05
 			}
 			m.Channels, m.Height, m.Width = 3, 32, 32
 			c.EvalEvery = (50000 + c.BatchSize - 1) / c.BatchSize
@@ -161,11 +171,14 @@ func Preset(size PresetSize, set ImageSet, task Task, dir string) (Config, error
 		switch {
 		case task == Classify:
 			c = PaperCIFAR10Classifier(dir)
-			if set == MNIST {
-				c.Images.Pad, c.Images.Model.Channels = 2, 1
+			if set == datasets.MNIST {
+				m := *c.Model.MultiScale
+				m.Channels = 1
+				c.Model.MultiScale = &m
+				c.Data.Pad = 2
 				c.Steps, c.Optim.DecaySteps, c.EvalEvery, c.Optim.Warmup = 200*mnistEpoch128, 200*mnistEpoch128, mnistEpoch128, mnistEpoch128
 			}
-		case set == MNIST:
+		case set == datasets.MNIST:
 			c = PaperMNISTDensity(dir)
 		default:
 			c = PaperCIFAR10Density(dir)
@@ -173,6 +186,6 @@ func Preset(size PresetSize, set ImageSet, task Task, dir string) (Config, error
 	default:
 		return c, errors.Errorf("trainer: unknown preset family %q (known: small, paper)", size)
 	}
-	c.Images.Set, c.Images.Dir, c.Images.Task = set, dir, task
+	c.Data.Name, c.Data.Dir, c.Objective.Task = set.String(), dir, task
 	return c.WithDefaults()
 }

@@ -44,7 +44,7 @@ func TestPaperPresets(t *testing.T) {
 			cfg.EvalSize, cfg.EvalBatch = 2, 2
 			cfg.BatchSize = 2
 			if !strings.HasPrefix(p.name, "small") {
-				cfg.Images.Model.InitPowerIters = 5
+				cfg.Model.MultiScale.InitPowerIters = 5
 			}
 			start := time.Now()
 			tr, err := New(cfg)
@@ -84,24 +84,24 @@ func writeTinyCIFAR(t *testing.T, dir, name string) {
 // preset with the architecture the documentation promises.
 func TestPresetTable(t *testing.T) {
 	for _, size := range []PresetSize{SmallPreset, PaperPreset} {
-		for _, set := range []ImageSet{MNIST, CIFAR10, CIFAR100} {
+		for _, set := range []datasets.ImageSet{datasets.MNIST, datasets.CIFAR10, datasets.CIFAR100} {
 			for _, task := range []Task{Density, Classify, Hybrid} {
 				c, err := Preset(size, set, task, "/data")
 				if err != nil {
 					t.Errorf("%s %v %v: %v", size, set, task, err)
 					continue
 				}
-				m := c.Images.Model
+				m := *c.Model.MultiScale
 				wantC := 3
-				if set == MNIST {
+				if set == datasets.MNIST {
 					wantC = 1
 				}
-				side := m.Height - 2*c.Images.Pad
-				if set == MNIST && side != 28 || set != MNIST && side != 32 || m.Channels != wantC {
-					t.Errorf("%s %v %v: model input %d×%d×%d with padding %d does not fit the images", size, set, task, m.Channels, m.Height, m.Width, c.Images.Pad)
+				side := m.Height - 2*c.Data.Pad
+				if set == datasets.MNIST && side != 28 || set != datasets.MNIST && side != 32 || m.Channels != wantC {
+					t.Errorf("%s %v %v: model input %d×%d×%d with padding %d does not fit the images", size, set, task, m.Channels, m.Height, m.Width, c.Data.Pad)
 				}
-				if c.Images.Set != set || c.Images.Task != task || c.Images.Dir != "/data" {
-					t.Errorf("%s %v %v: preset says %v %v %q", size, set, task, c.Images.Set, c.Images.Task, c.Images.Dir)
+				if c.Data.Name != set.String() || c.Objective.Task != task || c.Data.Dir != "/data" {
+					t.Errorf("%s %v %v: preset says %v %v %q", size, set, task, c.Data.Name, c.Objective.Task, c.Data.Dir)
 				}
 				if (task == Classify || size == SmallPreset && task == Hybrid) && !m.NoSplit {
 					t.Errorf("%s %v %v: a classifier trunk should keep every channel", size, set, task)
@@ -115,11 +115,11 @@ func TestPresetTable(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Preset("huge", MNIST, Density, ""); err == nil {
+	if _, err := Preset("huge", datasets.MNIST, Density, ""); err == nil {
 		t.Error("an unknown preset family was accepted")
 	}
 	c := SmallMNISTDensity("")
-	c.Images.Model.PadChannels = 3
+	c.Model.MultiScale.PadChannels = 3
 	if _, err := c.WithDefaults(); err == nil {
 		t.Error("a density model with injective padding was accepted")
 	}

@@ -208,13 +208,10 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 // fillEval puts what the task measures of ev into m: NLL (and bits/dim for
 // images) for densities, test error for classifiers, both for hybrids.
 func (t *Trainer) fillEval(m *Metric, ev EvalStats) {
-	task := Density
-	if t.cfg.Images != nil {
-		task = t.cfg.Images.Task
-	}
+	task := t.cfg.Objective.Task
 	if task != Classify {
 		m.TestNLL, m.TestNLLSE, m.TestLogDet = &ev.NLL, &ev.NLLStd, &ev.LogDet
-		if t.cfg.Images != nil {
+		if t.cfg.Data.Quantized() {
 			m.TestBPD = &ev.BPD
 		}
 	}
@@ -291,10 +288,7 @@ func replaceFile(path string, data []byte) (err error) {
 // constraint returns the spectral-norm coefficient c of the model's
 // residual blocks, or unconstrained = true for a vanilla network.
 func (t *Trainer) constraint() (c float64, unconstrained bool) {
-	l := t.cfg.Model.Lipschitz
-	if t.cfg.Images != nil {
-		l = t.cfg.Images.Model.Lipschitz
-	}
+	l := t.cfg.Model.Lipschitz()
 	if l.Coeff == 0 {
 		l.Coeff = 0.9 // blocks.Lipschitz's default
 	}

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/iresnet/iresnet/blocks"
@@ -17,32 +18,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Model is what the trainer needs of a model: a bijector with spectrally
-// normalized residual blocks, data-initialized ActNorms and checkpointable
-// tensors. *blocks.Chain (toy densities) and *blocks.MultiScale (images)
-// implement it.
-type Model interface {
-	blocks.Bijector
-	blocks.NormUpdater
-	blocks.DataInitializer
-	blocks.Tensorer
-	blocks.EstimatedBijector
-	Residuals() []*blocks.Residual
-	ActNorms() []*blocks.ActNorm
-}
-
-var (
-	_ Model = (*blocks.Chain)(nil)
-	_ Model = (*blocks.MultiScale)(nil)
-)
-
 // A Trainer owns a model, its training and evaluation graphs (each built
 // once), the optimizer and every random choice of a run.
 type Trainer struct {
 	cfg   Config
 	model Model
 	flow  blocks.Flow
-	src   source
+	src   datasets.Source
+	trunk Trunk                  // the model, when a head reads its features
 	head  *blocks.ClassifierHead // classification and hybrid tasks only
 
 	pcg *rand.PCG // the run's random source; its state is checkpointed
@@ -115,36 +98,28 @@ func New(cfg Config) (*Trainer, error) {
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0x1e5e7)
 	t := &Trainer{cfg: cfg, pcg: pcg, rng: rand.New(pcg)}
-	if cfg.Images != nil {
-		if t.model, err = blocks.NewMultiScale(cfg.Images.Model, t.rng); err != nil {
-			return nil, err
+	if t.model, err = cfg.Model.build(t.rng); err != nil {
+		return nil, err
+	}
+	if t.src, err = cfg.Data.Open(cfg.Seed, cfg.EvalSize); err != nil {
+		return nil, err
+	}
+	if got, want := t.src.Shape(), cfg.Model.inputShape(); !slices.Equal(got, want) {
+		return nil, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", cfg.Data.Name, cfg.Data.Pad, got, want)
+	}
+	if cfg.Objective.Task != Density {
+		var ok bool
+		if t.trunk, ok = t.model.(Trunk); !ok {
+			return nil, errors.Errorf("trainer: the %v task needs a model with a feature map for the classifier head", cfg.Objective.Task)
 		}
-		if t.src, err = newImageSource(cfg.Images, cfg.Seed, cfg.EvalSize); err != nil {
-			return nil, err
-		}
-		if cfg.Images.Task != Density {
-			fs := t.model.(*blocks.MultiScale).FinalShape()
-			im := t.src.(*imageSource)
-			if t.head, err = blocks.NewClassifierHead(blocks.HeadConfig{Channels: fs[0], Classes: im.train.Classes, Dtype: tensor.Float32}, t.rng); err != nil {
-				return nil, err
-			}
-		}
-		m := cfg.Images.Model
-		if s := t.src.shape(); s[0] != m.Channels || s[1] != m.Height || s[2] != m.Width {
-			return nil, errors.Errorf("trainer: %v images (with padding %d) are %d×%d×%d, the model expects %d×%d×%d",
-				cfg.Images.Set, cfg.Images.Pad, s[0], s[1], s[2], m.Channels, m.Height, m.Width)
-		}
-	} else {
-		if t.model, err = blocks.NewDenseFlow(cfg.Model, t.rng); err != nil {
-			return nil, err
-		}
-		if t.src, err = newToySource(cfg.Data, cfg.Seed, cfg.EvalSize); err != nil {
+		fs := t.trunk.FinalShape()
+		if t.head, err = blocks.NewClassifierHead(blocks.HeadConfig{Channels: fs[0], Classes: cfg.Data.Classes(), Dtype: tensor.Float32}, t.rng); err != nil {
 			return nil, err
 		}
 	}
 	t.flow = blocks.Flow{F: t.model}
-	if cfg.Images != nil && cfg.Images.LearnedPrior {
-		if t.flow.Prior, err = blocks.NewGaussianPrior(t.model.(*blocks.MultiScale).Dim(), tensor.Float32); err != nil {
+	if cfg.Model.LearnedPrior {
+		if t.flow.Prior, err = blocks.NewGaussianPrior(cfg.dim(), tensor.Float32); err != nil {
 			return nil, err
 		}
 	}
@@ -185,7 +160,7 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{b: b, x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{n}, t.src.shape()...)...))}
+	c := &compiled{b: b, x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{n}, t.cfg.Model.inputShape()...)...))}
 	xn, err := b.Input("x", c.x)
 	if err != nil {
 		return nil, err
@@ -209,7 +184,7 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 	c.logDet = logDet
 	var ce *G.Node
 	if t.head != nil {
-		feat, err := blocks.FinalFeatureMap(t.model.(*blocks.MultiScale), z)
+		feat, err := t.trunk.FeatureMap(z)
 		if err != nil {
 			return nil, err
 		}
@@ -220,10 +195,7 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 			return nil, err
 		}
 	}
-	task := Density
-	if t.cfg.Images != nil {
-		task = t.cfg.Images.Task
-	}
+	task := t.cfg.Objective.Task
 	if withGrad {
 		switch task {
 		case Classify:
@@ -231,7 +203,7 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 				return nil, err
 			}
 		case Hybrid:
-			if c.loss, err = blocks.HybridLoss(b, c.logp, ce, t.cfg.Images.HybridWeight, t.cfg.dim()); err != nil {
+			if c.loss, err = blocks.HybridLoss(b, c.logp, ce, t.cfg.Objective.HybridWeight, t.cfg.dim()); err != nil {
 				return nil, err
 			}
 		default:
@@ -283,25 +255,25 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 // amount to (steps × batch / training images), or 0 for toy densities,
 // which draw fresh points every step.
 func (t *Trainer) Epoch() float64 {
-	im, ok := t.src.(*imageSource)
-	if !ok || im.train.N == 0 {
+	n := t.src.TrainSize()
+	if n == 0 {
 		return 0
 	}
-	return float64(t.step) * float64(t.cfg.BatchSize) / float64(im.train.N)
+	return float64(t.step) * float64(t.cfg.BatchSize) / float64(n)
 }
 
 // StepsPerEpoch returns the steps of one pass over the training images
 // (rounded up), or 0 for toy densities.
 func (t *Trainer) StepsPerEpoch() int {
-	im, ok := t.src.(*imageSource)
-	if !ok {
-		return 0
-	}
-	return (im.train.N + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+	return (t.src.TrainSize() + t.cfg.BatchSize - 1) / t.cfg.BatchSize
 }
 
 // Config returns the run's configuration with defaults filled in.
 func (t *Trainer) Config() Config { return t.cfg }
+
+// InputShape returns the shape of one sample the model takes: (2) for a
+// toy density, (C, H, W) for images.
+func (t *Trainer) InputShape() []int { return t.cfg.Model.inputShape() }
 
 // Model returns the model being trained.
 func (t *Trainer) Model() Model { return t.model }
@@ -325,7 +297,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	if t.head != nil {
 		labels = make([]int, t.cfg.BatchSize)
 	}
-	if err := t.src.batch(t.rng, batch, labels); err != nil {
+	if err := t.src.Batch(t.rng, batch, labels); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d: drawing a batch", st.Step)
 	}
 	copyF32(t.train.x, batch)
@@ -419,12 +391,11 @@ func (t *Trainer) tensors() []blocks.NamedTensor {
 // initHead sets the head's normalization from the feature maps of the
 // current training batch.
 func (t *Trainer) initHead() error {
-	ms := t.model.(*blocks.MultiScale)
-	z, err := blocks.Apply(ms, t.train.x)
+	z, err := blocks.Apply(t.trunk, t.train.x)
 	if err != nil {
 		return errors.Wrap(err, "trainer: head initialization")
 	}
-	feat, err := blocks.FinalFeatureTensor(ms, z)
+	feat, err := t.trunk.FeatureTensor(z)
 	if err != nil {
 		return err
 	}
@@ -446,21 +417,20 @@ func (t *Trainer) maxSigma() float64 {
 // keeps an average.
 func (t *Trainer) Evaluate() (EvalStats, error) {
 	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
-	points, pre := t.src.heldOut()
+	held := t.src.HeldOut()
 	var res evalResult
 	err := t.withEvalWeights(func() error {
 		var err error
-		res, err = t.evalPass(points)
+		res, err = t.evalPass(held.Points)
 		return err
 	})
 	if err != nil {
 		return st, err
 	}
 	if res.preds != nil {
-		labels := t.src.(*imageSource).testLabels()
 		wrong := 0
 		for i, p := range res.preds {
-			if p != labels[i] {
+			if p != held.Labels[i] {
 				wrong++
 			}
 		}
@@ -482,8 +452,8 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	if math.IsNaN(st.NLL) || math.IsInf(st.NLL, 0) {
 		return st, errors.Errorf("trainer: held-out NLL is %v", st.NLL)
 	}
-	if t.cfg.Images != nil {
-		bpd := datasets.BitsPerDim(res.logp, t.cfg.dim(), pre)
+	if t.cfg.Data.Quantized() {
+		bpd := datasets.BitsPerDim(res.logp, t.cfg.dim(), held.PreLogDet)
 		for _, v := range bpd {
 			st.BPD += v / n
 		}

@@ -22,9 +22,9 @@ import (
 // tinyConfig trains fast enough for unit tests: two blocks of width 8.
 func tinyConfig(seed uint64) Config {
 	return Config{
-		Data: datasets.EightGaussians,
-		Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 2, Hidden: []int{8}, ActNorm: true,
-			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+		Data: datasets.SourceConfig{Name: "8gaussians"},
+		Model: ModelConfig{DenseFlow: &blocks.DenseFlowConfig{Dim: 2, Blocks: 2, Hidden: []int{8}, ActNorm: true,
+			Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 		Terms: 3, Gradient: estimator.NeumannGradient,
 		Optim:     Optim{LR: 3e-3, Warmup: 3, ClipNorm: 10, EMADecay: 0.9},
 		BatchSize: 64, Steps: 12, EvalEvery: 5, EvalSize: 300, EvalBatch: 128,
@@ -270,19 +270,35 @@ func TestRunWritesMetricsAndPictures(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
-	bad := []func(*Config){
-		func(c *Config) { c.Model.Coeff = 1 },
-		func(c *Config) { c.BatchSize = -1 },
-		func(c *Config) { c.Optim.LR = -1 },
-		func(c *Config) { c.Optim.EMADecay = 1 },
-		func(c *Config) { c.Model.Hidden = []int{0} },
-		func(c *Config) { c.Estimator = ExactLogDet; c.Model.Dim = 100 },
+	bad := map[string]func(*Config){
+		"coefficient 1":         func(c *Config) { c.Model.DenseFlow.Coeff = 1 },
+		"negative batch":        func(c *Config) { c.BatchSize = -1 },
+		"huge batch":            func(c *Config) { c.BatchSize = 2e9 },
+		"negative lr":           func(c *Config) { c.Optim.LR = -1 },
+		"infinite clip":         func(c *Config) { c.Optim.ClipNorm = math.Inf(1) },
+		"EMA decay 1":           func(c *Config) { c.Optim.EMADecay = 1 },
+		"zero width":            func(c *Config) { c.Model.DenseFlow.Hidden = []int{0} },
+		"huge width":            func(c *Config) { c.Model.DenseFlow.Hidden = []int{200000} },
+		"million blocks":        func(c *Config) { c.Model.DenseFlow.Blocks = 1e6 },
+		"exact at dim 100":      func(c *Config) { c.Estimator = ExactLogDet; c.Model.DenseFlow.Dim = 100 },
+		"dim 3 on 2-D data":     func(c *Config) { c.Model.DenseFlow.Dim = 3 },
+		"no architecture":       func(c *Config) { c.Model.DenseFlow = nil },
+		"two architectures":     func(c *Config) { c.Model.MultiScale = &blocks.MultiScaleConfig{Channels: 1, Height: 2, Width: 2} },
+		"unknown data":          func(c *Config) { c.Data.Name = "9gaussians" },
+		"padding a toy":         func(c *Config) { c.Data.Pad = 2 },
+		"classifying a toy":     func(c *Config) { c.Objective.Task = Classify },
+		"hybrid weight density": func(c *Config) { c.Objective.HybridWeight = 2 },
+		"learned prior on toy":  func(c *Config) { c.Model.LearnedPrior = true },
+		"too many terms":        func(c *Config) { c.Terms = 1e6 },
+		"huge eval size":        func(c *Config) { c.EvalSize = 1e8 },
 	}
-	for i, f := range bad {
+	for name, f := range bad {
 		cfg := tinyConfig(1)
+		m := *cfg.Model.DenseFlow
+		cfg.Model.DenseFlow = &m
 		f(&cfg)
 		if _, err := New(cfg); err == nil {
-			t.Errorf("case %d: New accepted an invalid configuration", i)
+			t.Errorf("%s: New accepted an invalid configuration", name)
 		}
 	}
 }
@@ -294,8 +310,8 @@ func TestLearns(t *testing.T) {
 		t.Skip("trains for a while")
 	}
 	cfg := tinyConfig(4)
-	cfg.Model.Hidden = []int{32, 32}
-	cfg.Model.Blocks = 4
+	cfg.Model.DenseFlow.Hidden = []int{32, 32}
+	cfg.Model.DenseFlow.Blocks = 4
 	cfg.Steps = 300
 	tr := newTrainer(t, cfg)
 	before, err := tr.Evaluate()

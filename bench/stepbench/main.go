@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
@@ -52,8 +53,9 @@ func config(name string) (trainer.Config, error) {
 	switch name {
 	case "toy":
 		return trainer.Config{
-			Model: blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
-				Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}},
+			Data: datasets.SourceConfig{Name: "8gaussians"},
+			Model: trainer.ModelConfig{DenseFlow: &blocks.DenseFlowConfig{Dim: 2, Blocks: 10, Hidden: []int{64, 64, 64},
+				Lipschitz: blocks.Lipschitz{Coeff: 0.9, Act: graph.ELU}}},
 			Terms: 5, Probes: 1, Gradient: estimator.SeriesGradient,
 			BatchSize: 500, Seed: 1,
 		}, nil

@@ -62,7 +62,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
@@ -240,13 +239,11 @@ func load(path string, n int) (*trainer.Trainer, error) {
 // returned as the error after the report is complete.
 func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (report, error) {
 	cfg := t.Config()
-	rep := report{Step: t.Steps(), Images: cfg.Images != nil, TestPoints: cfg.EvalSize, PowerIters: powerIters}
-	d := cfg.Model.Dim
-	rep.Shape = []int{d}
-	if cfg.Images != nil {
-		m := cfg.Images.Model
-		rep.Shape = []int{m.Channels, m.Height, m.Width}
-		d = m.Channels * m.Height * m.Width
+	rep := report{Step: t.Steps(), Images: cfg.Data.Quantized(), TestPoints: cfg.EvalSize, PowerIters: powerIters}
+	rep.Shape = t.InputShape()
+	d := 1
+	for _, s := range rep.Shape {
+		d *= s
 	}
 	ev, err := t.Evaluate()
 	if err != nil {
@@ -254,16 +251,14 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 	}
 	rep.NLL, rep.NLLSE, rep.EMA, rep.ExactLD = ev.NLL, ev.NLLStd, ev.UsedEMA, ev.Exact
 	var failed []string
-	if cfg.Images != nil {
-		rep.Task = cfg.Images.Task.String()
-		if ms, ok := t.Model().(*blocks.MultiScale); ok {
-			rep.Vanilla = ms.Config().Unconstrained
-		}
-		if cfg.Images.Task != trainer.Classify {
+	if cfg.Data.Quantized() {
+		rep.Task = cfg.Objective.Task.String()
+		rep.Vanilla = cfg.Model.Lipschitz().Unconstrained
+		if cfg.Objective.Task != trainer.Classify {
 			se := ev.NLLStd / (float64(d) * math.Ln2)
 			rep.BPD, rep.BPDSE = &ev.BPD, &se
 		}
-		if cfg.Images.Task != trainer.Density {
+		if cfg.Objective.Task != trainer.Density {
 			p := ev.Error
 			se := math.Sqrt(p * (1 - p) / float64(cfg.EvalSize))
 			rep.TestError, rep.TestErrorSE = &p, &se

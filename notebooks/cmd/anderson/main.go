@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/blocks"
-	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
@@ -390,22 +389,25 @@ func trained(name, path string, s settings) (subject, func(), error) {
 		return subject{}, nil, errors.Errorf("model %T has no InverseWithStats", t.Model())
 	}
 	cfg := t.Config()
-	var x *tensor.Dense
-	rng := rand.New(rand.NewPCG(s.Seed, 0xa11d))
-	if cfg.Images == nil {
-		pts, err := cfg.Data.Sample(rng, s.Points)
-		if err != nil {
-			closeFn()
-			return subject{}, nil, err
-		}
-		x = tensor.New(tensor.WithShape(s.Points, 2), tensor.Of(tensor.Float32))
-		store32(x, pts)
-	} else {
-		if x, err = mnistBatch(cfg.Images, s.Images, rng); err != nil {
-			closeFn()
-			return subject{}, nil, err
-		}
+	// The held-out set of the run's data, preprocessed as the trainer
+	// does (padding, dequantization, logit transform).
+	n := s.Points
+	if cfg.Data.Quantized() {
+		n = s.Images
 	}
+	src, err := cfg.Data.Open(s.Seed, n)
+	if err != nil {
+		closeFn()
+		return subject{}, nil, err
+	}
+	pts := src.HeldOut().Points
+	d := 1
+	for _, v := range t.InputShape() {
+		d *= v
+	}
+	shape := append([]int{len(pts) / d}, t.InputShape()...)
+	x := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+	store32(x, pts)
 	y, err := blocks.Apply(m, x)
 	if err != nil {
 		closeFn()
@@ -427,46 +429,7 @@ func trained(name, path string, s settings) (subject, func(), error) {
 		}}, closeFn, nil
 }
 
-func coeff(cfg trainer.Config) float64 {
-	if cfg.Images != nil {
-		return cfg.Images.Model.Coeff
-	}
-	return cfg.Model.Coeff
-}
-
-// mnistBatch returns n MNIST test images preprocessed as the trainer does:
-// padded, dequantized, logit-transformed when the configuration says so.
-func mnistBatch(cfg *trainer.ImageConfig, n int, rng *rand.Rand) (*tensor.Dense, error) {
-	if cfg.Set != trainer.MNIST {
-		return nil, errors.New("only MNIST image models are supported")
-	}
-	dir := cfg.Dir
-	if dir == "" {
-		var err error
-		if dir, err = datasets.MNISTDir(); err != nil {
-			return nil, err
-		}
-	}
-	im, err := datasets.LoadMNIST(dir, datasets.Test)
-	if err != nil {
-		return nil, err
-	}
-	p := cfg.Pad
-	h, w := im.H+2*p, im.W+2*p
-	pixels := make([]uint8, n*h*w)
-	for k := 0; k < n; k++ {
-		src := im.Image(k)
-		for r := 0; r < im.H; r++ {
-			copy(pixels[(k*h+r+p)*w+p:], src[r*im.W:(r+1)*im.W])
-		}
-	}
-	x := make([]float32, len(pixels))
-	datasets.Dequantize(x, pixels, rng)
-	if cfg.LogitAlpha > 0 {
-		x, _ = datasets.LogitTransform{Alpha: cfg.LogitAlpha}.Forward(x, h*w)
-	}
-	return tensor.New(tensor.WithShape(n, 1, h, w), tensor.WithBacking(x)), nil
-}
+func coeff(cfg trainer.Config) float64 { return cfg.Model.Lipschitz().Coeff }
 
 func writeTable(w io.Writer, rows []Row, s settings) {
 	fmt.Fprintf(w, "Fixed-point inverse to tol %g: evaluations of g (summed over blocks) and median wall time of %d runs.\n\n", s.Tol, s.Reps)

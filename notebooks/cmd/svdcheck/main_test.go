@@ -15,7 +15,7 @@ import (
 // first layers (normalized to c by the certification) by 1.01.
 func TestChecksAppliedWeights(t *testing.T) {
 	cfg := trainer.DefaultToyConfig()
-	cfg.Model.Blocks, cfg.Model.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
+	cfg.Model.DenseFlow.Blocks, cfg.Model.DenseFlow.Hidden, cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 2, []int{8}, 16, 50, 50
 	cfg.Optim.LR = 0.05
 	tr, err := trainer.New(cfg)
 	if err != nil {
