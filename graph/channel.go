@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/iresnet/iresnet/graph/internal/convasm"
 )
 
 // channelOp is one of a pair of linear maps between per-channel vectors (C)
@@ -87,6 +89,20 @@ func (op channelOp) Do(vals ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
+// addInto adds v to o, on the AVX-512 kernel in float32.
+func addInto[T Float](o, v []T) {
+	v = v[:len(o)]
+	done := 0
+	if o32, ok := any(o).([]float32); ok && avx512 {
+		if done = len(o) &^ 15; done > 0 {
+			convasm.AddF32(done, &o32[0], &any(v).([]float32)[0], &o32[0])
+		}
+	}
+	for i := done; i < len(o); i++ {
+		o[i] += v[i]
+	}
+}
+
 // sum4 returns the sum of v, accumulated in four partial sums so that the
 // adds do not wait on each other.
 func sum4[T Float](v []T) T {
@@ -108,11 +124,7 @@ func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
 	if inner == 1 { // (N, C): whole rows at a time
 		for b := 0; b < n; b++ {
 			if sum {
-				row := in[b*c : (b+1)*c]
-				o := out[:len(row)]
-				for i, v := range row {
-					o[i] += v
-				}
+				addInto(out[:c], in[b*c:(b+1)*c])
 			} else {
 				copy(out[b*c:(b+1)*c], in[:c])
 			}

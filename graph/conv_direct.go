@@ -343,33 +343,38 @@ func directConv[T Float](g ConvGeom, x []T, cw convWeights[T], y []T) {
 
 // dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines
 // (the calling one among them), each of which calls run once with next,
-// which hands out the next piece not yet taken until none is left. Workers that get more CPU take more
-// pieces, which keeps both busy when other processes share the cores.
+// which hands out the next piece not yet taken until none is left. Workers
+// that get more CPU take more pieces, which keeps both busy when other
+// processes share the cores, and the calling goroutine waits only for
+// pieces that another worker took: a worker that has not started by the
+// time the pieces run out is not waited for (it finds none and returns).
 func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 	pieces := (n + grain - 1) / grain
-	var taken atomic.Int64
-	next := func() (lo, hi int, ok bool) {
-		i := int(taken.Add(1)) - 1
-		if i >= pieces {
-			return 0, 0, false
-		}
-		return i * grain, min((i+1)*grain, n), true
-	}
+	var taken, finished atomic.Int64
 	workers := min(runtime.GOMAXPROCS(0), pieces)
-	if workers <= 1 {
-		run(next)
-		return
+	all := make(chan struct{}) // closed when every piece is finished
+	worker := func() {
+		mine := int64(0)
+		run(func() (lo, hi int, ok bool) {
+			i := int(taken.Add(1)) - 1
+			if i >= pieces {
+				return 0, 0, false
+			}
+			mine++
+			return i * grain, min((i+1)*grain, n), true
+		})
+		// run has returned, so the pieces it took are finished.
+		if mine > 0 && finished.Add(mine) == int64(pieces) {
+			close(all)
+		}
 	}
-	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(next)
-		}()
+		go worker()
 	}
-	run(next) // the calling goroutine is the first worker
-	wg.Wait()
+	worker() // the calling goroutine is the first worker
+	if pieces > 0 {
+		<-all
+	}
 }
 
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns

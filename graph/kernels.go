@@ -2,7 +2,6 @@ package graph
 
 import (
 	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -53,24 +52,19 @@ func splitRange(n int) (count, size int) {
 }
 
 // parallelChunks runs body(k, lo, hi) for the k-th of the count chunks that
-// splitRange(n) returned, concurrently; the calling goroutine runs chunk 0
-// itself (all of them when there is one).
+// splitRange(n) returned, concurrently, handed out as dynamicFor does (the
+// calling goroutine takes chunks too and waits only for those another
+// goroutine took); a single chunk runs on the calling goroutine.
 func parallelChunks(n, count, size int, body func(k, lo, hi int)) {
 	if count <= 1 {
 		body(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for k := 1; k < count; k++ {
-		lo, hi := k*size, min((k+1)*size, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body(k, lo, hi)
-		}()
-	}
-	body(0, 0, min(size, n))
-	wg.Wait()
+	dynamicFor(count, 1, func(next func() (lo, hi int, ok bool)) {
+		for k, _, ok := next(); ok; k, _, ok = next() {
+			body(k, k*size, min((k+1)*size, n))
+		}
+	})
 }
 
 // serialGemmWork is the largest m·n·k for which OpenBLAS (with its default
