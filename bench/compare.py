@@ -8,8 +8,9 @@ builds bench/convbench (conv: the convolution kernels) or bench/stepbench
 the given build tags, then runs it and bench/torch_ref.py alternately,
 --rounds times each, on the same machine, and prints per kernel or model
 the median over rounds of each side's median time per call, the achieved
-GFLOP/s (kernels), and the ratio Go / PyTorch (below 1: Go is faster). PyTorch runs with OMP_WAIT_POLICY=PASSIVE and
---threads threads; Go with GOMAXPROCS=--threads.
+GFLOP/s (kernels), the ratio Go / PyTorch (below 1: Go is faster) and, for
+steps, the Go side's heap allocations per step. PyTorch runs with
+OMP_WAIT_POLICY=PASSIVE and --threads threads; Go with GOMAXPROCS=--threads.
 
 The interpreter must import torch (Debian: apt-get install python3-torch);
 run the script with that interpreter. Other work on the machine shows in
@@ -56,6 +57,7 @@ def main():
 
     times = {"go": {}, "torch": {}}
     flops = {}
+    allocs = {}  # Go side: heap allocations and MB allocated per step
     order = []
     for r in range(args.rounds):
         for side, cmd in (("go", go_cmd), ("torch", py_cmd)) if r % 2 == 0 else (("torch", py_cmd), ("go", go_cmd)):
@@ -66,6 +68,8 @@ def main():
                 times[side].setdefault(name, []).append(res["ms"])
                 if "gflops" in res:
                     flops[name] = res["gflops"] * res["ms"] * 1e6
+                if side == "go" and "allocs" in res:
+                    allocs.setdefault(name, []).append((res["allocs"], res["alloc_mb"]))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     label = "Go" + (f" ({args.tags})" if args.tags else " (pure Go)")
@@ -84,6 +88,10 @@ def main():
             print(f"| {name} | {g:.3f} | {f / g / 1e6:.0f} | {t:.3f} | {f / t / 1e6:.0f} | {g / t:.2f} |")
         else:
             print(f"| {name} | {g:.1f} | {t:.1f} | {g / t:.2f} |")
+    if allocs:
+        print("Go heap allocations per step (median): " + "; ".join(
+            f"{name} {statistics.median(a for a, _ in allocs[name]):.0f} ({statistics.median(m for _, m in allocs[name]):.0f} MB)"
+            for name in order if name in allocs))
 
 
 if __name__ == "__main__":
