@@ -32,7 +32,7 @@ const constantStd = 1e-6
 // unit variance. Before that, b = 0 and s = 0 (the identity).
 type ActNorm struct {
 	bias, logScale *tensor.Dense
-	initialized    bool
+	initialized    *tensor.Dense // float64 (1): 1 once initialized, 0 before
 }
 
 // NewActNorm returns an identity ActNorm over the given number of channels.
@@ -45,17 +45,24 @@ func NewActNorm(channels int, dtype tensor.Dtype) (*ActNorm, error) {
 		dtype = tensor.Float32
 	}
 	return &ActNorm{
-		bias:     tensor.New(tensor.Of(dtype), tensor.WithShape(channels)),
-		logScale: tensor.New(tensor.Of(dtype), tensor.WithShape(channels)),
+		bias:        tensor.New(tensor.Of(dtype), tensor.WithShape(channels)),
+		logScale:    tensor.New(tensor.Of(dtype), tensor.WithShape(channels)),
+		initialized: tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(1)),
 	}, nil
 }
 
 // Initialized reports whether InitFromBatch has run (or a checkpoint set it).
-func (a *ActNorm) Initialized() bool { return a.initialized }
+func (a *ActNorm) Initialized() bool { return a.initialized.Data().([]float64)[0] != 0 }
 
 // SetInitialized records that the parameters hold trained values, for
 // restoring checkpoints.
-func (a *ActNorm) SetInitialized(v bool) { a.initialized = v }
+func (a *ActNorm) SetInitialized(v bool) {
+	f := 0.0
+	if v {
+		f = 1
+	}
+	a.initialized.Data().([]float64)[0] = f
+}
 
 func (a *ActNorm) channels() int { return a.bias.Shape()[0] }
 
@@ -97,7 +104,7 @@ func (a *ActNorm) InitFromBatch(x *tensor.Dense) error {
 	}
 	storeFloat64(a.bias, bias)
 	storeFloat64(a.logScale, logScale)
-	a.initialized = true
+	a.SetInitialized(true)
 	return nil
 }
 
@@ -184,5 +191,8 @@ func (a *ActNorm) Tensors() []NamedTensor {
 	return []NamedTensor{
 		{Name: "bias", Value: a.bias, Learnable: true},
 		{Name: "logscale", Value: a.logScale, Learnable: true},
+		// 1 once the data initialization ran (or a checkpoint said so),
+		// 0 before: a restored model must not initialize again.
+		{Name: "initialized", Value: a.initialized},
 	}
 }

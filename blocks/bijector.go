@@ -66,9 +66,13 @@ var (
 
 // Chain composes bijectors in slice order: Forward applies Blocks[0] first
 // and sums the log-dets; Inverse undoes them from last to first. Each block
-// is built in a graph scope named "block<i>".
+// is built in a graph scope named by its kind and its number among the
+// chain's blocks of that kind: "block<k>" for residual blocks (and nested
+// chains), "actnorm<k>", "squeeze<k>", the Kind of a Kinder, else
+// "layer<k>".
 type Chain struct {
 	blocks []Bijector
+	names  []string // each block's graph scope and checkpoint prefix
 }
 
 // NewChain returns the composition of bs, which must be non-empty and
@@ -82,14 +86,43 @@ func NewChain(bs ...Bijector) (*Chain, error) {
 			return nil, errors.Errorf("blocks: chain element %d is nil", i)
 		}
 	}
-	return &Chain{blocks: append([]Bijector(nil), bs...)}, nil
+	c := &Chain{blocks: append([]Bijector(nil), bs...)}
+	count := map[string]int{}
+	for _, b := range bs {
+		kind := kindName(b)
+		c.names = append(c.names, kind+strconv.Itoa(count[kind]))
+		count[kind]++
+	}
+	return c, nil
+}
+
+// A Kinder names the kind of a bijector for the scopes of a Chain: the
+// chain numbers the bijectors of each kind on their own, so that the first
+// residual block after an ActNorm is "block0" next to "actnorm0".
+type Kinder interface {
+	Kind() string
+}
+
+// kindName returns the scope stem of b: "block" for residual blocks and
+// nested chains, "actnorm", "squeeze", b.Kind() for a Kinder, else
+// "layer".
+func kindName(b Bijector) string {
+	switch v := b.(type) {
+	case *Residual, *Chain:
+		return "block"
+	case *ActNorm:
+		return "actnorm"
+	case Squeeze:
+		return "squeeze"
+	case Kinder:
+		return v.Kind()
+	}
+	return "layer"
 }
 
 // Blocks returns the chain's bijectors in forward order.
 func (c *Chain) Blocks() []Bijector { return append([]Bijector(nil), c.blocks...) }
 
-// scopeName returns the graph scope and checkpoint prefix of block i.
-func scopeName(i int) string { return "block" + strconv.Itoa(i) }
 
 // Forward implements Bijector.
 func (c *Chain) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
@@ -101,7 +134,7 @@ func (c *Chain) ForwardWith(b *graph.Builder, x *G.Node, est estimator.Estimator
 	y = x
 	for i, bl := range c.blocks {
 		var ld *G.Node
-		err = b.Scoped(scopeName(i), func() error {
+		err = b.Scoped(c.names[i], func() error {
 			var err error
 			y, ld, err = ForwardWith(b, bl, y, est)
 			return err
@@ -155,7 +188,7 @@ func (c *Chain) invert(y *tensor.Dense, prefix string, stats map[string]FixedPoi
 	x := y
 	for i := len(c.blocks) - 1; i >= 0; i-- {
 		var err error
-		name := prefix + scopeName(i)
+		name := prefix + c.names[i]
 		switch bl := c.blocks[i].(type) {
 		case *Residual:
 			var st FixedPointStats
@@ -232,7 +265,7 @@ func (c *Chain) Tensors() []NamedTensor {
 	for i, bl := range c.blocks {
 		if t, ok := bl.(Tensorer); ok {
 			for _, nt := range t.Tensors() {
-				nt.Name = scopeName(i) + "/" + nt.Name
+				nt.Name = c.names[i] + "/" + nt.Name
 				out = append(out, nt)
 			}
 		}

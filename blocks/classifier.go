@@ -110,7 +110,7 @@ func (h *ClassifierHead) InitFromBatch(feat *tensor.Dense) error {
 
 // Logits builds the head on a feature map feat (N, C, H, W) and returns the
 // logits (N, K). Its parameters are registered under the scope "head"
-// ("head/norm/bias", "head/norm/logscale", "head/fc/w", "head/fc/b"), the
+// ("head/norm/bias", "head/norm/logscale", "head/fc/weight", "head/fc/bias"), the
 // names Tensors uses, so one graph holds at most one head at a given scope.
 func (h *ClassifierHead) Logits(b *graph.Builder, feat *G.Node) (*G.Node, error) {
 	if err := h.checkFeat(feat.Shape()); err != nil {
@@ -138,11 +138,11 @@ func (h *ClassifierHead) Logits(b *graph.Builder, feat *G.Node) (*G.Node, error)
 			return err
 		}
 		return b.Scoped("fc", func() error {
-			w, err := b.Param("w", h.w)
+			w, err := b.Param("weight", h.w)
 			if err != nil {
 				return err
 			}
-			bias, err := b.Param("b", h.b)
+			bias, err := b.Param("bias", h.b)
 			if err != nil {
 				return err
 			}
@@ -161,8 +161,8 @@ func (h *ClassifierHead) Logits(b *graph.Builder, feat *G.Node) (*G.Node, error)
 }
 
 // Tensors implements Tensorer. Unlike a bijector's, the names include the
-// head's scope: "head/norm/bias", "head/norm/logscale", "head/fc/w" (C, K)
-// and "head/fc/b" (K), the names of the parameters Logits registers.
+// head's scope: "head/norm/bias", "head/norm/logscale", "head/fc/weight" (C, K)
+// and "head/fc/bias" (K), the names of the parameters Logits registers.
 func (h *ClassifierHead) Tensors() []NamedTensor {
 	var out []NamedTensor
 	for _, nt := range h.norm.Tensors() {
@@ -170,8 +170,8 @@ func (h *ClassifierHead) Tensors() []NamedTensor {
 		out = append(out, nt)
 	}
 	return append(out,
-		NamedTensor{Name: "head/fc/w", Value: h.w, Learnable: true},
-		NamedTensor{Name: "head/fc/b", Value: h.b, Learnable: true},
+		NamedTensor{Name: "head/fc/weight", Value: h.w, Learnable: true},
+		NamedTensor{Name: "head/fc/bias", Value: h.b, Learnable: true},
 	)
 }
 

@@ -126,8 +126,8 @@ func TestClassifierHeadLogitsMatchDirect(t *testing.T) {
 	bb := []float64{0.1, -0.2, 0.3}
 	copy(clsTensorNamed(t, h, "head/norm/bias").Data().([]float64), bias)
 	copy(clsTensorNamed(t, h, "head/norm/logscale").Data().([]float64), logScale)
-	copy(clsTensorNamed(t, h, "head/fc/w").Data().([]float64), w)
-	copy(clsTensorNamed(t, h, "head/fc/b").Data().([]float64), bb)
+	copy(clsTensorNamed(t, h, "head/fc/weight").Data().([]float64), w)
+	copy(clsTensorNamed(t, h, "head/fc/bias").Data().([]float64), bb)
 	feat := []float64{
 		1, -2, 0, 3, // n0 c0
 		-1, 4, 2, -3, // n0 c1
@@ -167,7 +167,7 @@ func TestClassifierHeadLogitsMatchDirect(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"head/norm/bias", "head/norm/logscale", "head/fc/w", "head/fc/b"}
+	want := []string{"head/norm/bias", "head/norm/logscale", "head/fc/weight", "head/fc/bias"}
 	for i, p := range b.Params() {
 		if p.Name != want[i] {
 			t.Errorf("parameter %d is %q, want %q (the Tensors name)", i, p.Name, want[i])
@@ -402,7 +402,7 @@ func TestClassifierFloat32(t *testing.T) {
 	if h.Config().Dtype != tensor.Float32 {
 		t.Fatalf("default dtype %v, want float32", h.Config().Dtype)
 	}
-	w := h.Tensors()[2].Value.Data().([]float32)
+	w := clsTensorNamed(t, h, "head/fc/weight").Data().([]float32)
 	for i := range w {
 		w[i] *= 1e4 // logits in the thousands
 	}
@@ -530,9 +530,9 @@ func TestClassifierOnMultiScale(t *testing.T) {
 	var idx [][]int
 	for _, p := range b.Params() {
 		switch {
-		case p.Name == "scale0/block1/conv0/w": // every entry
+		case p.Name == "scale0/block0/conv0/weight": // every entry
 			idx = append(idx, nil)
-		case p.Name == "scale1/block1/conv2/w", p.Name == "head/fc/w":
+		case p.Name == "scale1/block0/conv2/weight", p.Name == "head/fc/weight":
 			idx = append(idx, []int{0, 5, 17})
 		default:
 			continue
@@ -633,7 +633,11 @@ func ExampleClassifierHead() {
 	fmt.Printf("ce: %.4f (log 3 = %.4f)\n", ce.Value().Data(), math.Log(3))
 
 	// Class 1 now scores 2 for every sample: logits (0, 2, 0).
-	head.Tensors()[3].Value.Data().([]float64)[1] = 2
+	for _, nt := range head.Tensors() {
+		if nt.Name == "head/fc/bias" {
+			nt.Value.Data().([]float64)[1] = 2
+		}
+	}
 	if err := blocks.OneHot(labels, []int{1, 0}); err != nil {
 		fmt.Println(err)
 		return

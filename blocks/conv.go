@@ -89,17 +89,17 @@ func (cb *convBranch) build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	}
 	for i, l := range cb.ls {
 		err = b.Scoped(convName(i), func() error {
-			w, err := b.Param("w", l.w)
+			w, err := b.Param("weight", l.w)
 			if err != nil {
 				return err
 			}
-			bias, err := b.Param("b", l.b)
+			bias, err := b.Param("bias", l.b)
 			if err != nil {
 				return err
 			}
 			wn := w
 			if !cb.unconstrained {
-				if wn, err = l.sn.Normalize(b, "w", w); err != nil {
+				if wn, err = l.sn.Normalize(b, "weight", w); err != nil {
 					return err
 				}
 			}
@@ -134,10 +134,12 @@ func (cb *convBranch) tensors() []NamedTensor {
 	for i, l := range cb.ls {
 		p := convName(i) + "/"
 		out = append(out,
-			NamedTensor{Name: p + "w", Value: l.w, Learnable: true},
-			NamedTensor{Name: p + "b", Value: l.b, Learnable: true},
-			NamedTensor{Name: p + "w/u", Value: l.sn.U()},
-			NamedTensor{Name: p + "w/v", Value: l.sn.V()},
+			NamedTensor{Name: p + "weight", Value: l.w, Learnable: true},
+			NamedTensor{Name: p + "bias", Value: l.b, Learnable: true},
+			// PyTorch names: weight_v in the input space, weight_u in the output space.
+			NamedTensor{Name: p + "weight_v", Value: l.sn.U()},
+			NamedTensor{Name: p + "weight_u", Value: l.sn.V()},
+			NamedTensor{Name: p + "weight_sigma", Value: l.sn.SigmaTensor()},
 		)
 	}
 	return out

@@ -78,17 +78,17 @@ func (d *denseBranch) build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	}
 	for i := range d.ws {
 		err = b.Scoped(layerName(i), func() error {
-			w, err := b.Param("w", d.ws[i])
+			w, err := b.Param("weight", d.ws[i])
 			if err != nil {
 				return err
 			}
-			bias, err := b.Param("b", d.bs[i])
+			bias, err := b.Param("bias", d.bs[i])
 			if err != nil {
 				return err
 			}
 			wn := w
 			if !d.unconstrained {
-				if wn, err = d.sns[i].Normalize(b, "w", w); err != nil {
+				if wn, err = d.sns[i].Normalize(b, "weight", w); err != nil {
 					return err
 				}
 			}
@@ -123,10 +123,12 @@ func (d *denseBranch) tensors() []NamedTensor {
 	for i := range d.ws {
 		p := layerName(i) + "/"
 		out = append(out,
-			NamedTensor{Name: p + "w", Value: d.ws[i], Learnable: true},
-			NamedTensor{Name: p + "b", Value: d.bs[i], Learnable: true},
-			NamedTensor{Name: p + "w/u", Value: d.sns[i].U()},
-			NamedTensor{Name: p + "w/v", Value: d.sns[i].V()},
+			NamedTensor{Name: p + "weight", Value: d.ws[i], Learnable: true},
+			NamedTensor{Name: p + "bias", Value: d.bs[i], Learnable: true},
+			// PyTorch names: weight_v in the input space, weight_u in the output space.
+			NamedTensor{Name: p + "weight_v", Value: d.sns[i].U()},
+			NamedTensor{Name: p + "weight_u", Value: d.sns[i].V()},
+			NamedTensor{Name: p + "weight_sigma", Value: d.sns[i].SigmaTensor()},
 		)
 	}
 	return out

@@ -34,7 +34,7 @@ type SpectralNorm struct {
 	conv   *graph.ConvGeom // nil for a dense layer
 	wshape []int
 	u, v   *tensor.Dense // persistent power-iteration vectors
-	sigma  float64       // last estimate ⟨v, A u⟩
+	sigma  *tensor.Dense // last estimate ⟨v, A u⟩, float64 of shape (1)
 }
 
 // NewDense returns the spectral normalization of a dense layer y = x·W with
@@ -69,6 +69,7 @@ func (s *SpectralNorm) init(coeff float64, dtype tensor.Dtype, rng *rand.Rand, u
 		return errors.Errorf("normalize: dtype %v not supported", dtype)
 	}
 	s.coeff = coeff
+	s.sigma = tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(1))
 	s.u = tensor.New(tensor.Of(dtype), tensor.WithShape(ushape...))
 	s.v = tensor.New(tensor.Of(dtype), tensor.WithShape(vshape...))
 	u := make([]float64, s.u.Shape().TotalSize())
@@ -93,10 +94,14 @@ func (s *SpectralNorm) Conv() (graph.ConvGeom, bool) {
 func (s *SpectralNorm) Coeff() float64 { return s.coeff }
 
 // Sigma returns the last estimate σ̂ of the operator norm.
-func (s *SpectralNorm) Sigma() float64 { return s.sigma }
+func (s *SpectralNorm) Sigma() float64 { return s.sigma.Data().([]float64)[0] }
 
 // SetSigma restores a saved estimate, for checkpoints.
-func (s *SpectralNorm) SetSigma(v float64) { s.sigma = v }
+func (s *SpectralNorm) SetSigma(v float64) { s.sigma.Data().([]float64)[0] = v }
+
+// SigmaTensor returns the tensor (float64, shape (1)) that holds σ̂: it is
+// persistent state, saved and restored with the vectors.
+func (s *SpectralNorm) SigmaTensor() *tensor.Dense { return s.sigma }
 
 // U returns the input-space power-iteration vector, shape (1, in) for dense
 // layers and (1, C, H, W) for convolutions. It is persistent state: save it.
@@ -117,11 +122,11 @@ func (s *SpectralNorm) Update(w *tensor.Dense, iters int) (float64, error) {
 	wd := load(w)
 	u, v := load(s.u), load(s.v)
 	for i := 0; i < iters; i++ {
-		s.sigma = s.step(wd, u, v)
+		s.SetSigma(s.step(wd, u, v))
 	}
 	store(s.u, u)
 	store(s.v, v)
-	return s.sigma, nil
+	return s.Sigma(), nil
 }
 
 // Converge iterates until σ̂ changes by at most tol relative to itself
@@ -137,12 +142,13 @@ func (s *SpectralNorm) Converge(w *tensor.Dense, tol float64, maxIter int) (int,
 	prev := math.Inf(1)
 	change := math.Inf(1)
 	for i := 1; i <= maxIter; i++ {
-		s.sigma = s.step(wd, u, v)
-		change = math.Abs(s.sigma-prev) / math.Max(s.sigma, math.SmallestNonzeroFloat64)
+		sig := s.step(wd, u, v)
+		s.SetSigma(sig)
+		change = math.Abs(sig-prev) / math.Max(sig, math.SmallestNonzeroFloat64)
 		if change <= tol {
 			return i, nil
 		}
-		prev = s.sigma
+		prev = sig
 	}
 	return maxIter, &NotConvergedError{Iter: maxIter, Change: change, Tol: tol}
 }
@@ -199,17 +205,19 @@ func (s *SpectralNorm) applyT(w, in, out []float64) {
 }
 
 // Normalize returns the node W̃ = W / max(1, σ̂/c) with σ̂ = ⟨v, A u⟩ computed
-// in the graph from the persistent vectors (bound as inputs named
-// name+"/u" and name+"/v" in b's scope), so the gradient reaches W through σ̂.
+// in the graph from the persistent vectors (bound as inputs named in
+// PyTorch's convention: name+"_v" for the input-space vector U,
+// name+"_u" for the output-space vector V, in b's scope), so the gradient
+// reaches W through σ̂.
 func (s *SpectralNorm) Normalize(b *graph.Builder, name string, w *G.Node) (*G.Node, error) {
 	if !w.Shape().Eq(tensor.Shape(s.wshape)) {
 		return nil, errors.Errorf("normalize: %s has shape %v, want %v", name, w.Shape(), s.wshape)
 	}
-	un, err := b.Input(name+"/u", s.u)
+	un, err := b.Input(name+"_v", s.u)
 	if err != nil {
 		return nil, err
 	}
-	vn, err := b.Input(name+"/v", s.v)
+	vn, err := b.Input(name+"_u", s.v)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +234,7 @@ func (s *SpectralNorm) Normalize(b *graph.Builder, name string, w *G.Node) (*G.N
 	if err != nil {
 		return nil, errors.Wrapf(err, "normalize: %s: σ̂", name)
 	}
-	invC, err := b.Scalar(name+"/inv_c", 1/s.coeff)
+	invC, err := b.Scalar(name+"_inv_c", 1/s.coeff)
 	if err != nil {
 		return nil, err
 	}

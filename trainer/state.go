@@ -6,24 +6,22 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
 
-// checkpointFormat identifies the layout of the tensors and metadata below:
-// v1 plus the certified applied/ weights and a checksum of the content
-// (checkpoint.Seal), which Load requires.
-const checkpointFormat = "iresnet-go/density/v1.1"
-
-// checkpointFormatV1 is the earlier layout, without applied/ weights and
-// checksum; Load still reads it.
-const checkpointFormatV1 = "iresnet-go/density/v1"
+// CheckpointFormat identifies the layout of the tensors and metadata of a
+// checkpoint (see the package documentation), stored under the metadata
+// key "format".
+const CheckpointFormat = "iresnet-go/v2"
 
 // Tensor name prefixes in a checkpoint. Model tensors keep the names of
-// their graph nodes ("block3/fc0/w" is the weight (in, out) of the first
-// layer of residual block 3, "block3/fc0/w/u" its power-iteration vector).
+// their graph nodes ("block3/fc0/weight" is the weight (in, out) of the
+// first layer of residual block 3, "block3/fc0/weight_v" its input-space
+// power-iteration vector, "block3/fc0/weight_sigma" its σ̂).
 const (
 	prefixModel = "model/"
 	prefixEMA   = "ema/"
@@ -65,25 +63,12 @@ func (t *Trainer) Save(path string) error {
 	if err != nil {
 		return errors.Wrap(err, "trainer: saving the random state")
 	}
-	var inits []bool
-	for _, a := range t.model.ActNorms() {
-		inits = append(inits, a.Initialized())
-	}
-	if t.head != nil {
-		inits = append(inits, t.head.Initialized())
-	}
-	var sigmas [][]float64
-	for _, r := range t.model.Residuals() {
-		sigmas = append(sigmas, r.Sigmas())
-	}
 	meta := map[string]any{
-		"format":              checkpointFormat,
-		"config":              t.cfg,
-		"step":                t.step,
-		"optim_t":             t.opt.t,
-		"rng":                 base64.StdEncoding.EncodeToString(rngState),
-		"actnorm_initialized": inits,
-		"sigmas":              sigmas,
+		"format":  CheckpointFormat,
+		"config":  t.cfg,
+		"step":    t.step,
+		"optim_t": t.opt.t,
+		"rng":     base64.StdEncoding.EncodeToString(rngState),
 	}
 	for k, v := range meta {
 		if err := checkpoint.PutJSON(f.Metadata, k, v); err != nil {
@@ -107,14 +92,17 @@ func Load(path string) (*Trainer, error) {
 	if err := checkpoint.GetJSON(f.Metadata, "format", &format); err != nil {
 		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
-	switch format {
-	case checkpointFormat:
-		if err := checkpoint.Verify(f); err != nil {
-			return nil, errors.Wrapf(err, "trainer: %s", path)
+	if format != CheckpointFormat {
+		if strings.HasPrefix(format, "iresnet-go/density/v1") { // v1 and v1.1
+			return nil, errors.Errorf("trainer: %s was written by an earlier version of this library (format %q); this version reads %q, with a new configuration layout and tensor names. Evaluate or sample it with the release that wrote it, or train it again", path, format, CheckpointFormat)
 		}
-	case checkpointFormatV1: // written before checksums: nothing to verify
-	default:
-		return nil, errors.Errorf("trainer: %s has format %q, want %q (or the older %q)", path, format, checkpointFormat, checkpointFormatV1)
+		return nil, errors.Errorf("trainer: %s has format %q, want %q", path, format, CheckpointFormat)
+	}
+	if err := checkpoint.Verify(f); err != nil {
+		return nil, errors.Wrapf(err, "trainer: %s", path)
+	}
+	if err := checkpoint.RequireKeys(f.Metadata, "format", "config", "step", "optim_t", "rng", checkpoint.ChecksumKey); err != nil {
+		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
 	var cfg Config
 	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
@@ -133,7 +121,9 @@ func Load(path string) (*Trainer, error) {
 
 // restore overwrites the freshly built trainer's state with the file's.
 func (t *Trainer) restore(f checkpoint.File) error {
+	used := map[string]bool{}
 	set := func(name string, dst *tensor.Dense) error {
+		used[name] = true
 		src, ok := f.Tensors[name]
 		if !ok {
 			return errors.Errorf("tensor %q is missing", name)
@@ -164,34 +154,32 @@ func (t *Trainer) restore(f checkpoint.File) error {
 			}
 		}
 	}
-	// Certified evaluation weights: all of them or none (checkpoints
-	// written before they were saved).
+	// The certified evaluation weights, used as stored.
 	applied := map[string]*tensor.Dense{}
-	sp := t.spectralParams()
-	for _, p := range sp {
-		if _, ok := f.Tensors[prefixApplied+p.Name]; ok {
-			dst := p.Value.Clone().(*tensor.Dense)
-			if err := set(prefixApplied+p.Name, dst); err != nil {
-				return err
-			}
-			applied[p.Name] = dst
+	for _, p := range t.spectralParams() {
+		dst := p.Value.Clone().(*tensor.Dense)
+		if err := set(prefixApplied+p.Name, dst); err != nil {
+			return err
+		}
+		applied[p.Name] = dst
+	}
+	t.applied, t.restored = applied, true
+	for name := range f.Tensors {
+		if !used[name] {
+			return errors.Errorf("tensor %q is not part of this model: the checkpoint is corrupt or of another model", name)
 		}
 	}
-	if len(applied) > 0 && len(applied) != len(sp) {
-		return errors.Errorf("%d of %d %s weights are present", len(applied), len(sp), prefixApplied)
-	}
-	if len(applied) > 0 {
-		t.applied, t.restored = applied, true
-	}
 	var rngState string
-	var inits []bool
-	for k, v := range map[string]any{"step": &t.step, "optim_t": &t.opt.t, "rng": &rngState, "actnorm_initialized": &inits} {
+	for k, v := range map[string]any{"step": &t.step, "optim_t": &t.opt.t, "rng": &rngState} {
 		if err := checkpoint.GetJSON(f.Metadata, k, v); err != nil {
 			return err
 		}
 	}
-	if t.step < 0 || t.opt.t < 0 {
-		return errors.Errorf("step %d and optimizer step %d must be ≥ 0", t.step, t.opt.t)
+	if t.step < 0 || t.step > MaxSteps || t.opt.t != t.step {
+		return errors.Errorf("step %d (optimizer step %d) must lie in [0, 1e9] and the two must agree: every step updates the optimizer once", t.step, t.opt.t)
+	}
+	if err := t.checkFlags(); err != nil {
+		return err
 	}
 	if err := t.checkPowerIteration(); err != nil {
 		return err
@@ -205,32 +193,22 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		return errors.Wrap(err, "random state")
 	}
 	*t.pcg = *pcg
-	as := t.model.ActNorms()
-	if t.head != nil {
-		as = append(as, t.head.Norm())
-	}
-	if len(inits) != len(as) {
-		return errors.Errorf("%d ActNorm flags for %d ActNorm layers", len(inits), len(as))
-	}
-	for i, a := range as {
-		a.SetInitialized(inits[i])
-	}
-	var sigmas [][]float64
-	if err := checkpoint.GetJSON(f.Metadata, "sigmas", &sigmas); err != nil {
-		return err
-	}
-	rs := t.model.Residuals()
-	if len(sigmas) != len(rs) {
-		return errors.Errorf("%d σ̂ lists for %d residual blocks", len(sigmas), len(rs))
-	}
-	for i, r := range rs {
-		for j, v := range sigmas[i] {
-			if !(v >= 0) || math.IsInf(v, 0) {
-				return errors.Errorf("σ̂ %d of residual block %d is %v, want a finite value ≥ 0", j, i, v)
+	return nil
+}
+
+// checkFlags checks the restored state tensors that hold flags and
+// estimates: every ActNorm's "initialized" is 0 or 1, every σ̂ ≥ 0.
+func (t *Trainer) checkFlags() error {
+	for _, nt := range t.tensors() {
+		switch {
+		case strings.HasSuffix(nt.Name, "/initialized"):
+			if v := nt.Value.Data().([]float64)[0]; v != 0 && v != 1 {
+				return errors.Errorf("tensor %q is %v, want 0 or 1", nt.Name, v)
 			}
-		}
-		if err := r.SetSigmas(sigmas[i]); err != nil {
-			return errors.Wrapf(err, "residual block %d", i)
+		case strings.HasSuffix(nt.Name, "_sigma"):
+			if v := nt.Value.Data().([]float64)[0]; !(v >= 0) {
+				return errors.Errorf("σ̂ %q is %v, want a finite value ≥ 0", nt.Name, v)
+			}
 		}
 	}
 	return nil

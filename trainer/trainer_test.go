@@ -55,12 +55,16 @@ func steps(t *testing.T, tr *Trainer, n int) {
 func state(tr *Trainer) map[string][]float64 {
 	out := map[string][]float64{}
 	add := func(name string, v *tensor.Dense) {
-		d := v.Data().([]float32)
-		f := make([]float64, len(d))
-		for i, x := range d {
-			f[i] = float64(x)
+		switch d := v.Data().(type) {
+		case []float64:
+			out[name] = append([]float64(nil), d...)
+		case []float32:
+			f := make([]float64, len(d))
+			for i, x := range d {
+				f[i] = float64(x)
+			}
+			out[name] = f
 		}
-		out[name] = f
 	}
 	for _, nt := range tr.tensors() {
 		add(prefixModel+nt.Name, nt.Value)
@@ -98,7 +102,7 @@ func TestReproducible(t *testing.T) {
 	c := newTrainer(t, tinyConfig(8))
 	steps(t, c, 5)
 	sa, sc := state(a), state(c)
-	name := prefixModel + "block1/fc0/w"
+	name := prefixModel + "block0/fc0/weight"
 	if sa[name][0] == sc[name][0] {
 		t.Errorf("seeds 7 and 8 gave the same %s[0] = %v", name, sa[name][0])
 	}
@@ -221,11 +225,11 @@ func TestNonFiniteLossStopsWithLastCheckpoint(t *testing.T) {
 		t.Fatalf("Run with a NaN weight returned %v, want an error naming step 13", err)
 	}
 	// Learnable parameters, optimizer moments and EMA are untouched by the
-	// failed step (its power-iteration update of u, v is not: it runs
+	// failed step (its power-iteration update of u, v and σ̂ is not: it runs
 	// before the forward pass, and the checkpoint holds the last good one).
 	after := state(tr)
 	for name := range before {
-		if strings.HasSuffix(name, "/u") || strings.HasSuffix(name, "/v") {
+		if strings.HasSuffix(name, "_u") || strings.HasSuffix(name, "_v") || strings.HasSuffix(name, "_sigma") {
 			delete(before, name)
 			delete(after, name)
 		}

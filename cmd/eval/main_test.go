@@ -326,7 +326,7 @@ func TestCertificateCanFail(t *testing.T) {
 		t.Fatalf("report of the trained checkpoint: %+v", rep)
 	}
 	for _, l := range rep.SpectralNorms {
-		s, ok := norms[fmt.Sprintf("applied/block%d/%s/w", l.Block, l.Layer)]
+		s, ok := norms[fmt.Sprintf("applied/block%d/%s/weight", l.Block, l.Layer)]
 		if !ok {
 			t.Fatalf("no applied weight for block %d %s among %v", l.Block, l.Layer, norms)
 		}

@@ -171,7 +171,7 @@ func record(s settings, c float64, rng *rand.Rand) (Run, error) {
 	// normalization W̃ = W·c/σ̂ is active, as it is in a trained model; then
 	// converge σ̂ so that L is the bound the weights really satisfy.
 	for _, t := range r.Tensors() {
-		if strings.HasSuffix(t.Name, "/w") {
+		if strings.HasSuffix(t.Name, "/weight") {
 			if _, err := t.Value.MulScalar(s.Gain, true, tensor.UseUnsafe()); err != nil {
 				return Run{}, errors.Wrapf(err, "scaling %s", t.Name)
 			}

@@ -179,7 +179,7 @@ func newBlock(s settings, rng *rand.Rand) (*blocks.Residual, error) {
 		return nil, err
 	}
 	for _, t := range r.Tensors() {
-		if strings.HasSuffix(t.Name, "/w") {
+		if strings.HasSuffix(t.Name, "/weight") {
 			if _, err := t.Value.MulScalar(s.Gain, true, tensor.UseUnsafe()); err != nil {
 				return nil, errors.Wrapf(err, "scaling %s", t.Name)
 			}

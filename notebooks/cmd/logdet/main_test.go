@@ -33,12 +33,12 @@ func TestExactMatchesHandComputedDeterminant(t *testing.T) {
 	}
 	var w []float64
 	for _, nt := range r.Tensors() {
-		if nt.Name == "fc0/w" {
+		if nt.Name == "fc0/weight" {
 			w = nt.Value.Data().([]float64)
 		}
 	}
 	if len(w) != 4 {
-		t.Fatalf("fc0/w has %d elements, want a 2×2 matrix", len(w))
+		t.Fatalf("fc0/weight has %d elements, want a 2×2 matrix", len(w))
 	}
 	c := rep.Settings.Coeff
 	scale := 1 / math.Max(1, r.Sigmas()[0]/c)

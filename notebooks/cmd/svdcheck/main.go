@@ -110,7 +110,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			line := fmt.Sprintf("block %2d %-6s train %.6f", bi, l.Name, train)
 			if e, ok := f.Tensors["ema/"+name]; ok {
 				ema := floats(e)
-				u, v := floats(f.Tensors["model/"+name+"/u"]), floats(f.Tensors["model/"+name+"/v"])
+				// PyTorch's names: weight_v is the input-space vector.
+				u, v := floats(f.Tensors["model/"+name+"_v"]), floats(f.Tensors["model/"+name+"_u"])
 				est := bilinear(ema, l.Weight.Shape(), geom, isConv, u, v)
 				old := norm(ema) / math.Max(1, est/c)
 				add("ema-old", old, c)

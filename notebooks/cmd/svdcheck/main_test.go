@@ -43,7 +43,7 @@ func TestChecksAppliedWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, w := range f.Tensors {
-		if strings.HasPrefix(name, "applied/") && strings.HasSuffix(name, "fc0/w") {
+		if strings.HasPrefix(name, "applied/") && strings.HasSuffix(name, "fc0/weight") {
 			for i, v := range w.Data().([]float32) {
 				w.Data().([]float32)[i] = v * 1.01
 			}
