@@ -62,6 +62,9 @@ func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 	if !t.cfg.Data.Quantized() {
 		return r, errors.New("trainer: Reconstruct needs an image model")
 	}
+	if t.src == nil {
+		return r, errNoData
+	}
 	points := t.src.HeldOut().Points
 	d := t.cfg.dim()
 	n = min(n, len(points)/d)

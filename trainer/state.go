@@ -83,7 +83,11 @@ func (t *Trainer) Save(path string) error {
 
 // Load restores a trainer from a checkpoint written by Save; training
 // continues exactly where it stopped.
-func Load(path string) (*Trainer, error) {
+func Load(path string) (*Trainer, error) { return load(path, true) }
+
+// load reads the checkpoint at path into a trainer, with or without its
+// data source (construct).
+func load(path string, withData bool) (*Trainer, error) {
 	f, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func Load(path string) (*Trainer, error) {
 	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
 		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
-	t, err := New(cfg)
+	t, err := construct(cfg, withData)
 	if err != nil {
 		return nil, errors.Wrapf(err, "trainer: rebuilding the model of %s", path)
 	}

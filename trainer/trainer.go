@@ -88,7 +88,16 @@ type EvalStats struct {
 
 // New builds a trainer for cfg. All randomness (weights, data, probes) comes
 // from cfg.Seed.
-func New(cfg Config) (*Trainer, error) {
+func New(cfg Config) (*Trainer, error) { return construct(cfg, true) }
+
+// errNoData is the error of what needs the data source in a trainer built
+// for inference (Open).
+var errNoData = errors.New("trainer: the model was opened for inference, without its data; use Load to train or evaluate on held-out data")
+
+// construct builds a trainer for cfg; withData opens the data source and
+// builds the training graph, without it only the evaluation graph is
+// built (inference).
+func construct(cfg Config, withData bool) (*Trainer, error) {
 	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return nil, err
@@ -101,11 +110,13 @@ func New(cfg Config) (*Trainer, error) {
 	if t.model, err = cfg.Model.build(t.rng); err != nil {
 		return nil, err
 	}
-	if t.src, err = cfg.Data.Open(cfg.Seed, cfg.EvalSize); err != nil {
-		return nil, err
-	}
-	if got, want := t.src.Shape(), cfg.Model.inputShape(); !slices.Equal(got, want) {
-		return nil, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", cfg.Data.Name, cfg.Data.Pad, got, want)
+	if withData {
+		if t.src, err = cfg.Data.Open(cfg.Seed, cfg.EvalSize); err != nil {
+			return nil, err
+		}
+		if got, want := t.src.Shape(), cfg.Model.inputShape(); !slices.Equal(got, want) {
+			return nil, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", cfg.Data.Name, cfg.Data.Pad, got, want)
+		}
 	}
 	if cfg.Objective.Task != Density {
 		var ok bool
@@ -135,10 +146,14 @@ func (t *Trainer) build() error {
 	if t.eval, err = t.compile(t.cfg.EvalBatch, t.cfg.evalEstimator(), false); err != nil {
 		return errors.Wrap(err, "trainer: building the evaluation graph")
 	}
-	if t.train, err = t.compile(t.cfg.BatchSize, t.cfg.trainEstimator(), true); err != nil {
+	if t.src == nil { // inference: the evaluation graph holds every parameter
+		t.params = t.eval.b.Params()
+	} else if t.train, err = t.compile(t.cfg.BatchSize, t.cfg.trainEstimator(), true); err != nil {
 		return errors.Wrap(err, "trainer: building the training graph")
 	}
-	t.params = t.train.b.Params()
+	if t.train != nil {
+		t.params = t.train.b.Params()
+	}
 	values := make([]*tensor.Dense, len(t.params))
 	for i, p := range t.params {
 		values[i] = p.Value
@@ -255,6 +270,9 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 // amount to (steps × batch / training images), or 0 for toy densities,
 // which draw fresh points every step.
 func (t *Trainer) Epoch() float64 {
+	if t.src == nil {
+		return 0
+	}
 	n := t.src.TrainSize()
 	if n == 0 {
 		return 0
@@ -265,6 +283,9 @@ func (t *Trainer) Epoch() float64 {
 // StepsPerEpoch returns the steps of one pass over the training images
 // (rounded up), or 0 for toy densities.
 func (t *Trainer) StepsPerEpoch() int {
+	if t.src == nil {
+		return 0
+	}
 	return (t.src.TrainSize() + t.cfg.BatchSize - 1) / t.cfg.BatchSize
 }
 
@@ -285,13 +306,21 @@ func (t *Trainer) Flow() blocks.Flow { return t.flow }
 func (t *Trainer) Steps() int { return t.step }
 
 // Builder returns the builder of the training graph, e.g. for DOT export.
-func (t *Trainer) Builder() *graph.Builder { return t.train.b }
+func (t *Trainer) Builder() *graph.Builder {
+	if t.train == nil {
+		return t.eval.b
+	}
+	return t.train.b
+}
 
 // Step runs one training step. A non-finite loss or gradient returns an
 // error naming the step and leaves the parameters untouched.
 func (t *Trainer) Step() (StepStats, error) {
 	start := time.Now()
 	st := StepStats{Step: t.step + 1}
+	if t.src == nil {
+		return st, errNoData
+	}
 	batch := make([]float64, t.train.x.Shape().TotalSize())
 	var labels []int
 	if t.head != nil {
@@ -417,6 +446,9 @@ func (t *Trainer) maxSigma() float64 {
 // keeps an average.
 func (t *Trainer) Evaluate() (EvalStats, error) {
 	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
+	if t.src == nil {
+		return st, errNoData
+	}
 	held := t.src.HeldOut()
 	var res evalResult
 	err := t.withEvalWeights(func() error {

@@ -101,7 +101,12 @@ Flags:
 	if *format != "none" && *format != "svg" && *format != "png" {
 		return errors.Errorf("-format %q: want svg, png or none", *format)
 	}
-	var t *trainer.Trainer
+	// A graph drawer: a checkpoint's model opened for inference (no
+	// dataset is read), or a fresh toy trainer.
+	var t interface {
+		WriteDOT(w io.Writer, view trainer.GraphView, batch int, size string) error
+		Close() error
+	}
 	dir := defaultDir
 	if *ckpt != "" {
 		var model []string
@@ -118,9 +123,11 @@ Flags:
 		if err != nil {
 			return err
 		}
-		if t, err = trainer.Load(path); err != nil {
+		m, err := trainer.Open(path)
+		if err != nil {
 			return err
 		}
+		t = m
 		dir = filepath.Dir(path)
 	} else {
 		if m.Hidden, err = parseInts(*hidden); err != nil {
@@ -130,9 +137,11 @@ Flags:
 			return errors.Wrap(err, "-act")
 		}
 		cfg.EvalSize, cfg.EvalBatch = 1, 1
-		if t, err = trainer.New(cfg); err != nil {
+		tr, err := trainer.New(cfg)
+		if err != nil {
 			return err
 		}
+		t = tr
 	}
 	defer t.Close()
 	base := filepath.Join(dir, "graph_"+view.String())

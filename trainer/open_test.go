@@ -1,0 +1,101 @@
+package trainer
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/iresnet/iresnet/internal/imagetest"
+)
+
+// TestOpenMatchesTheTrainer: a model opened for inference gives the
+// trainer's own log p, inverts its forward map, and needs no data (the
+// image model's folder is removed before opening).
+func TestOpenMatchesTheTrainer(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTrainer(t, tinyConfig(3))
+	steps(t, tr, 4)
+	path := filepath.Join(dir, CheckpointFile)
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{0.5, -1, 2, 0.25, -1.5, 1}
+	want, err := tr.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("log p[%d] = %v, the trainer's %v", i, got[i], want[i])
+		}
+	}
+	z, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := m.Inverse(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range x {
+		if math.Abs(back[i]-x[i]) > 1e-4 {
+			t.Errorf("F⁻¹(F(x))[%d] = %v, want %v", i, back[i], x[i])
+		}
+	}
+	if _, err := m.Classify(x); err == nil {
+		t.Error("a density model classified")
+	}
+	if _, err := m.LogProb(x[:3]); err == nil {
+		t.Error("LogProb took 3 values of 2-D points")
+	}
+	if _, err := m.t.Step(); err == nil {
+		t.Error("a model opened for inference trained a step")
+	}
+}
+
+func TestOpenImageModelWithoutData(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	cfg := imageConfig(data)
+	cfg.Objective.Task = Hybrid
+	tr := newTrainer(t, cfg)
+	steps(t, tr, 2)
+	path := filepath.Join(t.TempDir(), CheckpointFile)
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	x := tr.src.HeldOut().Points[:3*64]
+	wantP, err := tr.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range wantP {
+		if got[i] != wantP[i] {
+			t.Errorf("log p[%d] = %v, the trainer's %v", i, got[i], wantP[i])
+		}
+	}
+	preds, err := m.Classify(x)
+	if err != nil || len(preds) != 3 {
+		t.Fatalf("Classify = %v, %v", preds, err)
+	}
+	if m.t.src != nil {
+		t.Error("Open opened the data source")
+	}
+}
