@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/blocks/autoregressive"
+	"github.com/iresnet/iresnet/blocks/coupling"
+	"github.com/iresnet/iresnet/blocks/ode"
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
@@ -163,6 +166,18 @@ type ModelConfig struct {
 	// MultiScale is the multi-scale convolutional i-ResNet for images
 	// (blocks.NewMultiScale).
 	MultiScale *blocks.MultiScaleConfig `json:"multi_scale,omitempty"`
+	// The flow families the seed compares i-ResNets with (Behrmann et al.
+	// 2019, Table 3), trained by the same loop for density.
+	NICE         *coupling.NICEConfig         `json:"nice,omitempty"`
+	DenseRealNVP *coupling.DenseRealNVPConfig `json:"dense_real_nvp,omitempty"`
+	RealNVP      *coupling.RealNVPConfig      `json:"real_nvp,omitempty"`
+	DenseGlow    *coupling.DenseGlowConfig    `json:"dense_glow,omitempty"`
+	Glow         *coupling.GlowConfig         `json:"glow,omitempty"`
+	MAF          *autoregressive.MAFConfig    `json:"maf,omitempty"`
+	FFJORD       *ode.FFJORDConfig            `json:"ffjord,omitempty"`
+	// Flatten, for a dense family (maf, ffjord) on images, is the image
+	// shape (C, H, W) the model flattens into its vectors first.
+	Flatten []int `json:"flatten,omitempty"`
 	// LearnedPrior learns the mean and standard deviation of a diagonal
 	// Gaussian prior on the latent (blocks.GaussianPrior), as the
 	// authors' code does by default for images; false keeps N(0, I).
@@ -171,13 +186,67 @@ type ModelConfig struct {
 
 // kind names the architecture set, or "" when none or several are.
 func (m ModelConfig) kind() string {
-	switch {
-	case m.DenseFlow != nil && m.MultiScale == nil:
-		return "dense flow"
-	case m.MultiScale != nil && m.DenseFlow == nil:
-		return "multi-scale"
+	kind, n := "", 0
+	for _, k := range []struct {
+		set  bool
+		name string
+	}{
+		{m.DenseFlow != nil, "dense flow"}, {m.MultiScale != nil, "multi-scale"},
+		{m.NICE != nil, "nice"}, {m.DenseRealNVP != nil, "dense real nvp"}, {m.RealNVP != nil, "real nvp"},
+		{m.DenseGlow != nil, "dense glow"}, {m.Glow != nil, "glow"}, {m.MAF != nil, "maf"}, {m.FFJORD != nil, "ffjord"},
+	} {
+		if k.set {
+			kind, n = k.name, n+1
+		}
 	}
-	return ""
+	if n != 1 {
+		return ""
+	}
+	return kind
+}
+
+// IResNet reports whether the model is an i-ResNet (a dense flow or a
+// multi-scale model of residual blocks), as opposed to another family.
+func (m ModelConfig) IResNet() bool { return m.DenseFlow != nil || m.MultiScale != nil }
+
+// validateFamily checks another family's configuration and that its input
+// takes the data's samples (2-D vectors for toy densities).
+func (m ModelConfig) validateFamily(toy bool) error {
+	var err error
+	switch m.kind() {
+	case "nice":
+		err = m.NICE.Validate()
+	case "dense real nvp":
+		err = m.DenseRealNVP.Validate()
+	case "real nvp":
+		err = m.RealNVP.Validate()
+	case "dense glow":
+		err = m.DenseGlow.Validate()
+	case "glow":
+		err = m.Glow.Validate()
+	case "maf":
+		err = m.MAF.Validate()
+	case "ffjord":
+		err = m.FFJORD.Validate()
+	}
+	if err != nil {
+		return err
+	}
+	if len(m.Flatten) > 0 {
+		d := 0
+		if m.MAF != nil {
+			d = m.MAF.Dim
+		} else if m.FFJORD != nil {
+			d = m.FFJORD.Dim
+		}
+		if d == 0 || len(m.Flatten) != 3 || m.Flatten[0]*m.Flatten[1]*m.Flatten[2] != d {
+			return errors.Errorf("trainer: flatten %v is for maf and ffjord models whose dimension is C·H·W", m.Flatten)
+		}
+	}
+	if in := m.inputShape(); toy != (len(in) == 1 && in[0] == 2) {
+		return errors.Errorf("trainer: the %s model takes samples of shape %v, which the data does not have", m.kind(), in)
+	}
+	return nil
 }
 
 // Lipschitz returns the settings the model's residual blocks share.
@@ -282,8 +351,15 @@ func (c Config) WithDefaults() (Config, error) {
 			m.Coeff = 0.9
 		}
 		c.Model.MultiScale = &m
+	case "":
+		return c, errors.New("trainer: the model needs exactly one architecture (dense_flow, multi_scale, nice, dense_real_nvp, real_nvp, dense_glow, glow, maf or ffjord)")
 	default:
-		return c, errors.New("trainer: the model needs exactly one architecture (dense_flow or multi_scale)")
+		if err := c.Model.validateFamily(toy); err != nil {
+			return c, err
+		}
+		if c.Objective.Task != Density {
+			return c, errors.Errorf("trainer: the %s model is trained for density here; the classify and hybrid tasks take i-ResNets", c.Model.kind())
+		}
 	}
 	if c.Model.LearnedPrior && c.Model.MultiScale == nil {
 		return c, errors.New("trainer: a learned prior is for image models")
@@ -389,6 +465,9 @@ func (c Config) Validate() error {
 // validate checks the model's sizes as given, zeros included (the blocks
 // constructors would read a zero as "default").
 func (m ModelConfig) validate() error {
+	if !m.IResNet() {
+		return nil // the families' Validate ran in WithDefaults
+	}
 	l := m.Lipschitz()
 	if !(l.Coeff > 0 && l.Coeff < 1) {
 		return errors.Errorf("trainer: coefficient c (-coeff) = %v must lie in (0, 1) for the blocks to be invertible", l.Coeff)

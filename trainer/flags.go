@@ -42,6 +42,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.ClipNorm, "clip", o.ClipNorm, "clip the global gradient norm to this, finite ≥ 0 (0: off)")
 	fs.Float64Var(&o.EMADecay, "ema", o.EMADecay, "decay of the weight average used for evaluation, samples and the applied/ weights, [0, 1) (0: off)")
 
+	if !c.Model.IResNet() {
+		// Declared so that a command can refuse them by name: the other
+		// families take their architecture from their own configuration.
+		for _, name := range []string{"coeff", "act", "blocks", "actnorm", "hidden"} {
+			fs.Var(anyValue{isBool: name == "actnorm"}, name, "i-ResNet models only")
+		}
+		return
+	}
 	l := c.Model.lipschitz()
 	fs.Float64Var(&l.Coeff, "coeff", l.Coeff, "spectral-norm coefficient c in (0, 1). Training normalizes each layer by a one-step power-iteration estimate, which lags the true norm, so a training-time layer may exceed c slightly; evaluation, sampling, inversion and the saved applied/ weights are certified: every layer ≤ c by a proven upper bound, so Lip(g) ≤ c^layers < 1")
 	fs.TextVar(&l.Act, "act", l.Act, "activation: relu, elu, lipswish, softplus")
@@ -87,3 +95,11 @@ func (l intList) Set(s string) error {
 	*l.v = out
 	return nil
 }
+
+// anyValue is a flag.Value that accepts any value, for flags declared only
+// so that a command can refuse them by name.
+type anyValue struct{ isBool bool }
+
+func (anyValue) String() string     { return "" }
+func (anyValue) Set(string) error   { return nil }
+func (v anyValue) IsBoolFlag() bool { return v.isBool }

