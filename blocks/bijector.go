@@ -123,7 +123,6 @@ func kindName(b Bijector) string {
 // Blocks returns the chain's bijectors in forward order.
 func (c *Chain) Blocks() []Bijector { return append([]Bijector(nil), c.blocks...) }
 
-
 // Forward implements Bijector.
 func (c *Chain) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
 	return c.ForwardWith(b, x, nil)
