@@ -115,7 +115,7 @@ type report struct {
 
 type blockBound struct {
 	Block     int     `json:"block"`
-	Name      string  `json:"name"` // scope path, as the checkpoint names its tensors
+	Name      string  `json:"name"`      // scope path, as the checkpoint names its tensors
 	Lipschitz float64 `json:"lipschitz"` // Π of the layers' applied bounds
 	Certified bool    `json:"certified"` // Lipschitz < 1: invertible by the fixed point
 }
