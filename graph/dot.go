@@ -145,6 +145,10 @@ func (b *Builder) WriteDOT(w io.Writer, opts DOTOptions) error {
 	var buf bytes.Buffer
 	buf.WriteString("digraph {\n")
 	buf.WriteString("\trankdir=" + rankdir + ";\n")
+	// newrank ranks the whole graph at once instead of cluster by cluster:
+	// the older ranking fails ("trouble in init_rank") on some graphs whose
+	// edges cross between nested clusters, as training graphs do.
+	buf.WriteString("\tnewrank=true;\n")
 	if opts.Title != "" {
 		buf.WriteString("\tlabel=" + dotQuote(opts.Title) + ";\n")
 		buf.WriteString("\tlabelloc=t;\n")

@@ -206,18 +206,18 @@ func (s *SpectralNorm) applyT(w, in, out []float64) {
 
 // Normalize returns the node W̃ = W / max(1, σ̂/c) with σ̂ = ⟨v, A u⟩ computed
 // in the graph from the persistent vectors (bound as inputs named in
-// PyTorch's convention: name+"_v" for the input-space vector U,
-// name+"_u" for the output-space vector V, in b's scope), so the gradient
-// reaches W through σ̂.
+// PyTorch's convention: name+"/v" for the input-space vector U,
+// name+"/u" for the output-space vector V, in b's scope; checkpoints call
+// them name+"_v" and name+"_u"), so the gradient reaches W through σ̂.
 func (s *SpectralNorm) Normalize(b *graph.Builder, name string, w *G.Node) (*G.Node, error) {
 	if !w.Shape().Eq(tensor.Shape(s.wshape)) {
 		return nil, errors.Errorf("normalize: %s has shape %v, want %v", name, w.Shape(), s.wshape)
 	}
-	un, err := b.Input(name+"_v", s.u)
+	un, err := b.Input(name+"/v", s.u)
 	if err != nil {
 		return nil, err
 	}
-	vn, err := b.Input(name+"_u", s.v)
+	vn, err := b.Input(name+"/u", s.v)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (s *SpectralNorm) Normalize(b *graph.Builder, name string, w *G.Node) (*G.N
 	if err != nil {
 		return nil, errors.Wrapf(err, "normalize: %s: σ̂", name)
 	}
-	invC, err := b.Scalar(name+"_inv_c", 1/s.coeff)
+	invC, err := b.Scalar(name+"/inv_c", 1/s.coeff)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package trainer
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iresnet/iresnet/internal/imagetest"
+	"gorgonia.org/tensor"
 )
 
 // TestOpenMatchesTheTrainer: a model opened for inference gives the
@@ -98,4 +100,28 @@ func TestOpenImageModelWithoutData(t *testing.T) {
 	if m.t.src != nil {
 		t.Error("Open opened the data source")
 	}
+}
+
+// TestBlockNamesAreCheckpointScopes: the names cmd/eval reports are the
+// scopes of the checkpoint's tensors, residual blocks counted on their own.
+func TestBlockNamesAreCheckpointScopes(t *testing.T) {
+	tr := newTrainer(t, imageConfig(imagetest.TinyMNIST(t)))
+	got := strings.Join(tr.BlockNames(), ",")
+	if want := "scale0/block0,scale1/block0"; got != want {
+		t.Errorf("BlockNames = %s, want %s", got, want)
+	}
+	for _, name := range tr.BlockNames() {
+		if _, ok := tensorNamed(tr, name+"/conv0/weight"); !ok {
+			t.Errorf("no tensor %s/conv0/weight", name)
+		}
+	}
+}
+
+func tensorNamed(tr *Trainer, name string) (*tensor.Dense, bool) {
+	for _, nt := range tr.tensors() {
+		if nt.Name == name {
+			return nt.Value, true
+		}
+	}
+	return nil, false
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/iresnet/iresnet/blocks"
@@ -295,6 +296,28 @@ func (t *Trainer) Config() Config { return t.cfg }
 // InputShape returns the shape of one sample the model takes: (2) for a
 // toy density, (C, H, W) for images.
 func (t *Trainer) InputShape() []int { return t.cfg.Model.inputShape() }
+
+// BlockNames returns the scope path of each residual block, in the order
+// of Model().Residuals() and of the certificates: "block3" in a dense flow,
+// "scale0/block1" in a multi-scale model, as the checkpoint names its
+// tensors.
+func (t *Trainer) BlockNames() []string {
+	names := map[*tensor.Dense]string{}
+	for _, nt := range t.model.Tensors() {
+		names[nt.Value] = nt.Name
+	}
+	var out []string
+	for i, r := range t.model.Residuals() {
+		name := fmt.Sprintf("residual %d", i)
+		if ls := r.SpectralLayers(); len(ls) > 0 {
+			if full, ok := names[ls[0].Weight]; ok {
+				name = strings.TrimSuffix(full, "/"+ls[0].Name+"/weight")
+			}
+		}
+		out = append(out, name)
+	}
+	return out
+}
 
 // Model returns the model being trained.
 func (t *Trainer) Model() Model { return t.model }

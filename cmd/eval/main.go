@@ -115,6 +115,7 @@ type report struct {
 
 type blockBound struct {
 	Block     int     `json:"block"`
+	Name      string  `json:"name"`      // scope path, as the checkpoint names its tensors
 	Lipschitz float64 `json:"lipschitz"` // Π of the layers' applied bounds
 	Certified bool    `json:"certified"` // Lipschitz < 1: invertible by the fixed point
 }
@@ -133,6 +134,7 @@ type reconstruction struct {
 
 type layerNorm struct {
 	Block    int     `json:"block"`
+	Name     string  `json:"name"` // the block's scope path, e.g. scale0/block1
 	Layer    string  `json:"layer"`
 	Sigma    float64 `json:"sigma"`     // power-iteration σ̂ of the raw training weight
 	RawBound float64 `json:"raw_bound"` // certified bound of the raw training weight
@@ -276,6 +278,7 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 	}
 	rep.StoredWeights, rep.CertifyMS = cert.Stored, float64(cert.Duration.Microseconds())/1000
 	// σ̂ last: the power iteration moves the vectors the graphs read.
+	names := t.BlockNames()
 	for i, r := range t.Model().Residuals() {
 		if err := r.UpdateSpectralNorms(powerIters); err != nil {
 			return rep, errors.Wrapf(err, "power iteration of residual block %d", i)
@@ -286,7 +289,7 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 		}
 		bc := cert.Blocks[i]
 		for j, l := range bc.Layers {
-			ln := layerNorm{Block: i, Layer: l.Layer, Sigma: raw.Layers[j].Sigma, RawBound: raw.Layers[j].Bound, Applied: l.Bound, Coeff: l.Coeff}
+			ln := layerNorm{Block: i, Name: names[i], Layer: l.Layer, Sigma: raw.Layers[j].Sigma, RawBound: raw.Layers[j].Bound, Applied: l.Bound, Coeff: l.Coeff}
 			if !rep.Vanilla {
 				ln.Exceeds = !(l.Bound <= l.Coeff*(1+boundSlack)) // NaN exceeds too
 			}
@@ -295,7 +298,7 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 			}
 			rep.SpectralNorms = append(rep.SpectralNorms, ln)
 		}
-		b := blockBound{Block: i, Lipschitz: bc.Lipschitz, Certified: bc.Lipschitz < 1}
+		b := blockBound{Block: i, Name: names[i], Lipschitz: bc.Lipschitz, Certified: bc.Lipschitz < 1}
 		if !b.Certified && !rep.Vanilla {
 			rep.Uncertified++
 		}
@@ -387,19 +390,19 @@ func writeText(w io.Writer, r report) {
 	}
 	fmt.Fprintf(w, "certificate (%s, %.0f ms): σ̂ = power iteration of the raw weight after %s;\n", src, r.CertifyMS, steps)
 	fmt.Fprintf(w, "  raw bound and applied = certified upper bounds of the raw and of the applied weight's operator norm\n")
-	lw := len("layer")
+	lw, bw := len("layer"), len("block")
 	for _, l := range r.SpectralNorms {
-		lw = max(lw, len(l.Layer))
+		lw, bw = max(lw, len(l.Layer)), max(bw, len(l.Name))
 	}
 	// "σ̂" is two runes shown as one column: pad its cell by one more.
-	fmt.Fprintf(w, "%5s  %-*s  %10s  %9s  %9s  %6s\n", "block", lw, "layer", "σ̂", "raw bound", "applied", "c")
+	fmt.Fprintf(w, "%-*s  %-*s  %10s  %9s  %9s  %6s\n", bw, "block", lw, "layer", "σ̂", "raw bound", "applied", "c")
 	blk := 0
 	for k, l := range r.SpectralNorms {
 		flag := ""
 		if l.Exceeds {
 			flag = fmt.Sprintf("  EXCEEDS c·(1 + %g)", boundSlack)
 		}
-		fmt.Fprintf(w, "%5d  %-*s  %9.4f  %9.4f  %9.6f  %6.4f%s\n", l.Block, lw, l.Layer, l.Sigma, l.RawBound, l.Applied, l.Coeff, flag)
+		fmt.Fprintf(w, "%-*s  %-*s  %9.4f  %9.4f  %9.6f  %6.4f%s\n", bw, l.Name, lw, l.Layer, l.Sigma, l.RawBound, l.Applied, l.Coeff, flag)
 		if last := k+1 == len(r.SpectralNorms) || r.SpectralNorms[k+1].Block != l.Block; last && blk < len(r.Blocks) {
 			b := r.Blocks[blk]
 			verdict := "certified invertible"
@@ -409,7 +412,7 @@ func writeText(w io.Writer, r report) {
 			case !b.Certified:
 				verdict = "NOT CERTIFIED (≥ 1)"
 			}
-			fmt.Fprintf(w, "%5s  %-*s  Lip(g) ≤ %.6f  %s\n", "", lw, "block", b.Lipschitz, verdict)
+			fmt.Fprintf(w, "%-*s  %-*s  Lip(g) ≤ %.6f  %s\n", bw, "", lw, "block", b.Lipschitz, verdict)
 			blk++
 		}
 	}

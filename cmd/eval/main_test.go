@@ -58,7 +58,7 @@ func newCheckpoint(t *testing.T, cfg trainer.Config) string {
 }
 
 // sigmaLine matches the rows of the certificate: block, layer, four numbers.
-var sigmaLine = regexp.MustCompile(`(?m)^\s*\d+\s+(conv|fc)\d+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s*$`)
+var sigmaLine = regexp.MustCompile(`(?m)^\s*(scale\d+/)?block\d+\s+(conv|fc)\d+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s*$`)
 
 // layers counts the spectrally normalized layers of the checkpoint's model.
 func layers(t *testing.T, dir string) int {
@@ -326,7 +326,7 @@ func TestCertificateCanFail(t *testing.T) {
 		t.Fatalf("report of the trained checkpoint: %+v", rep)
 	}
 	for _, l := range rep.SpectralNorms {
-		s, ok := norms[fmt.Sprintf("applied/block%d/%s/weight", l.Block, l.Layer)]
+		s, ok := norms[fmt.Sprintf("applied/%s/%s/weight", l.Name, l.Layer)]
 		if !ok {
 			t.Fatalf("no applied weight for block %d %s among %v", l.Block, l.Layer, norms)
 		}

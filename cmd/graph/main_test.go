@@ -41,7 +41,7 @@ func TestOpsViewHasOneClusterPerBlock(t *testing.T) {
 		t.Skip("graphviz dot not found; install it with: apt-get install graphviz")
 	}
 	for _, format := range []string{"svg", "png"} {
-		if err := run([]string{"-blocks", "2", "-hidden", "4", "-out", out, "-format", format, "-view", "training"}, &stdout, &stderr); err != nil {
+		if err := run([]string{"-blocks", "1", "-hidden", "4", "-terms", "1", "-out", out, "-format", format, "-view", "training"}, &stdout, &stderr); err != nil {
 			t.Fatalf("%s: %v\n%s", format, err, stderr.String())
 		}
 		img, err := os.ReadFile(filepath.Join(dir, "m."+format))

@@ -270,14 +270,15 @@ func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction,
 
 // modelLabel names a model for a caption: vanilla or i-ResNet with its c.
 func modelLabel(t *trainer.Trainer) string {
-	m, ok := t.Model().(*blocks.MultiScale)
+	m := t.Config().Model
+	l := m.Lipschitz()
 	switch {
-	case !ok:
+	case !m.IResNet():
 		return "model"
-	case m.Config().Unconstrained:
+	case l.Unconstrained:
 		return "vanilla ResNet (no spectral norm)"
 	}
-	return fmt.Sprintf("i-ResNet (c = %g)", m.Config().Coeff)
+	return fmt.Sprintf("i-ResNet (c = %g)", l.Coeff)
 }
 
 // samplesFile is the name of the sample grid at temperature temp:
