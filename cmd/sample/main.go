@@ -80,10 +80,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *ckpt == "":
 		return errors.New("-checkpoint is required: a checkpoint file or a run folder written by cmd/train")
-	case *n < 0:
-		return errors.Errorf("-n %d: must be ≥ 0", *n)
-	case *recon < 0:
-		return errors.Errorf("-recon %d: must be ≥ 0", *recon)
+	case *n < 0 || *n > maxSamples:
+		return errors.Errorf("-n %d: must lie in [0, %d]", *n, maxSamples)
+	case *recon < 0 || *recon > maxSamples:
+		return errors.Errorf("-recon %d: must lie in [0, %d]", *recon, maxSamples)
 	case *n == 0 && *recon == 0:
 		return errors.New("-n 0 and -recon 0: nothing to do")
 	case !(*temp > 0) || math.IsInf(*temp, 0):
@@ -280,6 +280,9 @@ func modelLabel(t *trainer.Trainer) string {
 	}
 	return fmt.Sprintf("i-ResNet (c = %g)", l.Coeff)
 }
+
+// maxSamples caps -n and -recon: the samples are drawn in one batch.
+const maxSamples = 1 << 16
 
 // samplesFile is the name of the sample grid at temperature temp:
 // samples.png at 1, samples_T0.7.png at 0.7.
