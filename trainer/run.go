@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -308,6 +309,11 @@ type progress struct {
 	ema           bool
 	coeff         float64
 	unconstrained bool
+	// evalDone and evalTotal count the batches of a running evaluation
+	// (written by the evaluation, read by the ticker).
+	evalDone, evalTotal atomic.Int64
+	// logEvery is the interval of a long phase's log lines; 0 means 30 s.
+	logEvery time.Duration
 }
 
 // newProgress starts the progress output of a run going from step from to
@@ -345,12 +351,25 @@ func (p *progress) tick(step int) {
 // evaluate runs t.Evaluate as a phase named what (see during).
 func (p *progress) evaluate(t *Trainer, loud bool, what string) (EvalStats, error) {
 	var ev EvalStats
+	t.onEvalBatch = func(done, total int) {
+		p.evalDone.Store(int64(done))
+		p.evalTotal.Store(int64(total))
+	}
+	defer func() { t.onEvalBatch = nil; p.evalDone.Store(0); p.evalTotal.Store(0) }()
 	err := p.during(loud, what, func() error {
 		var err error
 		ev, err = t.Evaluate()
 		return err
 	})
 	return ev, err
+}
+
+// evalStatus is " 12/50 batches" while an evaluation runs, else "".
+func (p *progress) evalStatus() string {
+	if n := p.evalTotal.Load(); n > 0 {
+		return fmt.Sprintf(" %d/%d batches", p.evalDone.Load(), n)
+	}
+	return ""
 }
 
 // during runs fn, a phase that may take a while (an evaluation, say),
@@ -376,7 +395,7 @@ func (p *progress) during(loud bool, what string, fn func() error) error {
 				case <-done:
 					return
 				case <-tick.C:
-					p.bar.Describe(fmt.Sprintf("%s… %v", what, time.Since(start).Round(time.Second)))
+					p.bar.Describe(fmt.Sprintf("%s…%s %v", what, p.evalStatus(), time.Since(start).Round(time.Second)))
 				}
 			}
 		}()
@@ -387,7 +406,28 @@ func (p *progress) during(loud bool, what string, fn func() error) error {
 		return err
 	case loud:
 		fmt.Fprintf(p.w, "%s…\n", what)
+		// A line every 30 s for a long phase, with its batches counted.
+		done, exited := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(exited)
+			every := p.logEvery
+			if every == 0 {
+				every = 30 * time.Second
+			}
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					fmt.Fprintf(p.w, "%s…%s, %v\n", what, p.evalStatus(), time.Since(start).Round(time.Second))
+				}
+			}
+		}()
 		err := fn()
+		close(done)
+		<-exited
 		if err == nil {
 			fmt.Fprintf(p.w, "%s: done in %v\n", what, time.Since(start).Round(100*time.Millisecond))
 		}

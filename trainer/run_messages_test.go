@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"os"
@@ -173,5 +174,37 @@ func TestLongPhasesAreShown(t *testing.T) {
 	_ = p.during(true, "final evaluation", func() error { return nil })
 	if strings.Contains(log.String(), "periodic") || !strings.Contains(log.String(), "final evaluation…\n") || !strings.Contains(log.String(), "final evaluation: done in") {
 		t.Errorf("log of a quiet and a loud phase:\n%s", log.String())
+	}
+}
+
+// TestLongPhaseLogsItsBatches: a long evaluation in a log (not a terminal)
+// says every interval how far it got, then how long it took.
+func TestLongPhaseLogsItsBatches(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, logEvery: 5 * time.Millisecond}
+	p.evalTotal.Store(50)
+	p.evalDone.Store(12)
+	if err := p.during(true, "final evaluation", func() error { time.Sleep(60 * time.Millisecond); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"final evaluation…\n", "final evaluation… 12/50 batches, ", "final evaluation: done in "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log %q lacks %q", out, want)
+		}
+	}
+}
+
+// TestEvaluationCountsItsBatches: 300 held-out points in batches of 128
+// report batches 0, 1 and 2 of 3 as they start.
+func TestEvaluationCountsItsBatches(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(1)) // eval size 300, eval batch 128
+	var seen []string
+	tr.onEvalBatch = func(done, total int) { seen = append(seen, fmt.Sprintf("%d/%d", done, total)) }
+	if _, err := tr.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, " "); got != "0/3 1/3 2/3" {
+		t.Errorf("batches reported %q, want 0/3 1/3 2/3", got)
 	}
 }

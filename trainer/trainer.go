@@ -49,6 +49,10 @@ type Trainer struct {
 	restored bool   // applied was read from a checkpoint, not computed
 
 	step int // completed training steps
+
+	// onEvalBatch, when set, is called after each batch of an evaluation
+	// pass with the batches done and in all (progress output).
+	onEvalBatch func(done, total int)
 }
 
 // compiled is a graph built once and re-run.
@@ -531,7 +535,11 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 	}
 	n := len(points) / d
 	rng := t.sideRng(0xe7a1)
+	batches := (n + bs - 1) / bs
 	for lo := 0; lo < n; lo += bs {
+		if t.onEvalBatch != nil {
+			t.onEvalBatch(lo/bs, batches)
+		}
 		hi := min(lo+bs, n)
 		chunk := make([]float64, bs*d)
 		copy(chunk, points[lo*d:hi*d]) // a short last batch is zero-padded
