@@ -19,7 +19,7 @@ func TestClassifySubgraphGradients(t *testing.T) {
 	cfg.Objective.Task = Classify
 	tr := newTrainer(t, cfg)
 	steps(t, tr, 2) // data-initialized ActNorms and head, moved weights
-	c := tr.train // its input still holds the last step's batch and labels
+	c := tr.train   // its input still holds the last step's batch and labels
 	if err := run(c.m); err != nil {
 		t.Fatal(err)
 	}
