@@ -190,7 +190,8 @@ var flagName = regexp.MustCompile(`^-([a-z][a-z0-9-]*)$`)
 
 // TestShellSnippetsUseRealFlags checks that every flag a README command
 // passes to one of the project's programs is defined by that program (its
-// name appears as a string literal in the program's source).
+// name appears as a string literal in the program's source, or in
+// trainer/flags.go for programs that call RegisterFlags).
 func TestShellSnippetsUseRealFlags(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -209,6 +210,15 @@ func TestShellSnippetsUseRealFlags(t *testing.T) {
 				continue
 			}
 			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code.Write(b)
+		}
+		// Programs that take the training configuration's flags declare
+		// them through trainer.Config.RegisterFlags.
+		if strings.Contains(code.String(), ".RegisterFlags(") {
+			b, err := os.ReadFile(filepath.Join(root, "trainer", "flags.go"))
 			if err != nil {
 				t.Fatal(err)
 			}
