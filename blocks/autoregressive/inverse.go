@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -31,13 +32,13 @@ func (m *MADE) Inverse(u *tensor.Dense) (*tensor.Dense, error) {
 		return nil, errors.Errorf("autoregressive: made inverse got dtype %v, model is %v", u.Dtype(), m.dtype)
 	}
 	n, d := s[0], s[1]
-	ud := floats(u)
+	ud := dense.Float64s(u)
 	act := graph.ActivationFunc(m.act, 0)
 
 	// Masked weights as row-major float64 matrices.
 	masked := func(w, mask *tensor.Dense) blas64.General {
 		r, c := w.Shape()[0], w.Shape()[1]
-		wd, md := floats(w), floats(mask)
+		wd, md := dense.Float64s(w), dense.Float64s(mask)
 		for i := range wd {
 			wd[i] *= md[i]
 		}
@@ -45,7 +46,7 @@ func (m *MADE) Inverse(u *tensor.Dense) (*tensor.Dense, error) {
 	}
 	outMask := m.masks[len(m.masks)-1]
 	wMu, wAlpha := masked(m.wMu, outMask), masked(m.wAlpha, outMask)
-	bMu, bAlpha := floats(m.bMu), floats(m.bAlpha)
+	bMu, bAlpha := dense.Float64s(m.bMu), dense.Float64s(m.bAlpha)
 
 	x := make([]float64, n*d)
 	if len(m.ws) == 0 { // linear: μ = x·W_μ + b_μ, α likewise
@@ -67,7 +68,7 @@ func (m *MADE) Inverse(u *tensor.Dense) (*tensor.Dense, error) {
 	hs := make([]blas64.General, len(m.ws)) // activations of each hidden layer (N, H_l)
 	for l := range m.ws {
 		ws[l] = masked(m.ws[l], m.masks[l])
-		bs[l] = floats(m.bs[l])
+		bs[l] = dense.Float64s(m.bs[l])
 		h := ws[l].Cols
 		hs[l] = blas64.General{Rows: n, Cols: h, Stride: h, Data: make([]float64, n*h)}
 	}
@@ -116,6 +117,6 @@ func (m *MADE) Inverse(u *tensor.Dense) (*tensor.Dense, error) {
 // tensor returns data (n, d) as a tensor of the model's dtype.
 func (m *MADE) tensor(data []float64, n, d int) *tensor.Dense {
 	t := tensor.New(tensor.Of(m.dtype), tensor.WithShape(n, d))
-	store(t, data)
+	dense.Store(t, data)
 	return t
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -161,16 +162,16 @@ func NewMADE(cfg MADEConfig, rng *rand.Rand) (*MADE, error) {
 		deg := hiddenDegrees(prev, h, d, cfg.RandomDegrees, rng)
 		m.masks = append(m.masks, maskTensor(cfg.Dtype, prev, deg, false))
 		bound := 1 / math.Sqrt(float64(in))
-		m.ws = append(m.ws, uniform(cfg.Dtype, rng, bound, in, h))
-		m.bs = append(m.bs, uniform(cfg.Dtype, rng, bound, h))
+		m.ws = append(m.ws, dense.Uniform(cfg.Dtype, rng, bound, in, h))
+		m.bs = append(m.bs, dense.Uniform(cfg.Dtype, rng, bound, h))
 		prev, in = deg, h
 	}
 	m.masks = append(m.masks, maskTensor(cfg.Dtype, prev, inDeg, true))
 	bound := 1 / math.Sqrt(float64(in))
-	m.wMu = uniform(cfg.Dtype, rng, bound, in, d)
-	m.wAlpha = uniform(cfg.Dtype, rng, bound, in, d)
-	m.bMu = uniform(cfg.Dtype, rng, bound, d)
-	m.bAlpha = uniform(cfg.Dtype, rng, bound, d)
+	m.wMu = dense.Uniform(cfg.Dtype, rng, bound, in, d)
+	m.wAlpha = dense.Uniform(cfg.Dtype, rng, bound, in, d)
+	m.bMu = dense.Uniform(cfg.Dtype, rng, bound, d)
+	m.bAlpha = dense.Uniform(cfg.Dtype, rng, bound, d)
 	return m, nil
 }
 
@@ -221,7 +222,7 @@ func maskTensor(dt tensor.Dtype, inDeg, outDeg []int, strict bool) *tensor.Dense
 		}
 	}
 	t := tensor.New(tensor.Of(dt), tensor.WithShape(len(inDeg), len(outDeg)))
-	store(t, data)
+	dense.Store(t, data)
 	return t
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -161,7 +162,7 @@ func NewCoupling(cfg CouplingConfig, rng *rand.Rand) (*Coupling, error) {
 		for i := range ones {
 			ones[i] = 1
 		}
-		c.alpha = newTensor(cfg.Dtype, ones, width)
+		c.alpha = dense.New(cfg.Dtype, ones, width)
 	}
 	return c, nil
 }
@@ -396,10 +397,10 @@ func (c *Coupling) masks(b *graph.Builder, shape tensor.Shape) (mask, comask *G.
 			cm[i] = 1
 		}
 	}
-	if mask, err = b.Input("mask", newTensor(b.Dtype(), m, shape...)); err != nil {
+	if mask, err = b.Input("mask", dense.New(b.Dtype(), m, shape...)); err != nil {
 		return nil, nil, err
 	}
-	if comask, err = b.Input("comask", newTensor(b.Dtype(), cm, shape...)); err != nil {
+	if comask, err = b.Input("comask", dense.New(b.Dtype(), cm, shape...)); err != nil {
 		return nil, nil, err
 	}
 	return mask, comask, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
@@ -84,8 +85,8 @@ func NewInvConv1x1(channels int, dtype tensor.Dtype, rng *rand.Rand) (*InvConv1x
 	}
 	ic := &InvConv1x1{
 		c:    c,
-		perm: newTensor(dt, p, c, c), sign: newTensor(dt, sign, c),
-		l: newTensor(dt, l, c, c), u: newTensor(dt, u, c, c), logS: newTensor(dt, logS, c),
+		perm: dense.New(dt, p, c, c), sign: dense.New(dt, sign, c),
+		l: dense.New(dt, l, c, c), u: dense.New(dt, u, c, c), logS: dense.New(dt, logS, c),
 	}
 	// The factors must reassemble Q; anything else is a broken invariant.
 	tol := 1e-8 // rounding of a float64 LU
@@ -102,9 +103,9 @@ func NewInvConv1x1(channels int, dtype tensor.Dtype, rng *rand.Rand) (*InvConv1x
 // float64 from the current parameters.
 func (ic *InvConv1x1) Weight() *mat.Dense {
 	c := ic.c
-	p := mat.NewDense(c, c, load(ic.perm))
-	lv, uv := load(ic.l), load(ic.u)
-	sign, logS := load(ic.sign), load(ic.logS)
+	p := mat.NewDense(c, c, dense.Float64s(ic.perm))
+	lv, uv := dense.Float64s(ic.l), dense.Float64s(ic.u)
+	sign, logS := dense.Float64s(ic.sign), dense.Float64s(ic.logS)
 	lm, um := mat.NewDense(c, c, nil), mat.NewDense(c, c, nil)
 	for i := 0; i < c; i++ {
 		lm.Set(i, i, 1)
@@ -146,13 +147,13 @@ func (ic *InvConv1x1) structure(b *graph.Builder) (lower, upper, eye *G.Node, er
 		}
 	}
 	dt := b.Dtype()
-	if lower, err = b.Input("lower_mask", newTensor(dt, lo, c, c)); err != nil {
+	if lower, err = b.Input("lower_mask", dense.New(dt, lo, c, c)); err != nil {
 		return nil, nil, nil, err
 	}
-	if upper, err = b.Input("upper_mask", newTensor(dt, up, c, c)); err != nil {
+	if upper, err = b.Input("upper_mask", dense.New(dt, up, c, c)); err != nil {
 		return nil, nil, nil, err
 	}
-	if eye, err = b.Input("eye", newTensor(dt, id, c, c)); err != nil {
+	if eye, err = b.Input("eye", dense.New(dt, id, c, c)); err != nil {
 		return nil, nil, nil, err
 	}
 	return lower, upper, eye, nil
@@ -273,7 +274,7 @@ func mixChannels(y *tensor.Dense, m mat.Matrix) *tensor.Dense {
 	s := y.Shape()
 	n, c := s[0], s[1]
 	inner := s.TotalSize() / (n * c)
-	yd := load(y)
+	yd := dense.Float64s(y)
 	out := make([]float64, len(yd))
 	for r := 0; r < n; r++ {
 		for k := 0; k < inner; k++ {
@@ -286,7 +287,7 @@ func mixChannels(y *tensor.Dense, m mat.Matrix) *tensor.Dense {
 			}
 		}
 	}
-	return newTensor(y.Dtype(), out, s...)
+	return dense.New(y.Dtype(), out, s...)
 }
 
 // Tensors implements blocks.Tensorer: learned "l", "u", "log_s" and the
@@ -360,7 +361,7 @@ func (p Permute) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err er
 	if s.Dims() == 2 {
 		var mt mat.Dense
 		mt.CloneFrom(m.T())
-		pt, err := b.Input("perm_t", newTensor(b.Dtype(), mt.RawMatrix().Data, c, c))
+		pt, err := b.Input("perm_t", dense.New(b.Dtype(), mt.RawMatrix().Data, c, c))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -368,7 +369,7 @@ func (p Permute) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err er
 			return nil, nil, errors.Wrap(err, "coupling: permuting features")
 		}
 	} else {
-		k, err := b.Input("perm", newTensor(b.Dtype(), m.RawMatrix().Data, c, c, 1, 1))
+		k, err := b.Input("perm", dense.New(b.Dtype(), m.RawMatrix().Data, c, c, 1, 1))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,8 +1,10 @@
 package coupling
 
 import (
-	"github.com/iresnet/iresnet/estimator"
 	"strconv"
+
+	"github.com/iresnet/iresnet/estimator"
+	"github.com/iresnet/iresnet/internal/dense"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
@@ -120,7 +122,7 @@ func (m *MultiScale) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 		return nil, errors.Errorf("coupling: multi-scale inverse wants (N, %d), got %v", m.Dim(), s)
 	}
 	n, d := s[0], m.Dim()
-	yd := load(y)
+	yd := dense.Float64s(y)
 	// part returns columns [off, off+size) of every row, as (N, c, h, w).
 	part := func(off int, sh [3]int) *tensor.Dense {
 		size := sh[0] * sh[1] * sh[2]
@@ -128,7 +130,7 @@ func (m *MultiScale) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 		for r := 0; r < n; r++ {
 			copy(p[r*size:(r+1)*size], yd[r*d+off:r*d+off+size])
 		}
-		return newTensor(y.Dtype(), p, n, sh[0], sh[1], sh[2])
+		return dense.New(y.Dtype(), p, n, sh[0], sh[1], sh[2])
 	}
 	offs := make([]int, len(m.scales)) // where each factored half starts
 	off := 0

@@ -6,6 +6,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -34,8 +35,8 @@ func newMLP(dt tensor.Dtype, widths []int, zeroLast bool, rng *rand.Rand) *mlp {
 		if zeroLast && i+2 == len(widths) {
 			bound = 0
 		}
-		m.ws = append(m.ws, uniform(dt, rng, bound, in, out))
-		m.bs = append(m.bs, uniform(dt, rng, bound, out))
+		m.ws = append(m.ws, dense.Uniform(dt, rng, bound, in, out))
+		m.bs = append(m.bs, dense.Uniform(dt, rng, bound, out))
 	}
 	return m
 }
@@ -93,7 +94,7 @@ func newConv(dt tensor.Dtype, name string, in, out, k int, zero bool, rng *rand.
 	if zero {
 		bound = 0
 	}
-	return conv{name: name, w: uniform(dt, rng, bound, out, in, k, k), b: uniform(dt, rng, bound, out)}
+	return conv{name: name, w: dense.Uniform(dt, rng, bound, out, in, k, k), b: dense.Uniform(dt, rng, bound, out)}
 }
 
 func (c conv) build(b *graph.Builder, h *G.Node) (*G.Node, error) {

@@ -2,9 +2,10 @@ package coupling
 
 import (
 	"fmt"
-	"github.com/iresnet/iresnet/blocks"
 	"hash"
 	"hash/fnv"
+
+	"github.com/iresnet/iresnet/blocks"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -78,11 +79,11 @@ func (l *Scaling) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 	if err := l.checkShape(y.Shape()); err != nil {
 		return nil, err
 	}
-	yd, s := load(y), load(l.logScale)
+	yd, s := dense.Float64s(y), dense.Float64s(l.logScale)
 	for i := range yd {
 		yd[i] *= math.Exp(-s[i%len(s)])
 	}
-	return newTensor(y.Dtype(), yd, y.Shape()...), nil
+	return dense.New(y.Dtype(), yd, y.Shape()...), nil
 }
 
 // Tensors implements blocks.Tensorer.
@@ -124,5 +125,5 @@ func (f Flatten) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 	if s.Dims() != 2 || s[1] != d {
 		return nil, errors.Errorf("coupling: unflatten to rows of %v wants (N, %d), got %v", f.Shape, d, s)
 	}
-	return newTensor(y.Dtype(), load(y), append([]int{s[0]}, f.Shape...)...), nil
+	return dense.New(y.Dtype(), dense.Float64s(y), append([]int{s[0]}, f.Shape...)...), nil
 }

@@ -3,7 +3,6 @@ package coupling
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
@@ -22,57 +21,7 @@ func checkDtype(dt tensor.Dtype) (tensor.Dtype, error) {
 	return dt, nil
 }
 
-// newTensor returns a tensor of dtype dt and the given shape holding data.
-func newTensor(dt tensor.Dtype, data []float64, shape ...int) *tensor.Dense {
-	t := tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
-	store(t, data)
-	return t
-}
-
-// uniform returns a tensor with entries uniform on [−bound, bound): the
-// default initialization of linear and conv layers with bound 1/√fan_in.
-func uniform(dt tensor.Dtype, rng *rand.Rand, bound float64, shape ...int) *tensor.Dense {
-	n := 1
-	for _, s := range shape {
-		n *= s
-	}
-	d := make([]float64, n)
-	for i := range d {
-		d[i] = bound * (2*rng.Float64() - 1)
-	}
-	return newTensor(dt, d, shape...)
-}
-
 func fanIn(n int) float64 { return 1 / math.Sqrt(float64(n)) }
-
-// load returns a float64 copy of t's data.
-func load(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	panic("coupling: unsupported dtype " + t.Dtype().String())
-}
-
-// store writes src into t's data, converting to t's dtype.
-func store(t *tensor.Dense, src []float64) {
-	switch d := t.Data().(type) {
-	case []float64:
-		copy(d, src)
-	case []float32:
-		for i, v := range src {
-			d[i] = float32(v)
-		}
-	default:
-		panic("coupling: unsupported dtype " + t.Dtype().String())
-	}
-}
 
 // zeroLogDet returns an input node of zeros with shape (N), the log-det of
 // a volume-preserving map.

@@ -9,6 +9,7 @@ import (
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -67,8 +68,8 @@ func NewFFJORD(cfg FFJORDConfig, rng *rand.Rand) (*CNF, error) {
 	for l := 0; l+1 < len(widths); l++ {
 		in, out := widths[l], widths[l+1]
 		bound := 1 / math.Sqrt(float64(in+1))
-		c.ws = append(c.ws, uniform(cfg.Dtype, rng, bound, in, out))
-		c.bts = append(c.bts, uniform(cfg.Dtype, rng, bound, out, 2))
+		c.ws = append(c.ws, dense.Uniform(cfg.Dtype, rng, bound, in, out))
+		c.bts = append(c.bts, dense.Uniform(cfg.Dtype, rng, bound, out, 2))
 	}
 	return c, nil
 }
@@ -195,7 +196,7 @@ func (c *CNF) traceVectors(b *graph.Builder, n int, mode TraceMode) (vs []*G.Nod
 			for r := 0; r < n; r++ {
 				data[r*d+i] = 1
 			}
-			store(e, data)
+			dense.Store(e, data)
 			v, err := b.Input("basis"+strconv.Itoa(i), e)
 			if err != nil {
 				return nil, 0, err
@@ -279,7 +280,7 @@ func (c *CNF) forward(b *graph.Builder, x *G.Node, mode TraceMode) (y, logDet *G
 	times := make([]*G.Node, 2*k+1)
 	for j := range times {
 		tv := tensor.New(tensor.Of(b.Dtype()), tensor.WithShape(2))
-		store(tv, []float64{1, float64(j) * h / 2})
+		dense.Store(tv, []float64{1, float64(j) * h / 2})
 		if times[j], err = b.Input("t"+strconv.Itoa(j), tv); err != nil {
 			return nil, nil, err
 		}
@@ -429,8 +430,8 @@ func (c *CNF) compiled(shape tensor.Shape) (*dynFunc, error) {
 
 // eval writes f(z, t) into out (both flattened (N, D)).
 func (df *dynFunc) eval(z []float64, t float64, out []float64) error {
-	store(df.t, []float64{1, t})
-	store(df.fn.Input(), z)
+	dense.Store(df.t, []float64{1, t})
+	dense.Store(df.fn.Input(), z)
 	if err := df.fn.Run(); err != nil {
 		return err
 	}
@@ -438,7 +439,7 @@ func (df *dynFunc) eval(z []float64, t float64, out []float64) error {
 	if !ok {
 		return errors.Errorf("ode: dynamics output holds %T", df.fn.Output().Value())
 	}
-	load(out, v)
+	dense.Load(out, v)
 	return nil
 }
 
@@ -494,7 +495,7 @@ func (c *CNF) Integrate(z *tensor.Dense, t0, t1 float64, steps int) (*tensor.Den
 	if err != nil {
 		return nil, err
 	}
-	zd := floats(z)
+	zd := dense.Float64s(z)
 	h := (t1 - t0) / float64(steps)
 	for k := 0; k < steps; k++ {
 		if zd, err = df.rk4(zd, t0+float64(k)*h, h); err != nil {
@@ -502,7 +503,7 @@ func (c *CNF) Integrate(z *tensor.Dense, t0, t1 float64, steps int) (*tensor.Den
 		}
 	}
 	out := tensor.New(tensor.Of(c.cfg.Dtype), tensor.WithShape(z.Shape()...))
-	store(out, zd)
+	dense.Store(out, zd)
 	return out, nil
 }
 
@@ -527,7 +528,7 @@ func (c *CNF) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 	}
 	k := c.cfg.Steps
 	h := c.cfg.EndTime / float64(k)
-	z := floats(y)
+	z := dense.Float64s(y)
 	for step := k - 1; step >= 0; step-- {
 		t := float64(step) * h
 		x, err := df.rk4(z, t+h, -h)
@@ -563,6 +564,6 @@ func (c *CNF) Inverse(y *tensor.Dense) (*tensor.Dense, error) {
 		z = x
 	}
 	out := tensor.New(tensor.Of(c.cfg.Dtype), tensor.WithShape(s...))
-	store(out, z)
+	dense.Store(out, z)
 	return out, nil
 }

@@ -3,6 +3,7 @@ package ode
 import (
 	"math"
 
+	"github.com/iresnet/iresnet/internal/dense"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -49,7 +50,7 @@ func (c *CNF) ChooseSteps(x *tensor.Dense, tol float64, maxSteps int) (steps int
 		if err != nil {
 			return 0, 0, err
 		}
-		cd, fd := floats(coarse), floats(fine)
+		cd, fd := dense.Float64s(coarse), dense.Float64s(fine)
 		est := 0.0
 		for i := range cd {
 			est = math.Max(est, math.Abs(cd[i]-fd[i]))
