@@ -186,23 +186,10 @@ type ModelConfig struct {
 
 // kind names the architecture set, or "" when none or several are.
 func (m ModelConfig) kind() string {
-	kind, n := "", 0
-	for _, k := range []struct {
-		set  bool
-		name string
-	}{
-		{m.DenseFlow != nil, "dense flow"}, {m.MultiScale != nil, "multi-scale"},
-		{m.NICE != nil, "nice"}, {m.DenseRealNVP != nil, "dense real nvp"}, {m.RealNVP != nil, "real nvp"},
-		{m.DenseGlow != nil, "dense glow"}, {m.Glow != nil, "glow"}, {m.MAF != nil, "maf"}, {m.FFJORD != nil, "ffjord"},
-	} {
-		if k.set {
-			kind, n = k.name, n+1
-		}
+	if a, ok := m.architecture(); ok {
+		return a.name
 	}
-	if n != 1 {
-		return ""
-	}
-	return kind
+	return ""
 }
 
 // IResNet reports whether the model is an i-ResNet (a dense flow or a
@@ -212,34 +199,13 @@ func (m ModelConfig) IResNet() bool { return m.DenseFlow != nil || m.MultiScale 
 // validateFamily checks another family's configuration and that its input
 // takes the data's samples (2-D vectors for toy densities).
 func (m ModelConfig) validateFamily(toy bool) error {
-	var err error
-	switch m.kind() {
-	case "nice":
-		err = m.NICE.Validate()
-	case "dense real nvp":
-		err = m.DenseRealNVP.Validate()
-	case "real nvp":
-		err = m.RealNVP.Validate()
-	case "dense glow":
-		err = m.DenseGlow.Validate()
-	case "glow":
-		err = m.Glow.Validate()
-	case "maf":
-		err = m.MAF.Validate()
-	case "ffjord":
-		err = m.FFJORD.Validate()
-	}
+	a, _ := m.architecture()
+	err := a.validate()
 	if err != nil {
 		return err
 	}
 	if len(m.Flatten) > 0 {
-		d := 0
-		if m.MAF != nil {
-			d = m.MAF.Dim
-		} else if m.FFJORD != nil {
-			d = m.FFJORD.Dim
-		}
-		if d == 0 || len(m.Flatten) != 3 || m.Flatten[0]*m.Flatten[1]*m.Flatten[2] != d {
+		if a.shape[0] != m.dim() || len(m.Flatten) != 3 || m.MAF == nil && m.FFJORD == nil {
 			return errors.Errorf("trainer: flatten %v is for maf and ffjord models whose dimension is C·H·W", m.Flatten)
 		}
 	}

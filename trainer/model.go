@@ -53,7 +53,11 @@ var (
 
 // build constructs the configured architecture with weights drawn from rng.
 func (m ModelConfig) build(rng *rand.Rand) (Model, error) {
-	f, err := m.buildFamily(rng)
+	a, ok := m.architecture()
+	if !ok {
+		return nil, errors.New("trainer: the model needs exactly one architecture")
+	}
+	f, err := a.build(rng)
 	if err != nil || len(m.Flatten) == 0 {
 		return f, err
 	}
@@ -69,32 +73,79 @@ func (m ModelConfig) dim() int {
 	return d
 }
 
-func (m ModelConfig) buildFamily(rng *rand.Rand) (Model, error) {
-	switch m.kind() {
-	case "dense flow":
-		return blocks.NewDenseFlow(*m.DenseFlow, rng)
-	case "multi-scale":
-		return blocks.NewMultiScale(*m.MultiScale, rng)
-	case "nice":
-		return coupling.NewNICE(*m.NICE, rng)
-	case "dense real nvp":
-		return coupling.NewDenseRealNVP(*m.DenseRealNVP, rng)
-	case "real nvp":
-		return coupling.NewRealNVP(*m.RealNVP, rng)
-	case "dense glow":
-		return coupling.NewDenseGlow(*m.DenseGlow, rng)
-	case "glow":
-		return coupling.NewGlow(*m.Glow, rng)
-	case "maf":
-		return autoregressive.NewMAF(*m.MAF, rng)
-	case "ffjord":
-		cnf, err := ode.NewFFJORD(*m.FFJORD, rng)
-		if err != nil {
-			return nil, err
+// architecture is one of ModelConfig's choices: its name, the shape of a
+// sample it takes (before any flattening), its own check and its
+// constructor.
+type architecture struct {
+	name     string
+	shape    []int
+	validate func() error
+	build    func(*rand.Rand) (Model, error)
+}
+
+// architecture returns the one architecture m sets, and false when it sets
+// none or several.
+func (m ModelConfig) architecture() (architecture, bool) {
+	var set []architecture
+	add := func(ok bool, a func() architecture) {
+		if ok {
+			set = append(set, a())
 		}
-		return blocks.NewChain(cnf)
 	}
-	return nil, errors.New("trainer: the model needs exactly one architecture")
+	none := func() error { return nil } // checked by the constructor and ModelConfig.validate
+	add(m.DenseFlow != nil, func() architecture {
+		d := m.DenseFlow.Dim
+		if d == 0 {
+			d = 2 // blocks.DenseFlowConfig's default
+		}
+		return architecture{"dense flow", []int{d}, none, func(r *rand.Rand) (Model, error) { return blocks.NewDenseFlow(*m.DenseFlow, r) }}
+	})
+	add(m.MultiScale != nil, func() architecture {
+		c := m.MultiScale
+		return architecture{"multi-scale", []int{c.Channels, c.Height, c.Width}, none, func(r *rand.Rand) (Model, error) { return blocks.NewMultiScale(*c, r) }}
+	})
+	add(m.NICE != nil, func() architecture {
+		c := m.NICE
+		shape := []int{c.Dim}
+		if c.Channels > 0 {
+			shape = []int{c.Channels, c.Height, c.Width}
+		}
+		return architecture{"nice", shape, c.Validate, func(r *rand.Rand) (Model, error) { return coupling.NewNICE(*c, r) }}
+	})
+	add(m.DenseRealNVP != nil, func() architecture {
+		c := m.DenseRealNVP
+		return architecture{"dense real nvp", []int{c.Dim}, c.Validate, func(r *rand.Rand) (Model, error) { return coupling.NewDenseRealNVP(*c, r) }}
+	})
+	add(m.RealNVP != nil, func() architecture {
+		c := m.RealNVP
+		return architecture{"real nvp", []int{c.Channels, c.Height, c.Width}, c.Validate, func(r *rand.Rand) (Model, error) { return coupling.NewRealNVP(*c, r) }}
+	})
+	add(m.DenseGlow != nil, func() architecture {
+		c := m.DenseGlow
+		return architecture{"dense glow", []int{c.Dim}, c.Validate, func(r *rand.Rand) (Model, error) { return coupling.NewDenseGlow(*c, r) }}
+	})
+	add(m.Glow != nil, func() architecture {
+		c := m.Glow
+		return architecture{"glow", []int{c.Channels, c.Height, c.Width}, c.Validate, func(r *rand.Rand) (Model, error) { return coupling.NewGlow(*c, r) }}
+	})
+	add(m.MAF != nil, func() architecture {
+		c := m.MAF
+		return architecture{"maf", []int{c.Dim}, c.Validate, func(r *rand.Rand) (Model, error) { return autoregressive.NewMAF(*c, r) }}
+	})
+	add(m.FFJORD != nil, func() architecture {
+		c := m.FFJORD
+		return architecture{"ffjord", []int{c.Dim}, c.Validate, func(r *rand.Rand) (Model, error) {
+			cnf, err := ode.NewFFJORD(*c, r)
+			if err != nil {
+				return nil, err
+			}
+			return blocks.NewChain(cnf)
+		}}
+	})
+	if len(set) != 1 {
+		return architecture{}, false
+	}
+	return set[0], true
 }
 
 // inputShape returns the shape of one sample the model takes.
@@ -102,34 +153,8 @@ func (m ModelConfig) inputShape() []int {
 	if len(m.Flatten) > 0 {
 		return m.Flatten
 	}
-	switch {
-	case m.DenseFlow != nil:
-		d := m.DenseFlow.Dim
-		if d == 0 {
-			d = 2 // blocks.DenseFlowConfig's default
-		}
-		return []int{d}
-	case m.MultiScale != nil:
-		return []int{m.MultiScale.Channels, m.MultiScale.Height, m.MultiScale.Width}
-	case m.NICE != nil:
-		if m.NICE.Channels > 0 {
-			return []int{m.NICE.Channels, m.NICE.Height, m.NICE.Width}
-		}
-		return []int{m.NICE.Dim}
-	case m.DenseRealNVP != nil:
-		return []int{m.DenseRealNVP.Dim}
-	case m.RealNVP != nil:
-		return []int{m.RealNVP.Channels, m.RealNVP.Height, m.RealNVP.Width}
-	case m.DenseGlow != nil:
-		return []int{m.DenseGlow.Dim}
-	case m.Glow != nil:
-		return []int{m.Glow.Channels, m.Glow.Height, m.Glow.Width}
-	case m.MAF != nil:
-		return []int{m.MAF.Dim}
-	case m.FFJORD != nil:
-		return []int{m.FFJORD.Dim}
-	}
-	return nil
+	a, _ := m.architecture()
+	return a.shape
 }
 
 // InputShape returns the shape of one sample the model takes: (d) for

@@ -125,3 +125,32 @@ func tensorNamed(tr *Trainer, name string) (*tensor.Dense, bool) {
 	}
 	return nil, false
 }
+
+// TestFamilyOnImagesFlattens: MAF and FFJORD take images through Flatten,
+// whose shape must hold exactly their dimension; other families refuse it.
+func TestFamilyOnImagesFlattens(t *testing.T) {
+	cfg := SmallMNISTDensity("")
+	c, err := cfg.WithFamily("maf", []int{1, 28, 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WithDefaults(); err != nil {
+		t.Errorf("maf on 1×28×28: %v", err)
+	}
+	if got := c.Model.InputShape(); len(got) != 3 || got[2] != 28 {
+		t.Errorf("input shape %v, want the image's", got)
+	}
+	bad := c
+	bad.Model.Flatten = []int{1, 28, 27}
+	if _, err := bad.WithDefaults(); err == nil || !strings.Contains(err.Error(), "flatten") {
+		t.Errorf("flatten 1×28×27 onto 784-D: %v", err)
+	}
+	nice, err := cfg.WithFamily("nice", []int{1, 28, 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nice.Model.Flatten = []int{1, 28, 28}
+	if _, err := nice.WithDefaults(); err == nil || !strings.Contains(err.Error(), "flatten") {
+		t.Errorf("flatten on NICE: %v", err)
+	}
+}
