@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/iresnet/iresnet/blocks/autoregressive"
@@ -65,9 +64,7 @@ func familyModel(family string, shape []int) (ModelConfig, error) {
 // Families lists the model families besides the i-ResNet that
 // WithFamily takes.
 func Families() []string {
-	f := []string{"nice", "made", "maf", "realnvp", "glow", "glow-additive", "ffjord"}
-	sort.Strings(f)
-	return f
+	return []string{"ffjord", "glow", "glow-additive", "made", "maf", "nice", "realnvp"}
 }
 
 // WithFamily returns c with its model replaced by the default model of the

@@ -65,7 +65,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		fs.BoolVar(&m.ActNorm, "actnorm", m.ActNorm, "ActNorm before each residual block")
 		// Declared so that the command can refuse it by name: a
 		// multi-scale block's widths are per scale, not per layer.
-		fs.Var(intList{new([]int)}, "hidden", "hidden widths of each block's MLP, comma separated, each 1 … 8192 (toy densities)")
+		fs.Var(anyValue{}, "hidden", "hidden widths of each block's MLP, comma separated, each 1 … 8192 (toy densities)")
 	}
 }
 

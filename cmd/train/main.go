@@ -133,7 +133,7 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 		return o, cfg, given, nil
 	}
 	if o.model != "iresnet" {
-		for _, f := range []string{"coeff", "act", "blocks", "hidden", "actnorm", "vanilla", "learned-prior"} {
+		for _, f := range []string{"coeff", "act", "blocks", "hidden", "actnorm", "vanilla", "learned-prior", "preset"} {
 			if given[f] {
 				return o, cfg, nil, errors.Errorf("-%s applies to i-ResNets; -model %s takes its architecture from its own defaults", f, o.model)
 			}
