@@ -25,7 +25,7 @@ func Open(path string) (*Trained, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := load(p, false)
+	t, err := load(p, false, 0)
 	if err != nil {
 		return nil, err
 	}

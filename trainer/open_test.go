@@ -154,3 +154,33 @@ func TestFamilyOnImagesFlattens(t *testing.T) {
 		t.Errorf("flatten on NICE: %v", err)
 	}
 }
+
+// TestLoadForEvaluationResizesTheHeldOutSet: another held-out size without
+// rewriting the checkpoint; the shared first images keep their
+// dequantization noise.
+func TestLoadForEvaluationResizesTheHeldOutSet(t *testing.T) {
+	cfg := imageConfig(imagetest.TinyMNIST(t)) // eval size 32
+	tr := newTrainer(t, cfg)
+	steps(t, tr, 1)
+	path := filepath.Join(t.TempDir(), CheckpointFile)
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	small, err := LoadForEvaluation(path, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	got, want := small.src.HeldOut().Points, tr.src.HeldOut().Points
+	if len(got) != 5*64 || small.Config().EvalSize != 5 {
+		t.Fatalf("held-out set of %d values, eval size %d; want 5 images of 64", len(got), small.Config().EvalSize)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("value %d is %v, %v in the full held-out set", i, got[i], want[i])
+		}
+	}
+	if _, err := LoadForEvaluation(path, -1); err == nil {
+		t.Error("held-out size −1 accepted")
+	}
+}

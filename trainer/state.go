@@ -83,11 +83,22 @@ func (t *Trainer) Save(path string) error {
 
 // Load restores a trainer from a checkpoint written by Save; training
 // continues exactly where it stopped.
-func Load(path string) (*Trainer, error) { return load(path, true) }
+func Load(path string) (*Trainer, error) { return load(path, true, 0) }
+
+// LoadForEvaluation is Load with a held-out set of the first n test images
+// (or n toy points) instead of the configured number, for evaluating a
+// trained model on more or fewer of them; n = 0 keeps the configured set.
+// The first n images get the same dequantization noise either way.
+func LoadForEvaluation(path string, n int) (*Trainer, error) {
+	if n < 0 {
+		return nil, errors.Errorf("trainer: held-out size %d must be ≥ 0", n)
+	}
+	return load(path, true, n)
+}
 
 // load reads the checkpoint at path into a trainer, with or without its
-// data source (construct).
-func load(path string, withData bool) (*Trainer, error) {
+// data source (construct), with evalSize held-out points when it is not 0.
+func load(path string, withData bool, evalSize int) (*Trainer, error) {
 	f, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, err
@@ -111,6 +122,9 @@ func load(path string, withData bool) (*Trainer, error) {
 	var cfg Config
 	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
 		return nil, errors.Wrapf(err, "trainer: %s", path)
+	}
+	if evalSize > 0 {
+		cfg.EvalSize, cfg.EvalBatch = evalSize, min(cfg.EvalBatch, evalSize)
 	}
 	t, err := construct(cfg, withData)
 	if err != nil {

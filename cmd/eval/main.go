@@ -59,11 +59,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/iresnet/iresnet/trainer"
-	"github.com/iresnet/iresnet/trainer/checkpoint"
 	"github.com/pkg/errors"
 )
 
@@ -175,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t, err := load(path, *n)
+	t, err := trainer.LoadForEvaluation(path, *n)
 	if err != nil {
 		return err
 	}
@@ -192,49 +190,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		writeText(stdout, rep)
 	}
 	return evalErr
-}
-
-// load restores the trainer of path. A held-out size n > 0 other than the
-// configured one needs a trainer built for it: the checkpoint is copied
-// with its configuration's eval size changed (a temporary file, removed
-// again), since the held-out set is fixed when the trainer is built. The
-// first n test images get the same dequantization noise either way.
-func load(path string, n int) (*trainer.Trainer, error) {
-	if n == 0 {
-		return trainer.Load(path)
-	}
-	f, err := checkpoint.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	var cfg trainer.Config
-	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
-		return nil, errors.Wrapf(err, "%s: reading the configuration", path)
-	}
-	if cfg.EvalSize == n {
-		return trainer.Load(path)
-	}
-	cfg.EvalSize = n
-	cfg.EvalBatch = min(cfg.EvalBatch, n)
-	if err := checkpoint.PutJSON(f.Metadata, "config", cfg); err != nil {
-		return nil, err
-	}
-	if _, sealed := f.Metadata[checkpoint.ChecksumKey]; sealed { // verified on load: seal the edited copy
-		if err := checkpoint.Seal(f); err != nil {
-			return nil, err
-		}
-	}
-	dir, err := os.MkdirTemp("", "iresnet-eval-*")
-	if err != nil {
-		return nil, errors.Wrap(err, "temporary checkpoint for -n")
-	}
-	defer os.RemoveAll(dir)
-	tmp := filepath.Join(dir, trainer.CheckpointFile)
-	if err := checkpoint.Save(tmp, f); err != nil {
-		return nil, err
-	}
-	t, err := trainer.Load(tmp)
-	return t, errors.Wrapf(err, "%s with -n %d", path, n)
 }
 
 // evaluate fills the report. A failing inverse or a violated bound is

@@ -127,7 +127,7 @@ func TestImageEvaluation(t *testing.T) {
 			t.Errorf("layer %+v", l)
 		}
 	}
-	// The run folder is left as it was (the -n copy is temporary).
+	// The run folder is left as it was: -n changes only the held-out set built in memory.
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 1 {
 		t.Errorf("run folder holds %v (%v)", entries, err)
