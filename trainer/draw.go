@@ -3,6 +3,7 @@ package trainer
 import (
 	"io"
 
+	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -63,13 +64,17 @@ func (t *Trainer) WriteDOT(w io.Writer, view GraphView, batch int, size string) 
 		return err
 	}
 	outputs := G.Nodes{logp}
-	title := "log p(x) of the i-ResNet, every op"
+	name := "the i-ResNet"
+	if !t.cfg.Model.IResNet() {
+		name = "the " + t.cfg.Model.kind() + " model"
+	}
+	title := "log p(x) of " + name + ", every op"
 	depth := 0
 	if view == BlocksView {
-		// Toy models are chains of blocks (block3); image models nest
-		// their blocks in scales (scale0/block3).
-		title, depth = "log p(x) of the i-ResNet, block by block", 1
-		if t.cfg.Model.MultiScale != nil {
+		// Vector models are chains of blocks (block3); multi-scale models
+		// nest their blocks in scales (scale0/block3).
+		title, depth = "log p(x) of "+name+", block by block", 1
+		if _, scaled := t.model.(interface{ Scales() []*blocks.Chain }); scaled {
 			depth = 2
 		}
 	}
