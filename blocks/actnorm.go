@@ -193,6 +193,15 @@ func (a *ActNorm) Tensors() []NamedTensor {
 		{Name: "logscale", Value: a.logScale, Learnable: true},
 		// 1 once the data initialization ran (or a checkpoint said so),
 		// 0 before: a restored model must not initialize again.
-		{Name: "initialized", Value: a.initialized},
+		{Name: "initialized", Value: a.initialized, Check: checkFlag},
 	}
+}
+
+// checkFlag checks a restored flag tensor: one value, 0 or 1.
+func checkFlag(f *tensor.Dense) error {
+	d, ok := f.Data().([]float64)
+	if !ok || len(d) != 1 || d[0] != 0 && d[0] != 1 {
+		return errors.Errorf("blocks: a flag must be one float64, 0 or 1, got %v", f.Data())
+	}
+	return nil
 }

@@ -47,6 +47,10 @@ type NamedTensor struct {
 	Name      string
 	Value     *tensor.Dense
 	Learnable bool
+	// Check, when not nil, validates a value restored from a checkpoint
+	// beyond its shape and finiteness: a flag that must be 0 or 1, an
+	// estimate that must be ≥ 0, a vector that must have unit norm.
+	Check func(*tensor.Dense) error
 }
 
 // Compile-time conformance checks.

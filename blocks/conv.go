@@ -137,9 +137,9 @@ func (cb *convBranch) tensors() []NamedTensor {
 			NamedTensor{Name: p + "weight", Value: l.w, Learnable: true},
 			NamedTensor{Name: p + "bias", Value: l.b, Learnable: true},
 			// PyTorch names: weight_v in the input space, weight_u in the output space.
-			NamedTensor{Name: p + "weight_v", Value: l.sn.U()},
-			NamedTensor{Name: p + "weight_u", Value: l.sn.V()},
-			NamedTensor{Name: p + "weight_sigma", Value: l.sn.SigmaTensor()},
+			NamedTensor{Name: p + "weight_v", Value: l.sn.U(), Check: normalize.CheckUnit},
+			NamedTensor{Name: p + "weight_u", Value: l.sn.V(), Check: normalize.CheckUnit},
+			NamedTensor{Name: p + "weight_sigma", Value: l.sn.SigmaTensor(), Check: normalize.CheckSigma},
 		)
 	}
 	return out

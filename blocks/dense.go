@@ -126,9 +126,9 @@ func (d *denseBranch) tensors() []NamedTensor {
 			NamedTensor{Name: p + "weight", Value: d.ws[i], Learnable: true},
 			NamedTensor{Name: p + "bias", Value: d.bs[i], Learnable: true},
 			// PyTorch names: weight_v in the input space, weight_u in the output space.
-			NamedTensor{Name: p + "weight_v", Value: d.sns[i].U()},
-			NamedTensor{Name: p + "weight_u", Value: d.sns[i].V()},
-			NamedTensor{Name: p + "weight_sigma", Value: d.sns[i].SigmaTensor()},
+			NamedTensor{Name: p + "weight_v", Value: d.sns[i].U(), Check: normalize.CheckUnit},
+			NamedTensor{Name: p + "weight_u", Value: d.sns[i].V(), Check: normalize.CheckUnit},
+			NamedTensor{Name: p + "weight_sigma", Value: d.sns[i].SigmaTensor(), Check: normalize.CheckSigma},
 		)
 	}
 	return out

@@ -162,6 +162,20 @@ func (t Toy) Sample(rng *rand.Rand, n int) ([]float64, error) {
 	return nil, errors.Errorf("datasets: unknown toy density %v", t)
 }
 
+// Entropy returns the differential entropy of the density in nats where
+// it is known (8gaussians: EightGaussiansEntropy; checkerboard, uniform on
+// eight squares of side 2: log 32): the lowest expected negative
+// log-likelihood per point any model can reach.
+func (t Toy) Entropy() (float64, bool) {
+	switch t {
+	case EightGaussians:
+		return EightGaussiansEntropy, true
+	case Checkerboard:
+		return math.Log(32), true
+	}
+	return 0, false
+}
+
 // Parameters of the 8gaussians mixture.
 const (
 	// EightGaussiansRadius is the distance of each 8gaussians mixture

@@ -293,3 +293,39 @@ func scale(x []float64, a float64) {
 		x[i] *= a
 	}
 }
+
+// CheckUnit checks a power-iteration vector restored from a checkpoint
+// (U or V): it must be a unit vector, since a zeroed one would keep σ̂ at
+// 0 and switch the normalization off for good.
+func CheckUnit(v *tensor.Dense) error {
+	s := 0.0
+	switch d := v.Data().(type) {
+	case []float32:
+		for _, x := range d {
+			s += float64(x) * float64(x)
+		}
+	case []float64:
+		for _, x := range d {
+			s += x * x
+		}
+	default:
+		return errors.Errorf("normalize: power-iteration vector of type %v", v.Dtype())
+	}
+	if n := math.Sqrt(s); !(math.Abs(n-1) <= 1e-3) {
+		return errors.Errorf("normalize: power-iteration vector has norm %.6g, want 1", n)
+	}
+	return nil
+}
+
+// CheckSigma checks a σ̂ estimate restored from a checkpoint (SigmaTensor):
+// a finite value ≥ 0.
+func CheckSigma(sigma *tensor.Dense) error {
+	d, ok := sigma.Data().([]float64)
+	if !ok || len(d) != 1 {
+		return errors.Errorf("normalize: σ̂ must be one float64, got %v %v", sigma.Dtype(), sigma.Shape())
+	}
+	if v := d[0]; !(v >= 0) || math.IsInf(v, 0) {
+		return errors.Errorf("normalize: σ̂ is %v, want a finite value ≥ 0", v)
+	}
+	return nil
+}

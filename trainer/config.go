@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
@@ -185,6 +186,10 @@ type ModelConfig struct {
 }
 
 // kind names the architecture set, or "" when none or several are.
+// Name names the model's architecture: "dense flow" and "multi-scale"
+// for i-ResNets, or the family ("nice", "real nvp", "glow", "maf", …).
+func (m ModelConfig) Name() string { return m.kind() }
+
 func (m ModelConfig) kind() string {
 	if a, ok := m.architecture(); ok {
 		return a.name
@@ -270,12 +275,14 @@ type Config struct {
 	Seed       uint64 `json:"seed"`        // seeds every random choice of the run
 }
 
-// Limits of Config's sizes beyond the model's own (blocks.MaxBlocks, …).
+// The default limits of Config's sizes beyond the model's own
+// (blocks.MaxBlocks, …): DefaultLimits.
 const (
-	MaxBatch  = 1 << 16
-	MaxSteps  = 1e9
-	MaxTerms  = 1000
-	MaxProbes = 64
+	MaxBatch      = 1 << 16
+	MaxSteps      = 1e9
+	MaxTerms      = 1000
+	MaxProbes     = 64
+	MaxPowerIters = 1000
 )
 
 // exactMaxDim is the largest data dimension evaluated with the exact
@@ -283,8 +290,10 @@ const (
 const exactMaxDim = 16
 
 // WithDefaults returns c with zero fields set, or an error naming the first
-// invalid field and its valid range.
-func (c Config) WithDefaults() (Config, error) {
+// invalid field and its valid range (within DefaultLimits).
+func (c Config) WithDefaults() (Config, error) { return c.withDefaults(DefaultLimits()) }
+
+func (c Config) withDefaults(l Limits) (Config, error) {
 	if err := c.Data.Validate(); err != nil {
 		return c, errors.Wrap(err, "trainer: data")
 	}
@@ -377,13 +386,23 @@ func (c Config) WithDefaults() (Config, error) {
 	defF(&opt.Beta1, 0.9)
 	defF(&opt.Beta2, 0.999)
 	defF(&opt.Eps, 1e-8)
-	return c, c.Validate()
+	return c, c.ValidateWithin(l)
 }
 
 // Validate checks every field of a configuration whose defaults are filled
-// in against its documented range: unlike WithDefaults it treats zero as
-// the value it is, so a command line's -steps 0 is an error, not 5000.
-func (c Config) Validate() error {
+// in against its documented range within DefaultLimits: unlike
+// WithDefaults it treats zero as the value it is, so a command line's
+// -steps 0 is an error, not 5000.
+func (c Config) Validate() error { return c.ValidateWithin(DefaultLimits()) }
+
+// ValidateWithin is Validate with other limits (zero fields: the
+// defaults). A size over its limit is an error that names the flag and
+// how to raise the limit.
+func (c Config) ValidateWithin(l Limits) error {
+	l = l.WithDefaults()
+	over := func(what, flag string, max int, name string) string {
+		return fmt.Sprintf("%s (-%s) must lie in [1, %d] (a larger one needs -limit %s=N, trainer.WithLimits), got %%v", what, flag, max, name)
+	}
 	o := c.Optim
 	finite := func(vs ...float64) bool {
 		for _, v := range vs {
@@ -399,20 +418,20 @@ func (c Config) Validate() error {
 		v   any
 	}{
 		{c.Model.kind() != "", "the model needs exactly one architecture (dense_flow or multi_scale), got %v", c.Model.kind()},
-		{c.Terms >= 1 && c.Terms <= MaxTerms, "terms (-terms) must lie in [1, 1000], got %v", c.Terms},
-		{c.Probes >= 1 && c.Probes <= MaxProbes, "probes (-probes) must lie in [1, 64], got %v", c.Probes},
-		{c.BatchSize >= 1 && c.BatchSize <= MaxBatch, "batch size (-batch) must lie in [1, 65536], got %v", c.BatchSize},
-		{c.Steps >= 1 && c.Steps <= MaxSteps, "steps (-steps) must lie in [1, 1e9], got %v", c.Steps},
-		{c.PowerIters >= 1 && c.PowerIters <= 1000, "power iterations per step (-power-iters) must lie in [1, 1000], got %v", c.PowerIters},
+		{c.Terms >= 1 && c.Terms <= l.Terms, over("terms", "terms", l.Terms, "terms"), c.Terms},
+		{c.Probes >= 1 && c.Probes <= l.Probes, over("probes", "probes", l.Probes, "probes"), c.Probes},
+		{c.BatchSize >= 1 && c.BatchSize <= l.Batch, over("batch size", "batch", l.Batch, "batch"), c.BatchSize},
+		{c.Steps >= 1 && c.Steps <= l.Steps, over("steps", "steps", l.Steps, "steps"), c.Steps},
+		{c.PowerIters >= 1 && c.PowerIters <= l.PowerIters, over("power iterations per step", "power-iters", l.PowerIters, "power_iters"), c.PowerIters},
 		{c.EvalEvery >= 1 && c.LogEvery >= 1 && c.SaveEvery >= 1, "eval, log and save intervals (-eval-every, -log-every, -save-every) must be ≥ 1, got %v", []int{c.EvalEvery, c.LogEvery, c.SaveEvery}},
 		{c.EvalSize >= 1 && c.EvalSize <= datasets.MaxEvalSize, "eval size (-eval-size) must lie in [1, 1048576], got %v", c.EvalSize},
-		{c.EvalBatch >= 1 && c.EvalBatch <= MaxBatch, "eval batch (-eval-batch) must lie in [1, 65536], got %v", c.EvalBatch},
+		{c.EvalBatch >= 1 && c.EvalBatch <= l.Batch, over("eval batch", "eval-batch", l.Batch, "batch"), c.EvalBatch},
 		{finite(o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.ClipNorm, o.EMADecay), "optimizer settings (-lr, -beta1, -beta2, -wd, -clip, -ema) must be finite numbers, got %+v", o},
 		{o.LR > 0 && o.LR <= 10, "learning rate (-lr) must lie in (0, 10], got %v", o.LR},
 		{o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1, "betas (-beta1, -beta2) must lie in [0, 1), got %v", []float64{o.Beta1, o.Beta2}},
 		{o.Eps > 0 && o.Eps <= 1, "eps must lie in (0, 1], got %v", o.Eps},
 		{o.WeightDecay >= 0 && o.WeightDecay <= 1, "weight decay (-wd) must lie in [0, 1], got %v", o.WeightDecay},
-		{o.Warmup >= 0 && o.Warmup <= MaxSteps, "warm-up (-warmup) must lie in [0, 1e9] steps, got %v", o.Warmup},
+		{o.Warmup >= 0 && o.Warmup <= l.Steps, fmt.Sprintf("warm-up (-warmup) must lie in [0, %d] steps, got %%v", l.Steps), o.Warmup},
 		{o.DecaySteps == 0 || o.DecaySteps > o.Warmup, "cosine decay must end after the warm-up (decay steps 0 or > warm-up), got %v", []int{o.DecaySteps, o.Warmup}},
 		{o.ClipNorm >= 0, "gradient clip norm (-clip) must be ≥ 0 (0: no clipping), got %v", o.ClipNorm},
 		{o.EMADecay >= 0 && o.EMADecay < 1, "EMA decay (-ema) must lie in [0, 1), got %v", o.EMADecay},

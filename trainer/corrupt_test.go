@@ -58,7 +58,7 @@ func TestCorruptCheckpointsFailToLoad(t *testing.T) {
 		}, true, "want a finite value ≥ 0"},
 		{"ActNorm flag 0.5", func(f checkpoint.File) {
 			f.Tensors[firstKey(f, "model/", "/initialized")].Data().([]float64)[0] = 0.5
-		}, true, "want 0 or 1"},
+		}, true, "0 or 1, got"},
 		{"unknown tensor", func(f checkpoint.File) {
 			f.Tensors["model/block9/fc0/weight"] = f.Tensors[firstKey(f, "model/", "/fc0/weight")]
 		}, true, `tensor "model/block9/fc0/weight" is not part of this model`},

@@ -13,7 +13,14 @@
 // i-ResNet), an objective (density, classify or hybrid) and the training
 // settings. New builds the model and the source from them; the trainer never
 // asks which kind of data it has. Config.RegisterFlags declares a
-// command-line flag for every setting.
+// command-line flag for every setting. Sizes are checked against Limits
+// (DefaultLimits, or others given by WithLimits).
+//
+// Open loads a trained model for inference (a Trained): log p, samples,
+// forward and inverse passes, classification, and evaluation on held-out
+// data it reads only when asked (HeldOut). The pictures of a model are drawn
+// by package trainer/pictures, its expression graph by trainer/modelgraph,
+// both from a Trained.
 //
 // # Checkpoints
 //
@@ -31,7 +38,8 @@
 // missing tensor, metadata key or configuration field, a size beyond its
 // documented limit, a non-finite value or an invalid state (σ̂ < 0, a
 // non-unit power-iteration vector, an ActNorm flag other than 0 or 1) is an
-// error naming it.
+// error naming it; each block checks the state it owns
+// (blocks.NamedTensor.Check).
 //
 // The loss is the negative log-likelihood −mean_n log p(x_n), with
 // log p(x) = log N(F(x); 0, I) + log|det ∂F/∂x| (Behrmann et al. 2019, eq. 4).

@@ -1,9 +1,14 @@
 package trainer
 
 import (
+	"context"
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/datasets"
@@ -67,14 +72,19 @@ func TestImageDensityTrainsAndResumes(t *testing.T) {
 func TestImageSamplesAndReconstructions(t *testing.T) {
 	tr := newTrainer(t, imageConfig(imagetest.TinyMNIST(t)))
 	steps(t, tr, 2)
-	imgs, err := tr.SampleImages(3, 0.8)
+	m := tr.Trained()
+	imgs, err := m.SampleImages(3, 0.8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if imgs.N != 3 || imgs.C != 1 || imgs.H != 8 || len(imgs.Pixels) != 3*64 {
 		t.Fatalf("sample batch %+v", imgs)
 	}
-	r, err := tr.Reconstruct(4)
+	held, err := m.HeldOut(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Reconstruct(held.Points)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +94,9 @@ func TestImageSamplesAndReconstructions(t *testing.T) {
 	worst := 0.0
 	for i := range r.Original.Pixels {
 		worst = math.Max(worst, math.Abs(float64(r.Original.Pixels[i]-r.Reconstructed.Pixels[i])))
+	}
+	if got := r.MaxPixelError(); got != worst {
+		t.Errorf("MaxPixelError %g, want %g", got, worst)
 	}
 	if worst > 1e-4 {
 		t.Errorf("max pixel reconstruction error %.3g > 1e-4", worst)
@@ -114,7 +127,7 @@ func TestLearnedPrior(t *testing.T) {
 	if !moved {
 		t.Error("the learned prior did not move in 6 steps")
 	}
-	if _, err := whole.SampleImages(3, 0.7); err != nil {
+	if _, err := whole.Trained().SampleImages(3, 0.7); err != nil {
 		t.Fatal(err)
 	}
 	first := newTrainer(t, cfg)
@@ -169,5 +182,38 @@ func TestClassifyAndHybrid(t *testing.T) {
 			steps(t, resumed, 3)
 			sameState(t, state(whole), state(resumed))
 		})
+	}
+}
+
+// TestEarlyStopLineCarriesTheTaskMetric: a run stopped early (time limit)
+// evaluates where it is, and that last metrics line holds the classifier's
+// test error, or the density's bits/dim.
+func TestEarlyStopLineCarriesTheTaskMetric(t *testing.T) {
+	data := imagetest.TinyMNIST(t)
+	for _, task := range []Task{Classify, Density} {
+		cfg := imageConfig(data)
+		cfg.Objective.Task = task
+		tr := newTrainer(t, cfg)
+		out := t.TempDir()
+		if _, err := tr.Run(context.Background(), RunOptions{OutDir: out, TimeLimit: time.Nanosecond}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		var m Metric
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Step != 1:
+			t.Errorf("%v: last line at step %d, want 1", task, m.Step)
+		case task == Classify && (m.TestError == nil || m.TestNLL != nil):
+			t.Errorf("classifier's last line %s", lines[len(lines)-1])
+		case task == Density && (m.TestBPD == nil || m.TestError != nil):
+			t.Errorf("density's last line %s", lines[len(lines)-1])
+		}
 	}
 }

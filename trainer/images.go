@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"math"
+	"sort"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/pkg/errors"
@@ -21,6 +22,56 @@ type Reconstruction struct {
 	Stats                   map[string]blocks.FixedPointStats // per residual block
 }
 
+// MaxPixelError is the largest |original − reconstruction| over the pixel
+// intensities (in [0, 1]).
+func (r Reconstruction) MaxPixelError() float64 {
+	worst := 0.0
+	for i, v := range r.Original.Pixels {
+		if i < len(r.Reconstructed.Pixels) {
+			worst = math.Max(worst, math.Abs(float64(v-r.Reconstructed.Pixels[i])))
+		}
+	}
+	return worst
+}
+
+// Iterations summarizes the fixed-point iterations of the inverse over the
+// residual blocks.
+func (r Reconstruction) Iterations() IterationSummary { return SummarizeIterations(r.Stats) }
+
+// IterationSummary summarizes the fixed-point iterations of an inverse
+// over its residual blocks.
+type IterationSummary struct {
+	Blocks   int
+	Min, Max int
+	Mean     float64
+	MaxBlock string  // the block that needed the most
+	Residual float64 // largest final step over blocks
+}
+
+// SummarizeIterations summarizes per-block fixed-point stats, as a
+// Reconstruction holds them.
+func SummarizeIterations(stats map[string]blocks.FixedPointStats) IterationSummary {
+	names := make([]string, 0, len(stats))
+	for k := range stats {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var it IterationSummary
+	for i, k := range names {
+		s := stats[k]
+		if i == 0 || s.Iter < it.Min {
+			it.Min = s.Iter
+		}
+		if i == 0 || s.Iter > it.Max {
+			it.Max, it.MaxBlock = s.Iter, k
+		}
+		it.Mean += float64(s.Iter) / float64(len(names))
+		it.Residual = math.Max(it.Residual, s.Residual)
+	}
+	it.Blocks = len(names)
+	return it
+}
+
 // toPixels maps points of the model's input space back to [0, 1]
 // intensities: the inverse logit transform when one is used, then clamping.
 func (t *Trainer) toPixels(x []float64) ImageBatch {
@@ -28,49 +79,20 @@ func (t *Trainer) toPixels(x []float64) ImageBatch {
 	return ImageBatch{N: len(x) / t.cfg.dim(), C: s[0], H: s[1], W: s[2], Pixels: t.cfg.Data.ToPixels(x)}
 }
 
-// SampleImages draws n images at temperature T (z ~ N(0, T²I)) through the
-// inverse of the image model, with the EMA weights when kept.
-func (t *Trainer) SampleImages(n int, temperature float64) (ImageBatch, error) {
-	if !t.cfg.Data.Quantized() {
-		return ImageBatch{}, errors.New("trainer: SampleImages needs an image model")
-	}
-	x, err := t.Sample(n, temperature)
-	if err != nil {
-		return ImageBatch{}, err
-	}
-	return t.toPixels(x), nil
-}
-
-// Reconstruct maps the first n held-out images forward and back and
-// reports the error and every block's fixed-point iterations.
-func (t *Trainer) Reconstruct(n int) (Reconstruction, error) {
-	return t.reconstruct(n, false)
-}
-
-// ReconstructLenient is Reconstruct for a model that may not invert, such
-// as the paper's unconstrained ("vanilla") network: a residual block whose
-// fixed point does not converge hands its last iterate on, so
-// Reconstructed shows what the failing inverse produces. The error is then
-// a *blocks.FailedBlocksError naming every such block; Reconstructed is
-// filled unless the iteration blew up to Inf or NaN.
-func (t *Trainer) ReconstructLenient(n int) (Reconstruction, error) {
-	return t.reconstruct(n, true)
-}
-
-func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
+// reconstruct maps the rows of points forward and back with the
+// evaluation weights and reports the error and every block's fixed-point
+// iterations; lenient hands on the last iterate of a block that does not
+// converge.
+func (t *Trainer) reconstruct(points []float64, lenient bool) (Reconstruction, error) {
 	var r Reconstruction
 	if !t.cfg.Data.Quantized() {
-		return r, errors.New("trainer: Reconstruct needs an image model")
+		return r, errors.New("trainer: reconstructions are of image models")
 	}
-	if t.src == nil {
-		return r, errNoData
-	}
-	points := t.src.HeldOut().Points
 	d := t.cfg.dim()
-	n = min(n, len(points)/d)
+	n := len(points) / d
 	s := t.cfg.Model.inputShape()
 	x := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, s[0], s[1], s[2]))
-	copyF32(x, points[:n*d])
+	copyF32(x, points)
 	err := t.withEvalWeights(func() error {
 		z, err := blocks.Apply(t.model, x)
 		if err != nil {
@@ -98,7 +120,7 @@ func (t *Trainer) reconstruct(n int, lenient bool) (Reconstruction, error) {
 		r.Reconstructed = t.toPixels(xb)
 		return err
 	})
-	r.Original = t.toPixels(points[:n*d])
+	r.Original = t.toPixels(points)
 	return r, err
 }
 

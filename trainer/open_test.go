@@ -155,32 +155,70 @@ func TestFamilyOnImagesFlattens(t *testing.T) {
 	}
 }
 
-// TestLoadForEvaluationResizesTheHeldOutSet: another held-out size without
-// rewriting the checkpoint; the shared first images keep their
-// dequantization noise.
-func TestLoadForEvaluationResizesTheHeldOutSet(t *testing.T) {
-	cfg := imageConfig(imagetest.TinyMNIST(t)) // eval size 32
-	tr := newTrainer(t, cfg)
-	steps(t, tr, 1)
-	path := filepath.Join(t.TempDir(), CheckpointFile)
-	if err := tr.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	small, err := LoadForEvaluation(path, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer small.Close()
-	got, want := small.src.HeldOut().Points, tr.src.HeldOut().Points
-	if len(got) != 5*64 || small.Config().EvalSize != 5 {
-		t.Fatalf("held-out set of %d values, eval size %d; want 5 images of 64", len(got), small.Config().EvalSize)
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("value %d is %v, %v in the full held-out set", i, got[i], want[i])
-		}
-	}
-	if _, err := LoadForEvaluation(path, -1); err == nil {
-		t.Error("held-out size −1 accepted")
+// TestHeldOutPrefix: a held-out set of another size, read from the
+// dataset by an opened checkpoint, has the same first images (with their
+// dequantization noise and labels) as the trainer's, and so do the toy
+// held-out points; Evaluate on it matches the trainer's evaluation where
+// the sets agree.
+func TestHeldOutPrefix(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"images", imageConfig(imagetest.TinyMNIST(t))}, // eval size 32
+		{"toy", tinyConfig(4)},                          // eval size 300
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTrainer(t, c.cfg)
+			steps(t, tr, 1)
+			dir := t.TempDir()
+			if err := tr.Save(filepath.Join(dir, CheckpointFile)); err != nil {
+				t.Fatal(err)
+			}
+			m, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			d := c.cfg.dim()
+			full := tr.src.HeldOut()
+			for _, n := range []int{5, len(full.Points) / d} {
+				small, err := m.HeldOut(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(small.Points) != n*d {
+					t.Fatalf("held-out set of %d values, want %d points of %d", len(small.Points), n, d)
+				}
+				for i := range small.Points {
+					if small.Points[i] != full.Points[i] {
+						t.Fatalf("n=%d: value %d is %v, %v in the trainer's held-out set", n, i, small.Points[i], full.Points[i])
+					}
+				}
+				for i := range small.Labels {
+					if small.Labels[i] != full.Labels[i] {
+						t.Fatalf("n=%d: label %d differs", n, i)
+					}
+				}
+			}
+			all, err := m.HeldOut(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Evaluate(all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tr.Evaluate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.NLL != want.NLL || got.BPD != want.BPD {
+				t.Errorf("opened model: NLL %v, bits/dim %v; trainer %v, %v", got.NLL, got.BPD, want.NLL, want.BPD)
+			}
+			if _, err := m.HeldOut(-1); err == nil {
+				t.Error("held-out size −1 accepted")
+			}
+		})
 	}
 }

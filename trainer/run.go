@@ -45,6 +45,30 @@ type Metric struct {
 	EvalOnly bool `json:"eval_only,omitempty"`
 }
 
+// HasTrainingLoss reports whether m carries a training loss: an
+// evaluation-only line (in older files: loss and lr 0) has none.
+func (m Metric) HasTrainingLoss() bool { return !m.EvalOnly && !(m.Loss == 0 && m.LR == 0) }
+
+// ReadMetrics reads every line of a metrics file (MetricsFile in a run
+// folder).
+func ReadMetrics(path string) ([]Metric, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Metric
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		var m Metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, errors.Wrapf(err, "trainer: %s line %d", path, line)
+		}
+		out = append(out, m)
+	}
+	return out, errors.Wrapf(sc.Err(), "trainer: %s", path)
+}
+
 // RunOptions configures Run. The zero value trains silently without
 // writing files.
 type RunOptions struct {

@@ -15,7 +15,7 @@ import (
 // readLines reads every metrics line of dir.
 func readLines(t *testing.T, dir string) []Metric {
 	t.Helper()
-	ms, err := readMetrics(filepath.Join(dir, MetricsFile))
+	ms, err := ReadMetrics(filepath.Join(dir, MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestLongPhaseLogsItsBatches(t *testing.T) {
 }
 
 // TestEvaluationCountsItsBatches: 300 held-out points in batches of 128
-// report batches 0, 1 and 2 of 3 as they start.
+// report batches 1, 2 and 3 of 3 as they finish.
 func TestEvaluationCountsItsBatches(t *testing.T) {
 	tr := newTrainer(t, tinyConfig(1)) // eval size 300, eval batch 128
 	var seen []string
@@ -204,7 +204,7 @@ func TestEvaluationCountsItsBatches(t *testing.T) {
 	if _, err := tr.Evaluate(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(seen, " "); got != "0/3 1/3 2/3" {
-		t.Errorf("batches reported %q, want 0/3 1/3 2/3", got)
+	if got := strings.Join(seen, " "); got != "1/3 2/3 3/3" {
+		t.Errorf("batches reported %q, want 1/3 2/3 3/3", got)
 	}
 }

@@ -82,23 +82,15 @@ func (t *Trainer) Save(path string) error {
 }
 
 // Load restores a trainer from a checkpoint written by Save; training
-// continues exactly where it stopped.
-func Load(path string) (*Trainer, error) { return load(path, true, 0) }
-
-// LoadForEvaluation is Load with a held-out set of the first n test images
-// (or n toy points) instead of the configured number, for evaluating a
-// trained model on more or fewer of them; n = 0 keeps the configured set.
-// The first n images get the same dequantization noise either way.
-func LoadForEvaluation(path string, n int) (*Trainer, error) {
-	if n < 0 {
-		return nil, errors.Errorf("trainer: held-out size %d must be ≥ 0", n)
-	}
-	return load(path, true, n)
+// continues exactly where it stopped. A checkpoint whose sizes exceed
+// DefaultLimits (trained with WithLimits) loads with the same option.
+func Load(path string, opts ...Option) (*Trainer, error) {
+	return load(path, true, buildOptions(opts))
 }
 
 // load reads the checkpoint at path into a trainer, with or without its
-// data source (construct), with evalSize held-out points when it is not 0.
-func load(path string, withData bool, evalSize int) (*Trainer, error) {
+// data source (construct).
+func load(path string, withData bool, o options) (*Trainer, error) {
 	f, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, err
@@ -123,10 +115,7 @@ func load(path string, withData bool, evalSize int) (*Trainer, error) {
 	if err := checkpoint.GetJSON(f.Metadata, "config", &cfg); err != nil {
 		return nil, errors.Wrapf(err, "trainer: %s", path)
 	}
-	if evalSize > 0 {
-		cfg.EvalSize, cfg.EvalBatch = evalSize, min(cfg.EvalBatch, evalSize)
-	}
-	t, err := construct(cfg, withData)
+	t, err := construct(cfg, withData, o)
 	if err != nil {
 		return nil, errors.Wrapf(err, "trainer: rebuilding the model of %s", path)
 	}
@@ -157,6 +146,11 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	for _, nt := range t.tensors() {
 		if err := set(prefixModel+nt.Name, nt.Value); err != nil {
 			return err
+		}
+		if nt.Check != nil { // the block's own check of its state
+			if err := nt.Check(nt.Value); err != nil {
+				return errors.Wrapf(err, "tensor %q (the checkpoint is corrupt)", prefixModel+nt.Name)
+			}
 		}
 	}
 	for i, p := range t.params {
@@ -196,12 +190,6 @@ func (t *Trainer) restore(f checkpoint.File) error {
 	if t.step < 0 || t.step > MaxSteps || t.opt.t != t.step {
 		return errors.Errorf("step %d (optimizer step %d) must lie in [0, 1e9] and the two must agree: every step updates the optimizer once", t.step, t.opt.t)
 	}
-	if err := t.checkFlags(); err != nil {
-		return err
-	}
-	if err := t.checkPowerIteration(); err != nil {
-		return err
-	}
 	raw, err := base64.StdEncoding.DecodeString(rngState)
 	if err != nil {
 		return errors.Wrap(err, "random state")
@@ -211,24 +199,6 @@ func (t *Trainer) restore(f checkpoint.File) error {
 		return errors.Wrap(err, "random state")
 	}
 	*t.pcg = *pcg
-	return nil
-}
-
-// checkFlags checks the restored state tensors that hold flags and
-// estimates: every ActNorm's "initialized" is 0 or 1, every σ̂ ≥ 0.
-func (t *Trainer) checkFlags() error {
-	for _, nt := range t.tensors() {
-		switch {
-		case strings.HasSuffix(nt.Name, "/initialized"):
-			if v := nt.Value.Data().([]float64)[0]; v != 0 && v != 1 {
-				return errors.Errorf("tensor %q is %v, want 0 or 1", nt.Name, v)
-			}
-		case strings.HasSuffix(nt.Name, "_sigma"):
-			if v := nt.Value.Data().([]float64)[0]; !(v >= 0) {
-				return errors.Errorf("σ̂ %q is %v, want a finite value ≥ 0", nt.Name, v)
-			}
-		}
-	}
 	return nil
 }
 
@@ -255,27 +225,6 @@ func finiteTensor(name string, t *tensor.Dense) error {
 // checkPowerIteration checks the restored power-iteration vectors, which
 // are unit vectors after every update (normalize.SpectralNorm's
 // invariant): a zeroed or scaled vector would make σ̂ = 0 or wrong, and
-// switch the normalization off or bias it for the rest of the run.
-func (t *Trainer) checkPowerIteration() error {
-	for i, r := range t.model.Residuals() {
-		for _, l := range r.SpectralLayers() {
-			for _, v := range []struct {
-				name string
-				t    *tensor.Dense
-			}{{"u", l.Norm.U()}, {"v", l.Norm.V()}} {
-				s := 0.0
-				for _, x := range v.t.Data().([]float32) {
-					s += float64(x) * float64(x)
-				}
-				if n := math.Sqrt(s); math.Abs(n-1) > 1e-3 {
-					return errors.Errorf("power-iteration vector %s of residual block %d layer %s has norm %.6g, want 1: the checkpoint is corrupt", v.name, i, l.Name, n)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 // CheckpointPath resolves p, a checkpoint file or a run folder written by
 // Run, to the checkpoint file, with an error naming p when neither exists.
 func CheckpointPath(p string) (string, error) {

@@ -22,12 +22,13 @@ import (
 // A Trainer owns a model, its training and evaluation graphs (each built
 // once), the optimizer and every random choice of a run.
 type Trainer struct {
-	cfg   Config
-	model Model
-	flow  blocks.Flow
-	src   datasets.Source
-	trunk Trunk                  // the model, when a head reads its features
-	head  *blocks.ClassifierHead // classification and hybrid tasks only
+	cfg    Config
+	limits Limits
+	model  Model
+	flow   blocks.Flow
+	src    datasets.Source
+	trunk  Trunk                  // the model, when a head reads its features
+	head   *blocks.ClassifierHead // classification and hybrid tasks only
 
 	pcg *rand.PCG // the run's random source; its state is checkpointed
 	rng *rand.Rand
@@ -92,8 +93,11 @@ type EvalStats struct {
 }
 
 // New builds a trainer for cfg. All randomness (weights, data, probes) comes
-// from cfg.Seed.
-func New(cfg Config) (*Trainer, error) { return construct(cfg, true) }
+// from cfg.Seed. cfg's sizes are checked against DefaultLimits unless an
+// option (WithLimits) gives others.
+func New(cfg Config, opts ...Option) (*Trainer, error) {
+	return construct(cfg, true, buildOptions(opts))
+}
 
 // errNoData is the error of what needs the data source in a trainer built
 // for inference (Open).
@@ -102,8 +106,8 @@ var errNoData = errors.New("trainer: the model was opened for inference, without
 // construct builds a trainer for cfg; withData opens the data source and
 // builds the training graph, without it only the evaluation graph is
 // built (inference).
-func construct(cfg Config, withData bool) (*Trainer, error) {
-	cfg, err := cfg.WithDefaults()
+func construct(cfg Config, withData bool, o options) (*Trainer, error) {
+	cfg, err := cfg.withDefaults(o.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +115,7 @@ func construct(cfg Config, withData bool) (*Trainer, error) {
 		return nil, errors.Errorf("trainer: training runs in float32, got %v", cfg.dtype())
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0x1e5e7)
-	t := &Trainer{cfg: cfg, pcg: pcg, rng: rand.New(pcg)}
+	t := &Trainer{cfg: cfg, limits: o.limits, pcg: pcg, rng: rand.New(pcg)}
 	if t.model, err = cfg.Model.build(t.rng); err != nil {
 		return nil, err
 	}
@@ -472,11 +476,23 @@ func (t *Trainer) maxSigma() float64 {
 // Evaluate returns the held-out NLL, using the EMA weights when the run
 // keeps an average.
 func (t *Trainer) Evaluate() (EvalStats, error) {
-	st := EvalStats{Step: t.step, Exact: t.cfg.dim() <= exactMaxDim, UsedEMA: t.ema != nil}
 	if t.src == nil {
-		return st, errNoData
+		return EvalStats{Step: t.step, Exact: t.evalExact(), UsedEMA: t.ema != nil}, errNoData
 	}
-	held := t.src.HeldOut()
+	return t.evaluate(t.src.HeldOut())
+}
+
+// evalExact reports whether evaluation uses the exact log-det (vectors of
+// dimension ≤ 16, such as the 2-D toys).
+func (t *Trainer) evalExact() bool { return t.cfg.dim() <= exactMaxDim }
+
+// evaluate returns the NLL (and error, with a head) of a held-out set with
+// the evaluation weights.
+func (t *Trainer) evaluate(held datasets.HeldOut) (EvalStats, error) {
+	st := EvalStats{Step: t.step, Exact: t.evalExact(), UsedEMA: t.ema != nil}
+	if len(held.Labels) == 0 && t.head != nil && t.cfg.Objective.Task == Classify {
+		return st, errors.New("trainer: a classifier needs a labeled held-out set")
+	}
 	var res evalResult
 	err := t.withEvalWeights(func() error {
 		var err error
@@ -486,7 +502,10 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if res.preds != nil {
+	if res.preds != nil && held.Labels != nil {
+		if len(held.Labels) != len(res.preds) {
+			return st, errors.Errorf("trainer: %d labels for %d held-out points", len(held.Labels), len(res.preds))
+		}
 		wrong := 0
 		for i, p := range res.preds {
 			if p != held.Labels[i] {
@@ -512,6 +531,9 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 		return st, errors.Errorf("trainer: held-out NLL is %v", st.NLL)
 	}
 	if t.cfg.Data.Quantized() {
+		if held.PreLogDet != nil && len(held.PreLogDet) != len(res.logp) {
+			return st, errors.Errorf("trainer: %d preprocessing log-dets for %d held-out points", len(held.PreLogDet), len(res.logp))
+		}
 		bpd := datasets.BitsPerDim(res.logp, t.cfg.dim(), held.PreLogDet)
 		for _, v := range bpd {
 			st.BPD += v / n
@@ -537,9 +559,6 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 	rng := t.sideRng(0xe7a1)
 	batches := (n + bs - 1) / bs
 	for lo := 0; lo < n; lo += bs {
-		if t.onEvalBatch != nil {
-			t.onEvalBatch(lo/bs, batches)
-		}
 		hi := min(lo+bs, n)
 		chunk := make([]float64, bs*d)
 		copy(chunk, points[lo*d:hi*d]) // a short last batch is zero-padded
@@ -562,6 +581,9 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 				return r, err
 			}
 			r.preds = append(r.preds, preds[:hi-lo]...)
+		}
+		if t.onEvalBatch != nil {
+			t.onEvalBatch(lo/bs+1, batches)
 		}
 	}
 	return r, nil
@@ -807,6 +829,9 @@ func mean(n *G.Node) float64 {
 func (t *Trainer) SetSteps(n int) error {
 	if n < t.step {
 		return errors.Errorf("trainer: cannot set %d total steps: %d are already done", n, t.step)
+	}
+	if n > t.limits.Steps {
+		return errors.Errorf("trainer: %d total steps exceed the limit %d (a larger one needs -limit steps=N, trainer.WithLimits)", n, t.limits.Steps)
 	}
 	t.cfg.Steps = n
 	return nil

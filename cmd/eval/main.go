@@ -60,7 +60,9 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
 )
@@ -152,6 +154,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "held-out points to evaluate on: the first n test images, or n points of the toy held-out stream (default: the checkpoint's configured eval size)")
 	recon := fs.Int("recon", 16, "test images to reconstruct through the inverse (images only; 0: skip)")
 	powerIters := fs.Int("power-iters", 1, "power-iteration steps from the checkpointed vectors before reading σ̂ (1: the estimate the next training step would use; more: closer to the true norm)")
+	var limits trainer.Limits
+	fs.Var(&limits, "limit", trainer.LimitsUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -173,12 +177,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t, err := trainer.LoadForEvaluation(path, *n)
+	t, err := trainer.Open(path, trainer.WithLimits(limits))
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	rep, evalErr := evaluate(t, *recon, *powerIters, stderr)
+	held, err := t.HeldOut(*n)
+	if err != nil {
+		return err
+	}
+	t.OnEvalBatch(evalProgress(stderr, len(held.Points)/dim(t.InputShape())))
+	rep, evalErr := evaluate(t, held, *recon, *powerIters, stderr)
 	rep.Checkpoint = path
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -194,15 +203,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // evaluate fills the report. A failing inverse or a violated bound is
 // returned as the error after the report is complete.
-func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (report, error) {
+func evaluate(t *trainer.Trained, held datasets.HeldOut, recon, powerIters int, stderr io.Writer) (report, error) {
 	cfg := t.Config()
-	rep := report{Step: t.Steps(), Images: cfg.Data.Quantized(), TestPoints: cfg.EvalSize, PowerIters: powerIters}
+	rep := report{Step: t.Steps(), Images: cfg.Data.Quantized(), PowerIters: powerIters}
 	rep.Shape = t.InputShape()
-	d := 1
-	for _, s := range rep.Shape {
-		d *= s
-	}
-	ev, err := t.Evaluate()
+	d := dim(rep.Shape)
+	rep.TestPoints = len(held.Points) / d
+	ev, err := t.Evaluate(held)
 	if err != nil {
 		return rep, errors.Wrap(err, "evaluating the held-out NLL")
 	}
@@ -217,11 +224,11 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 		}
 		if cfg.Objective.Task != trainer.Density {
 			p := ev.Error
-			se := math.Sqrt(p * (1 - p) / float64(cfg.EvalSize))
+			se := math.Sqrt(p * (1 - p) / float64(rep.TestPoints))
 			rep.TestError, rep.TestErrorSE = &p, &se
 		}
 		if recon > 0 {
-			rep.Reconstruction = reconstruct(t, recon, rep.Vanilla)
+			rep.Reconstruction = reconstruct(t, held.Points[:min(recon, rep.TestPoints)*d], rep.Vanilla)
 			if e := rep.Reconstruction.Error; e != "" && !rep.Vanilla {
 				failed = append(failed, "reconstruction: "+e)
 			}
@@ -271,14 +278,41 @@ func evaluate(t *trainer.Trainer, recon, powerIters int, stderr io.Writer) (repo
 	return rep, nil
 }
 
-// reconstruct inverts the first n test images. A vanilla model's inverse
+// dim is the number of values of one sample of the given shape.
+func dim(shape []int) int {
+	d := 1
+	for _, s := range shape {
+		d *= s
+	}
+	return d
+}
+
+// evalProgress returns what the evaluation calls after each batch: a line
+// on w when it has run for 10 s and every 30 s after, and the last batch,
+// so that a long evaluation (10,000 test images take minutes on a laptop)
+// is never silent.
+func evalProgress(w io.Writer, points int) func(done, total int) {
+	start := time.Now()
+	next := 10 * time.Second
+	return func(done, total int) {
+		el := time.Since(start)
+		if el < next && !(done == total && el > 10*time.Second) {
+			return
+		}
+		next = el + 30*time.Second
+		left := time.Duration(float64(el) / float64(done) * float64(total-done))
+		fmt.Fprintf(w, "eval: %d/%d batches of %d held-out points, %v elapsed, about %v left\n", done, total, points, el.Round(time.Second), left.Round(time.Second))
+	}
+}
+
+// reconstruct inverts the given test images. A vanilla model's inverse
 // runs leniently, so the report says how far its failing fixed point lands.
-func reconstruct(t *trainer.Trainer, n int, vanilla bool) *reconstruction {
+func reconstruct(t *trainer.Trained, images []float64, vanilla bool) *reconstruction {
 	recon := t.Reconstruct
 	if vanilla {
 		recon = t.ReconstructLenient
 	}
-	r, err := recon(n)
+	r, err := recon(images)
 	out := &reconstruction{Images: r.Original.N}
 	if err != nil {
 		out.Error = err.Error()
@@ -286,8 +320,8 @@ func reconstruct(t *trainer.Trainer, n int, vanilla bool) *reconstruction {
 	if r.Reconstructed.N == 0 {
 		return out
 	}
-	out.MaxAbsErr, out.MaxPixelErr = r.MaxAbsErr, trainer.MaxPixelError(r)
-	it := trainer.SummarizeIterations(r.Stats)
+	out.MaxAbsErr, out.MaxPixelErr = r.MaxAbsErr, r.MaxPixelError()
+	it := r.Iterations()
 	out.Blocks, out.IterMin, out.IterMean, out.IterMax, out.IterMaxAt = it.Blocks, it.Min, it.Mean, it.Max, it.MaxBlock
 	return out
 }

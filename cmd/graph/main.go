@@ -34,6 +34,7 @@ import (
 
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
+	"github.com/iresnet/iresnet/trainer/modelgraph"
 	"github.com/pkg/errors"
 )
 
@@ -77,6 +78,8 @@ Flags:
 	ckpt := fs.String("checkpoint", "", "checkpoint file or run folder; empty: build from -blocks/-hidden/-act")
 	out := fs.String("out", "", "output path without extension (a .dot, .svg or .png extension is dropped); folders are created (default: RUN/graph_<view>, or "+defaultDir+"/graph_<view> without -checkpoint)")
 	format := fs.String("format", "svg", "render with graphviz: svg, png, or none")
+	var limits trainer.Limits
+	fs.Var(&limits, "limit", trainer.LimitsUsage)
 	viewName := fs.String("view", "blocks", "blocks (one box per block), ops (every op of log p(x)) or training (plus every gradient node)")
 	batch := fs.Int("batch", 1, "batch size the graph is built for (the structure does not depend on it)")
 	cfg := trainer.DefaultToyConfig()
@@ -91,7 +94,7 @@ Flags:
 	if fs.NArg() > 0 {
 		return errors.Errorf("unexpected arguments %q (flags start with -)", fs.Args())
 	}
-	view, err := trainer.ParseGraphView(*viewName)
+	view, err := modelgraph.ParseView(*viewName)
 	if err != nil {
 		return errors.Wrap(err, "-view")
 	}
@@ -101,12 +104,9 @@ Flags:
 	if *format != "none" && *format != "svg" && *format != "png" {
 		return errors.Errorf("-format %q: want svg, png or none", *format)
 	}
-	// A graph drawer: a checkpoint's model opened for inference (no
-	// dataset is read), or a fresh toy trainer.
-	var t interface {
-		WriteDOT(w io.Writer, view trainer.GraphView, batch int, size string) error
-		Close() error
-	}
+	// The model: a checkpoint's opened for inference (no dataset is
+	// read), or a fresh toy trainer's.
+	var t *trainer.Trained
 	dir := defaultDir
 	if *ckpt != "" {
 		var model []string
@@ -123,7 +123,7 @@ Flags:
 		if err != nil {
 			return err
 		}
-		m, err := trainer.Open(path)
+		m, err := trainer.Open(path, trainer.WithLimits(limits))
 		if err != nil {
 			return err
 		}
@@ -141,7 +141,8 @@ Flags:
 		if err != nil {
 			return err
 		}
-		t = tr
+		defer tr.Close()
+		t = tr.Trained()
 	}
 	defer t.Close()
 	base := filepath.Join(dir, "graph_"+view.String())
@@ -156,7 +157,7 @@ Flags:
 		size = pngInches
 	}
 	var dot bytes.Buffer
-	if err := t.WriteDOT(&dot, view, *batch, size); err != nil {
+	if err := modelgraph.Write(&dot, t, modelgraph.Options{View: view, Batch: *batch, Size: size}); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {

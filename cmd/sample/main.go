@@ -31,13 +31,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/internal/figure"
 	"github.com/iresnet/iresnet/internal/heatmap"
 	"github.com/iresnet/iresnet/trainer"
+	"github.com/iresnet/iresnet/trainer/pictures"
 	"github.com/pkg/errors"
 )
 
@@ -68,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	recon := fs.Int("recon", 16, "number of test images to reconstruct (0: no "+reconFile+"; at most the model's held-out set)")
 	cols := fs.Int("cols", 8, "images per row of the grids")
 	scale := fs.Int("scale", 2, "each image pixel is drawn as a scale×scale block")
+	var limits trainer.Limits
+	fs.Var(&limits, "limit", trainer.LimitsUsage)
 	compare := fs.String("compare", "", "a second checkpoint (file or run folder), e.g. the same network trained with cmd/train -vanilla: its reconstructions of the same test images go below this model's in "+compareFile+"; its inverse may fail, which is reported, not hidden")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,10 +85,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *ckpt == "":
 		return errors.New("-checkpoint is required: a checkpoint file or a run folder written by cmd/train")
-	case *n < 0 || *n > maxSamples:
-		return errors.Errorf("-n %d: must lie in [0, %d]", *n, maxSamples)
-	case *recon < 0 || *recon > maxSamples:
-		return errors.Errorf("-recon %d: must lie in [0, %d]", *recon, maxSamples)
+	case *n < 0 || *n > limits.WithDefaults().Batch:
+		return errors.Errorf("-n %d: must lie in [0, %d] (more needs -limit batch=N)", *n, limits.WithDefaults().Batch)
+	case *recon < 0 || *recon > limits.WithDefaults().Batch:
+		return errors.Errorf("-recon %d: must lie in [0, %d] (more needs -limit batch=N)", *recon, limits.WithDefaults().Batch)
 	case *n == 0 && *recon == 0:
 		return errors.New("-n 0 and -recon 0: nothing to do")
 	case !(*temp > 0) || math.IsInf(*temp, 0):
@@ -100,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join(dir, defaultOutDir)
 	}
-	t, err := trainer.Load(path)
+	t, err := trainer.Open(path, trainer.WithLimits(limits))
 	if err != nil {
 		return err
 	}
@@ -141,16 +146,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return errors.Wrapf(err, "sampling %d images at temperature %g", *n, *temp)
 		}
-		if samples, err = trainer.SampleGrid(b, trainer.SamplesCaption(b.N, *temp, t.Steps()), *cols, *scale); err != nil {
+		if samples, err = pictures.SampleGrid(b, pictures.SamplesCaption(b.N, *temp, t.Steps()), *cols, *scale); err != nil {
 			return errors.Wrap(err, "samples")
 		}
 	}
 	var r trainer.Reconstruction
+	var held datasets.HeldOut
 	if *recon > 0 {
-		if r, err = t.Reconstruct(*recon); err != nil {
+		if held, err = t.HeldOut(*recon); err != nil {
+			return err
+		}
+		if r, err = t.Reconstruct(held.Points); err != nil {
 			return errors.Wrapf(err, "reconstructing %d test images", *recon)
 		}
-		if grid, err = trainer.CaptionedReconstructions(r, *cols, *scale, ""); err != nil {
+		if grid, err = pictures.CaptionedReconstructions(r, *cols, *scale, ""); err != nil {
 			return err
 		}
 	}
@@ -160,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if *recon == 0 {
 			return errors.New("-compare needs -recon > 0: it compares reconstructions of the same test images")
 		}
-		if cmp, err = compareWith(*compare, t, r, *cols, *scale); err != nil {
+		if cmp, err = compareWith(*compare, t, held.Points, r, *cols, *scale); err != nil {
 			return err
 		}
 	}
@@ -181,7 +190,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "reconstructions: %d test images (top) and F⁻¹(F(x)) (below) → %s\n", r.Original.N, p)
-		it := trainer.SummarizeIterations(r.Stats)
+		it := r.Iterations()
 		fmt.Fprintf(stdout, "inverse: fixed-point iterations per block min %d, mean %.1f, max %d (%s) over %d blocks; largest final step %.3g\n",
 			it.Min, it.Mean, it.Max, it.MaxBlock, it.Blocks, it.Residual)
 		space := "input space"
@@ -189,7 +198,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			space = "input (logit) space"
 		}
 		fmt.Fprintf(stdout, "max reconstruction error: %.3g in the model's %s, %.3g in pixels (intensities in [0, 1])\n",
-			r.MaxAbsErr, space, trainer.MaxPixelError(r))
+			r.MaxAbsErr, space, r.MaxPixelError())
 	}
 	if cmp != nil {
 		p := filepath.Join(*out, compareFile)
@@ -214,12 +223,12 @@ type comparison struct {
 // compareWith reconstructs the test images of r with the model in the
 // checkpoint at other, leniently, and stacks three captioned grids: the
 // test images, the first model's reconstructions and the other's.
-func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction, cols, scale int) (*comparison, error) {
+func compareWith(other string, first *trainer.Trained, images []float64, r trainer.Reconstruction, cols, scale int) (*comparison, error) {
 	path, err := trainer.CheckpointPath(other)
 	if err != nil {
 		return nil, errors.Wrap(err, "-compare")
 	}
-	t2, err := trainer.Load(path)
+	t2, err := trainer.Open(path, trainer.WithLimits(first.Limits()))
 	if err != nil {
 		return nil, errors.Wrap(err, "-compare")
 	}
@@ -228,13 +237,16 @@ func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction,
 	if d1, d2 := c1.Data, c2.Data; d2.Name != d1.Name || d2.Pad != d1.Pad || d2.LogitAlpha != d1.LogitAlpha || !d2.Quantized() {
 		return nil, errors.Errorf("-compare %s: not an image model on the same data and preprocessing as the first checkpoint", path)
 	}
-	r2, err := t2.ReconstructLenient(r.Original.N)
+	if !slices.Equal(t2.InputShape(), first.InputShape()) {
+		return nil, errors.Errorf("-compare %s: its model takes %v, the first %v", path, t2.InputShape(), first.InputShape())
+	}
+	r2, err := t2.ReconstructLenient(images)
 	var failed *blocks.FailedBlocksError
-	verdict := fmt.Sprintf("inverse converged, max error %.2g (%.2g in pixels)", r2.MaxAbsErr, trainer.MaxPixelError(r2))
+	verdict := fmt.Sprintf("inverse converged, max error %.2g (%.2g in pixels)", r2.MaxAbsErr, r2.MaxPixelError())
 	switch {
 	case errors.As(err, &failed):
 		verdict = fmt.Sprintf("inverse did NOT converge in %d of %d residual blocks (first: %s, residual %.3g after %d iterations); max pixel error %.2g: not an inverse",
-			len(failed.Blocks), len(r2.Stats), failed.Blocks[0], failed.Errs[0].Residual, failed.Errs[0].Iter, trainer.MaxPixelError(r2))
+			len(failed.Blocks), len(r2.Stats), failed.Blocks[0], failed.Errs[0].Residual, failed.Errs[0].Iter, r2.MaxPixelError())
 	case err != nil && r2.Reconstructed.N == 0:
 		verdict = fmt.Sprintf("inverse blew up to Inf or NaN, nothing to show (%v)", err)
 	case err != nil:
@@ -246,7 +258,7 @@ func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction,
 	}
 	rows := []image.Image{heatmap.Captioned(orig, "test images")}
 	for _, m := range []struct {
-		t *trainer.Trainer
+		t *trainer.Trained
 		r trainer.Reconstruction
 		v string
 	}{
@@ -269,7 +281,7 @@ func compareWith(other string, first *trainer.Trainer, r trainer.Reconstruction,
 }
 
 // modelLabel names a model for a caption: vanilla or i-ResNet with its c.
-func modelLabel(t *trainer.Trainer) string {
+func modelLabel(t *trainer.Trained) string {
 	m := t.Config().Model
 	l := m.Lipschitz()
 	switch {
@@ -280,9 +292,6 @@ func modelLabel(t *trainer.Trainer) string {
 	}
 	return fmt.Sprintf("i-ResNet (c = %g)", l.Coeff)
 }
-
-// maxSamples caps -n and -recon: the samples are drawn in one batch.
-const maxSamples = 1 << 16
 
 // samplesFile is the name of the sample grid at temperature temp:
 // samples.png at 1, samples_T0.7.png at 0.7.
@@ -311,7 +320,7 @@ var toyBounds = heatmap.Rect{XMin: -4, XMax: 4, YMin: -4, YMax: 4}
 
 // toySamples draws n points from the 2-D toy model t at the given
 // temperature and writes them to out as a scatter plot and a CSV file.
-func toySamples(t *trainer.Trainer, path, out string, n int, temp float64, stdout io.Writer) error {
+func toySamples(t *trainer.Trained, path, out string, n int, temp float64, stdout io.Writer) error {
 	cfg := t.Config()
 	d := t.InputShape()[0]
 	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d-D toy density model of %v\n", path, t.Steps(), d, cfg.Data.Name)

@@ -31,6 +31,7 @@ import (
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/trainer"
+	"github.com/iresnet/iresnet/trainer/pictures"
 	"github.com/pkg/errors"
 	"golang.org/x/term"
 )
@@ -59,6 +60,7 @@ type options struct {
 	pictures  bool
 	force     bool
 	ckptName  string // the checkpoint file in out; "" means trainer.CheckpointFile
+	limits    trainer.Limits
 }
 
 // declare registers the flags of o and cfg on a new flag set.
@@ -83,6 +85,7 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "quiet", o.quiet, "print nothing but errors")
 	fs.BoolVar(&o.force, "force", o.force, "let a new run replace the checkpoint and metrics of another run in -out (without it, a folder that holds a run is an error: resume it with -resume, or pick another -out)")
 	fs.BoolVar(&o.pictures, "pictures", o.pictures, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
+	fs.Var(&o.limits, "limit", trainer.LimitsUsage)
 	cfg.RegisterFlags(fs)
 	return fs
 }
@@ -184,7 +187,7 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 	if err := scheduleFits(cfg); err != nil {
 		return o, cfg, nil, err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateWithin(o.limits); err != nil {
 		return o, cfg, nil, err
 	}
 	return o, cfg, given, nil
@@ -231,7 +234,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if !o.quiet {
 			fmt.Fprintln(stdout, "building the model and its training and evaluation graphs…")
 		}
-		if t, err = trainer.New(cfg); err != nil {
+		if t, err = trainer.New(cfg, trainer.WithLimits(o.limits)); err != nil {
 			return err
 		}
 	}
@@ -314,9 +317,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logf("drawing the pictures (density on a grid, samples through the inverse)…\n")
 		var paths []string
 		if !c.Data.Quantized() {
-			paths, err = t.WritePictures(o.out, trainer.PictureOptions{})
+			paths, err = pictures.Toy(o.out, t.Trained(), pictures.ToyOptions{})
 		} else {
-			paths, err = t.WriteImagePictures(o.out, trainer.ImagePictureOptions{})
+			paths, err = pictures.Images(o.out, t.Trained(), pictures.ImageOptions{})
 		}
 		if err != nil {
 			return err
@@ -335,12 +338,12 @@ func resume(o options, flags trainer.Config, set map[string]bool) (*trainer.Trai
 	}
 	for name := range set {
 		switch name {
-		case "resume", "out", "time", "quiet", "pictures", "steps":
+		case "resume", "out", "time", "quiet", "pictures", "steps", "limit":
 		default:
 			return nil, errors.Errorf("-%s cannot change when resuming: the run continues with the configuration stored in %s", name, path)
 		}
 	}
-	t, err := trainer.Load(path)
+	t, err := trainer.Load(path, trainer.WithLimits(o.limits))
 	if err != nil {
 		return nil, err
 	}

@@ -1,43 +1,42 @@
-package trainer
+package pictures
 
 import (
 	"fmt"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/internal/figure"
 	"github.com/iresnet/iresnet/internal/heatmap"
+	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
 )
 
-// ReconstructionsPicture is the file of test images above their
-// reconstructions.
-const ReconstructionsPicture = "reconstructions.png"
-
-// ImagePictureOptions configures WriteImagePictures; zero fields take the
-// defaults.
-type ImagePictureOptions struct {
+// ImageOptions configures Images; zero fields take the defaults.
+type ImageOptions struct {
 	Samples int // images in samples.png (density and hybrid models); 0 means 64
 	Recon   int // test images in reconstructions.png; 0 means 16
 	Cols    int // images per grid row; 0 means 8
 	Scale   int // each pixel drawn as a Scale×Scale block; 0 means 2
+	// Metrics is the metrics file the curves are drawn from; "" means
+	// trainer.MetricsFile in dir. No curves are drawn when it is missing.
+	Metrics string
 }
 
-// WriteImagePictures writes, into dir, the pictures of an image model:
-// samples.png (a grid of samples at temperature 1, for density and hybrid
-// models), reconstructions.png (test images above F⁻¹(F(x)), captioned
+// Images writes, into dir, the pictures of an image model: samples.png (a
+// grid of samples at temperature 1, for density and hybrid models),
+// reconstructions.png (the first test images above F⁻¹(F(x)), captioned
 // with the inverse's iterations and error) and curves.png (the training
 // loss beside the held-out bits/dim or test error, from the metrics file
-// in dir when present). It returns the paths written; a non-converging
-// inverse is an error that names the block, with the pictures written so
-// far kept.
-func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]string, error) {
-	if !t.cfg.Data.Quantized() {
-		return nil, errors.New("trainer: image pictures need an image model; toy models use WritePictures")
+// when present). It returns the paths written; a non-converging inverse is
+// an error that names the block, with the pictures written so far kept. A
+// vanilla model (spectral normalization off) is not expected to invert:
+// its reconstructions show what the failing inverse produces, and say so.
+func Images(dir string, m *trainer.Trained, o ImageOptions) ([]string, error) {
+	cfg := m.Config()
+	if !cfg.Data.Quantized() {
+		return nil, errors.New("pictures: image pictures need an image model; toy models use Toy")
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -48,6 +47,9 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 	def(&o.Recon, 16)
 	def(&o.Cols, 8)
 	def(&o.Scale, 2)
+	if o.Metrics == "" {
+		o.Metrics = filepath.Join(dir, trainer.MetricsFile)
+	}
 	var written []string
 	save := func(name string, img image.Image) error {
 		p := filepath.Join(dir, name)
@@ -57,34 +59,36 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 		written = append(written, p)
 		return nil
 	}
-	if t.cfg.Objective.Task != Classify {
-		b, err := t.SampleImages(o.Samples, 1)
+	if cfg.Objective.Task != trainer.Classify {
+		b, err := m.SampleImages(o.Samples, 1)
 		if err != nil {
-			return written, errors.Wrap(err, "trainer: samples picture")
+			return written, errors.Wrap(err, "pictures: samples")
 		}
-		img, err := SampleGrid(b, SamplesCaption(b.N, 1, t.step), o.Cols, o.Scale)
+		img, err := SampleGrid(b, SamplesCaption(b.N, 1, m.Steps()), o.Cols, o.Scale)
 		if err != nil {
 			return written, err
 		}
-		if err := save(SamplesPicture, img); err != nil {
+		if err := save(Samples, img); err != nil {
 			return written, err
 		}
 	}
-	// A vanilla model is not expected to invert: show what its failing
-	// inverse produces, and say so in the caption.
-	vanilla := t.cfg.Model.Lipschitz().Unconstrained
-	recon := t.Reconstruct
+	held, err := m.HeldOut(o.Recon)
+	if err != nil {
+		return written, err
+	}
+	vanilla := cfg.Model.Lipschitz().Unconstrained
+	recon := m.Reconstruct
 	if vanilla {
-		recon = t.ReconstructLenient
+		recon = m.ReconstructLenient
 	}
-	r, err := recon(o.Recon)
+	r, err := recon(held.Points)
 	var failed *blocks.FailedBlocksError
 	verdict := ""
 	switch {
 	case vanilla && errors.As(err, &failed):
 		verdict = fmt.Sprintf("vanilla: inverse did NOT converge in %d of %d blocks", len(failed.Blocks), len(r.Stats))
 	case err != nil && !(vanilla && r.Reconstructed.N == 0):
-		return written, errors.Wrap(err, "trainer: reconstructions picture")
+		return written, errors.Wrap(err, "pictures: reconstructions")
 	case err != nil:
 		verdict = "vanilla: inverse blew up (Inf or NaN)"
 	}
@@ -92,11 +96,11 @@ func (t *Trainer) WriteImagePictures(dir string, o ImagePictureOptions) ([]strin
 	if err != nil {
 		return written, err
 	}
-	if err := save(ReconstructionsPicture, img); err != nil {
+	if err := save(Reconstructions, img); err != nil {
 		return written, err
 	}
-	if img, err := imageCurves(filepath.Join(dir, MetricsFile), t.cfg.Objective.Task, t.cfg.Optim.EMADecay > 0); err == nil {
-		if err := save(CurvesPicture, img); err != nil {
+	if img, err := imageCurves(o.Metrics, cfg.Objective.Task, cfg.Optim.EMADecay > 0); err == nil {
+		if err := save(Curves, img); err != nil {
 			return written, err
 		}
 	} else if !os.IsNotExist(errors.Cause(err)) {
@@ -116,10 +120,10 @@ func SamplesCaption(n int, temperature float64, step int) []string {
 
 // SampleGrid draws the images of b in a grid of cols columns, each pixel a
 // scale×scale block, under a caption of one or more lines.
-func SampleGrid(b ImageBatch, caption []string, cols, scale int) (image.Image, error) {
+func SampleGrid(b trainer.ImageBatch, caption []string, cols, scale int) (image.Image, error) {
 	img, err := heatmap.ImageGrid(b.Pixels, b.N, b.C, b.H, b.W, cols, scale)
 	if err != nil {
-		return nil, errors.Wrap(err, "trainer: sample grid")
+		return nil, errors.Wrap(err, "pictures: sample grid")
 	}
 	return heatmap.Captioned(img, caption...), nil
 }
@@ -128,13 +132,13 @@ func SampleGrid(b ImageBatch, caption []string, cols, scale int) (image.Image, e
 // that says which rows are which and, as its second line, verdict; an
 // empty verdict is replaced by the largest error and the range of
 // fixed-point iterations per block.
-func CaptionedReconstructions(r Reconstruction, cols, scale int, verdict string) (image.Image, error) {
+func CaptionedReconstructions(r trainer.Reconstruction, cols, scale int, verdict string) (image.Image, error) {
 	img, err := ReconstructionGrid(r, cols, scale)
 	if err != nil {
 		return nil, err
 	}
 	if verdict == "" {
-		it := SummarizeIterations(r.Stats)
+		it := r.Iterations()
 		verdict = fmt.Sprintf("max error %.2g; %d-%d fixed-point iterations per block", r.MaxAbsErr, it.Min, it.Max)
 	}
 	return heatmap.Captioned(img, fmt.Sprintf("%d test images (top), F^-1(F(x)) (below)", r.Original.N), verdict), nil
@@ -142,18 +146,18 @@ func CaptionedReconstructions(r Reconstruction, cols, scale int, verdict string)
 
 // ReconstructionGrid draws the original images of r in a grid above the
 // grid of their reconstructions.
-func ReconstructionGrid(r Reconstruction, cols, scale int) (*image.RGBA, error) {
+func ReconstructionGrid(r trainer.Reconstruction, cols, scale int) (*image.RGBA, error) {
 	o, rec := r.Original, r.Reconstructed
 	top, err := heatmap.ImageGrid(o.Pixels, o.N, o.C, o.H, o.W, cols, scale)
 	if err != nil {
-		return nil, errors.Wrap(err, "trainer: test images")
+		return nil, errors.Wrap(err, "pictures: test images")
 	}
 	if rec.N == 0 {
 		return heatmap.Stacked(top), nil
 	}
 	bottom, err := heatmap.ImageGrid(rec.Pixels, rec.N, rec.C, rec.H, rec.W, cols, scale)
 	if err != nil {
-		return nil, errors.Wrap(err, "trainer: reconstructions")
+		return nil, errors.Wrap(err, "pictures: reconstructions")
 	}
 	return heatmap.Stacked(top, bottom), nil
 }
@@ -162,35 +166,35 @@ func ReconstructionGrid(r Reconstruction, cols, scale int) (*image.RGBA, error) 
 // (density, hybrid) or test error (classify) read from a metrics file, each
 // against the step with axes, ticks, a title and a legend. ema says the
 // evaluations used the averaged weights, which the legend then says.
-func imageCurves(path string, task Task, ema bool) (image.Image, error) {
-	ms, err := readMetrics(path)
+func imageCurves(path string, task trainer.Task, ema bool) (image.Image, error) {
+	ms, err := trainer.ReadMetrics(path)
 	if err != nil {
 		return nil, err
 	}
 	var step, loss, testStep, test []float64
 	for _, m := range ms {
-		if hasTrainingLoss(m) {
+		if m.HasTrainingLoss() {
 			step = append(step, float64(m.Step))
 			loss = append(loss, m.Loss)
 		}
 		switch {
-		case task == Classify && m.TestError != nil:
+		case task == trainer.Classify && m.TestError != nil:
 			testStep, test = append(testStep, float64(m.Step)), append(test, 100**m.TestError)
-		case task != Classify && m.TestBPD != nil:
+		case task != trainer.Classify && m.TestBPD != nil:
 			testStep, test = append(testStep, float64(m.Step)), append(test, *m.TestBPD)
 		}
 	}
 	if len(loss) < 2 {
-		return nil, errors.Wrapf(os.ErrNotExist, "trainer: %s has fewer than two loss lines", path)
+		return nil, errors.Wrapf(os.ErrNotExist, "pictures: %s has fewer than two loss lines", path)
 	}
-	lossName := map[Task]string{Density: "−mean log p(x), nats per image", Classify: "cross-entropy", Hybrid: "hybrid loss"}[task]
+	lossName := map[trainer.Task]string{trainer.Density: "−mean log p(x), nats per image", trainer.Classify: "cross-entropy", trainer.Hybrid: "hybrid loss"}[task]
 	left, err := figure.Curves{
 		Title:  fmt.Sprintf("training loss: %.4g at step %.0f, %.4g at step %.0f", loss[0], step[0], loss[len(loss)-1], step[len(step)-1]),
 		XLabel: "step", YLabel: "loss",
 		Series: []figure.Series{{Name: "training loss (" + lossName + ")", X: step, Y: loss}},
 	}.Plot()
 	if err != nil {
-		return nil, errors.Wrap(err, "trainer: loss curve")
+		return nil, errors.Wrap(err, "pictures: loss curve")
 	}
 	panels := []figure.Panel{{Plot: left, Width: 560}}
 	if len(test) > 0 {
@@ -204,62 +208,16 @@ func imageCurves(path string, task Task, ema bool) (image.Image, error) {
 			XMin: step[0], XMax: step[len(step)-1],
 			Series: []figure.Series{{Name: "test bits/dim" + weights, X: testStep, Y: test, Dots: true}},
 		}
-		if task == Classify {
+		if task == trainer.Classify {
 			c.Title = fmt.Sprintf("held-out error: %.2f%% at step %.0f", test[len(test)-1], testStep[len(testStep)-1])
 			c.YLabel = "test error (%)"
 			c.Series[0].Name = "test error" + weights
 		}
 		right, err := c.Plot()
 		if err != nil {
-			return nil, errors.Wrap(err, "trainer: test curve")
+			return nil, errors.Wrap(err, "pictures: test curve")
 		}
 		panels = append(panels, figure.Panel{Plot: right, Width: 560})
 	}
 	return figure.Render(360, panels...)
-}
-
-// IterationSummary summarizes the fixed-point iterations of an inverse
-// over its residual blocks.
-type IterationSummary struct {
-	Blocks   int
-	Min, Max int
-	Mean     float64
-	MaxBlock string  // the block that needed the most
-	Residual float64 // largest final step over blocks
-}
-
-// SummarizeIterations summarizes per-block fixed-point stats, as returned
-// by Reconstruct.
-func SummarizeIterations(stats map[string]blocks.FixedPointStats) IterationSummary {
-	names := make([]string, 0, len(stats))
-	for k := range stats {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var it IterationSummary
-	for i, k := range names {
-		s := stats[k]
-		if i == 0 || s.Iter < it.Min {
-			it.Min = s.Iter
-		}
-		if i == 0 || s.Iter > it.Max {
-			it.Max, it.MaxBlock = s.Iter, k
-		}
-		it.Mean += float64(s.Iter) / float64(len(names))
-		it.Residual = math.Max(it.Residual, s.Residual)
-	}
-	it.Blocks = len(names)
-	return it
-}
-
-// MaxPixelError is the largest |original − reconstruction| over the pixel
-// intensities (in [0, 1]) of r.
-func MaxPixelError(r Reconstruction) float64 {
-	worst := 0.0
-	for i, v := range r.Original.Pixels {
-		if i < len(r.Reconstructed.Pixels) {
-			worst = math.Max(worst, math.Abs(float64(v-r.Reconstructed.Pixels[i])))
-		}
-	}
-	return worst
 }
