@@ -113,9 +113,11 @@ func (c Config) WithFamily(family string, shape []int) (Config, error) {
 // squeeze with like's blocks per scale as steps and the hidden widths of
 // like's squeezing scales as its per-level coupling widths; Real NVP has one
 // scale per squeeze plus its final one, like's blocks per scale as its
-// couplings per group, like's widest hidden width and one residual block
-// per coupling net; both factor out exactly when like does (the small and
-// paper classifiers do not). Unlike the i-ResNet classifier they have no
+// couplings per group, like's narrowest hidden width (its first scale's
+// checkerboard couplings run at full resolution, which the i-ResNet never
+// does after its initial squeeze) and one residual block per coupling net;
+// both factor out exactly when like does (the small and paper classifiers
+// do not). Unlike the i-ResNet classifier they have no
 // injective zero-channel padding, which would leave the coupling flows'
 // multi-scale latent layout, so the head reads fewer channels (64×4×4 for
 // Glow on MNIST padded to 32×32 against the i-ResNet's 128×4×4).
@@ -161,7 +163,7 @@ func classifierFamilyModel(family string, shape []int, task Task, like *blocks.M
 			LevelHidden: hidden, Coupling: kind, Mixing: mix, NoSplit: like.NoSplit}
 	case "realnvp":
 		m.RealNVP = &coupling.RealNVPConfig{Channels: c, Height: h, Width: w, Scales: squeezes + 1,
-			Couplings: blocksPer, FinalCouplings: blocksPer, HiddenChannels: slices.Max(hidden), ResBlocks: 1, NoSplit: like.NoSplit}
+			Couplings: blocksPer, FinalCouplings: blocksPer, HiddenChannels: slices.Min(hidden), ResBlocks: 1, NoSplit: like.NoSplit}
 	}
 	a, _ := m.architecture()
 	if err := a.validate(); err != nil {
