@@ -175,12 +175,25 @@ func (h *ClassifierHead) Tensors() []NamedTensor {
 	)
 }
 
+// A FinalLayout is a multi-scale model whose latent vector (N, Dim) ends
+// with its last scale's output, flattened in (C, H, W) order after the
+// factored-out parts (Dinh et al. 2017, §3.6): the layout of [MultiScale]
+// and of the Glow and Real NVP models (coupling.MultiScale), so one
+// classifier head (Behrmann et al. 2019, §5.1) reads any of them the same
+// way.
+type FinalLayout interface {
+	// Dim is the size D of the latent vector.
+	Dim() int
+	// FinalShape is (C, H, W) of the last scale's output.
+	FinalShape() [3]int
+}
+
 // FinalFeatureMap returns the last scale's feature map (N, C, H, W) as a
 // node, cut from the tail of the latent z (N, D) that m.Forward returned
-// and reshaped to [FinalShape]. The gradient of anything built on it flows
+// and reshaped to FinalShape. The gradient of anything built on it flows
 // back into z and from there into the model, so one graph can hold both the
 // density (on z) and the classifier (on the feature map).
-func FinalFeatureMap(m *MultiScale, z *G.Node) (*G.Node, error) {
+func FinalFeatureMap(m FinalLayout, z *G.Node) (*G.Node, error) {
 	s := z.Shape()
 	if s.Dims() != 2 || s[1] != m.Dim() {
 		return nil, errors.Errorf("blocks: multi-scale latent must be (N, %d), got %v", m.Dim(), s)
@@ -201,7 +214,7 @@ func FinalFeatureMap(m *MultiScale, z *G.Node) (*G.Node, error) {
 // FinalFeatureTensor is [FinalFeatureMap] on a latent tensor (N, D), e.g.
 // Apply(m, x), for initializing a head with InitFromBatch. It returns a new
 // tensor.
-func FinalFeatureTensor(m *MultiScale, z *tensor.Dense) (*tensor.Dense, error) {
+func FinalFeatureTensor(m FinalLayout, z *tensor.Dense) (*tensor.Dense, error) {
 	s := z.Shape()
 	if s.Dims() != 2 || s[1] != m.Dim() {
 		return nil, errors.Errorf("blocks: multi-scale latent must be (N, %d), got %v", m.Dim(), s)

@@ -201,6 +201,13 @@ func (m ModelConfig) kind() string {
 // multi-scale model of residual blocks), as opposed to another family.
 func (m ModelConfig) IResNet() bool { return m.DenseFlow != nil || m.MultiScale != nil }
 
+// classifies reports whether the model has the multi-scale feature map a
+// classifier head reads (Trunk): the multi-scale i-ResNet, Glow and the
+// multi-scale Real NVP.
+func (m ModelConfig) classifies() bool {
+	return len(m.Flatten) == 0 && (m.MultiScale != nil || m.Glow != nil || m.RealNVP != nil)
+}
+
 // validateFamily checks another family's configuration and that its input
 // takes the data's samples (2-D vectors for toy densities).
 func (m ModelConfig) validateFamily(toy bool) error {
@@ -332,8 +339,8 @@ func (c Config) withDefaults(l Limits) (Config, error) {
 		if err := c.Model.validateFamily(toy); err != nil {
 			return c, err
 		}
-		if c.Objective.Task != Density {
-			return c, errors.Errorf("trainer: the %s model is trained for density here; the classify and hybrid tasks take i-ResNets", c.Model.kind())
+		if c.Objective.Task != Density && !c.Model.classifies() {
+			return c, errors.Errorf("trainer: the %s model is trained for density only; the %v task needs a multi-scale feature map for the classifier head (families %s)", c.Model.kind(), c.Objective.Task, strings.Join(ClassifierFamilies(), ", "))
 		}
 	}
 	if c.Model.LearnedPrior && c.Model.MultiScale == nil {
@@ -346,8 +353,8 @@ func (c Config) withDefaults(l Limits) (Config, error) {
 	if o.Task != Density && !c.Data.Quantized() {
 		return c, errors.Errorf("trainer: the %v task needs labelled image data, %s is a toy density", o.Task, c.Data.Name)
 	}
-	if o.Task != Density && c.Model.MultiScale == nil {
-		return c, errors.Errorf("trainer: the %v task needs a multi-scale model (its classifier head reads the last scale)", o.Task)
+	if o.Task != Density && !c.Model.classifies() {
+		return c, errors.Errorf("trainer: the %v task needs a multi-scale model (its classifier head reads the last scale: families %s)", o.Task, strings.Join(ClassifierFamilies(), ", "))
 	}
 	if o.Task == Hybrid && o.HybridWeight == 0 {
 		o.HybridWeight = 1

@@ -49,6 +49,7 @@ type Trunk interface {
 var (
 	_ Model = (*blocks.Chain)(nil)
 	_ Trunk = (*blocks.MultiScale)(nil)
+	_ Trunk = (*coupling.MultiScale)(nil) // Glow and Real NVP on images
 )
 
 // build constructs the configured architecture with weights drawn from rng.

@@ -53,6 +53,14 @@ func TestInvalidConfigs(t *testing.T) {
 			_, err := coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Mixing: 5}, rng)
 			return err
 		}), "unknown Glow mixing"},
+		{"glow level_hidden count", pair(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, LevelHidden: []int{8}}.Validate, func() error {
+			_, err := coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, LevelHidden: []int{8}}, rng)
+			return err
+		}), "1 widths for 2 levels"},
+		{"glow level_hidden width", pair(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, LevelHidden: []int{8, 0}}.Validate, func() error {
+			_, err := coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, LevelHidden: []int{8, 0}}, rng)
+			return err
+		}), "level_hidden[1] = 0"},
 		{"glow steps", pair(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Steps: 2000}.Validate, func() error {
 			_, err := coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Steps: 2000}, rng)
 			return err
@@ -106,13 +114,13 @@ func pair(validate, construct func() error) func() (error, error) {
 // TestConfigJSON checks that configurations survive JSON with snake_case
 // keys and enums written as names.
 func TestConfigJSON(t *testing.T) {
-	in := coupling.GlowConfig{Channels: 1, Height: 28, Width: 28, Levels: 2, Steps: 3, HiddenChannels: 16,
+	in := coupling.GlowConfig{Channels: 1, Height: 28, Width: 28, Levels: 2, Steps: 3, HiddenChannels: 16, LevelHidden: []int{8, 16},
 		Coupling: coupling.Additive, Mixing: coupling.Reverse, Scale: coupling.ScaleSigmoid, NoSplit: true}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"hidden_channels":16`, `"coupling":"additive"`, `"mixing":"reverse"`, `"scale":"sigmoid"`, `"no_split":true`} {
+	for _, key := range []string{`"hidden_channels":16`, `"coupling":"additive"`, `"mixing":"reverse"`, `"scale":"sigmoid"`, `"no_split":true`, `"level_hidden":[8,16]`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("JSON %s lacks %s", b, key)
 		}
@@ -127,7 +135,7 @@ func TestConfigJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"mixing":"shuffle"}`), &out); err == nil || !strings.Contains(err.Error(), "unknown mixing") {
 		t.Errorf("unknown mixing name: error %v", err)
 	}
-	rn := coupling.RealNVPConfig{Channels: 3, Height: 32, Width: 32, Scales: 3, ResBlocks: 8}
+	rn := coupling.RealNVPConfig{Channels: 3, Height: 32, Width: 32, Scales: 3, ResBlocks: 8, NoSplit: true}
 	if b, err = json.Marshal(rn); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,12 @@ var conformance = []struct {
 	{"realnvp/multiscale", func(rng *rand.Rand) (blocks.Bijector, error) {
 		return coupling.NewRealNVP(coupling.RealNVPConfig{Channels: 1, Height: 4, Width: 4, Couplings: 2, FinalCouplings: 2, HiddenChannels: 3, ResBlocks: 1, Dtype: tensor.Float64}, rng)
 	}, []int{2, 1, 4, 4}},
+	{"realnvp/nosplit", func(rng *rand.Rand) (blocks.Bijector, error) {
+		return coupling.NewRealNVP(coupling.RealNVPConfig{Channels: 1, Height: 4, Width: 4, Couplings: 1, FinalCouplings: 1, HiddenChannels: 3, ResBlocks: 1, NoSplit: true, Dtype: tensor.Float64}, rng)
+	}, []int{2, 1, 4, 4}},
+	{"glow/nosplit-level-hidden", func(rng *rand.Rand) (blocks.Bijector, error) {
+		return coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, Steps: 1, LevelHidden: []int{2, 3}, NoSplit: true, Dtype: tensor.Float64}, rng)
+	}, []int{2, 1, 4, 4}},
 	{"glow/affine-conv1x1", func(rng *rand.Rand) (blocks.Bijector, error) {
 		return coupling.NewGlow(coupling.GlowConfig{Channels: 1, Height: 4, Width: 4, Levels: 2, Steps: 2, HiddenChannels: 3, Dtype: tensor.Float64}, rng)
 	}, []int{2, 1, 4, 4}},

@@ -27,6 +27,13 @@ type GlowConfig struct {
 	// HiddenChannels is the width of the coupling nets; 0 means 64 (the
 	// paper used 512).
 	HiddenChannels int `json:"hidden_channels"`
+	// LevelHidden, when set, is the width of the coupling nets level by
+	// level (one per level, each ≥ 1) in place of HiddenChannels, e.g. the
+	// i-ResNet classifier's per-scale widths for the Glow-style
+	// classifiers with the i-ResNet's head that Behrmann et al. (2019)
+	// compare in their table "i-ResNets across tasks"; nil means
+	// HiddenChannels at every level.
+	LevelHidden []int `json:"level_hidden,omitempty"`
 	// Coupling is Affine (zero value) or Additive.
 	Coupling Kind `json:"coupling"`
 	// Mixing is Conv1x1 (zero value) or Reverse.
@@ -34,7 +41,8 @@ type GlowConfig struct {
 	// Scale bounds the affine log-scale; ScaleDefault means ScaleSigmoid.
 	Scale ScaleFunc `json:"scale"`
 	// NoSplit keeps every channel through every level (no factor-out), for
-	// classifiers that read the whole final feature map.
+	// classifiers that read the whole final feature map, as the i-ResNet
+	// classifiers of Behrmann et al. (2019, §5.1) do.
 	NoSplit bool `json:"no_split"`
 	// Dtype is the element type; the zero value means tensor.Float32.
 	Dtype tensor.Dtype `json:"-"`
@@ -77,6 +85,13 @@ func (c GlowConfig) withDefaults() (GlowConfig, error) {
 		return c, errors.Errorf("coupling: unknown Glow mixing %d", int(c.Mixing))
 	case !enumValid(int(c.Scale), len(scaleNames)):
 		return c, errors.Errorf("coupling: unknown scale function %d", int(c.Scale))
+	case c.LevelHidden != nil && len(c.LevelHidden) != c.Levels:
+		return c, errors.Errorf("coupling: Glow level_hidden has %d widths for %d levels", len(c.LevelHidden), c.Levels)
+	}
+	for l, hc := range c.LevelHidden {
+		if hc < 1 {
+			return c, errors.Errorf("coupling: Glow level_hidden[%d] = %d must be ≥ 1", l, hc)
+		}
 	}
 	h, w := c.Height, c.Width
 	for l := 0; l < c.Levels; l++ {
@@ -109,11 +124,15 @@ func NewGlow(cfg GlowConfig, rng *rand.Rand) (*MultiScale, error) {
 	for l := 0; l < cfg.Levels; l++ {
 		bs := []blocks.Bijector{blocks.Squeeze{}}
 		c, h, w = 4*c, h/2, w/2
+		hidden := cfg.HiddenChannels
+		if cfg.LevelHidden != nil {
+			hidden = cfg.LevelHidden[l]
+		}
 		for k := 0; k < cfg.Steps; k++ {
 			step, err := glowStep(c, CouplingConfig{
 				Kind: cfg.Coupling, Partition: Channels, Scale: cfg.Scale,
 				Channels: c, Height: h, Width: w,
-				HiddenChannels: cfg.HiddenChannels, ZeroInit: true, Dtype: cfg.Dtype,
+				HiddenChannels: hidden, ZeroInit: true, Dtype: cfg.Dtype,
 			}, cfg.Mixing, rng)
 			if err != nil {
 				return nil, errors.Wrapf(err, "coupling: Glow level %d step %d", l, k)

