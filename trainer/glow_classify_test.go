@@ -220,7 +220,7 @@ func TestGlowClassifies(t *testing.T) {
 			if err := tr.Save(path); err != nil {
 				t.Fatal(err)
 			}
-			back, err := LoadForEvaluation(path, 0)
+			back, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -211,7 +211,7 @@ func TestGlowClassifies(t *testing.T) {
 	if err != nil || !strings.Contains(string(metrics), `"test_error":`) {
 		t.Errorf("metrics without a test error (%v):\n%s", err, metrics)
 	}
-	tr, err := trainer.LoadForEvaluation(filepath.Join(dir, "checkpoint.safetensors"), 0)
+	tr, err := trainer.Load(filepath.Join(dir, "checkpoint.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
