@@ -262,7 +262,12 @@ func (c *Chain) InitFromBatch(x *tensor.Dense) error {
 	return nil
 }
 
-// Tensors lists the tensors of every block, prefixed "block<i>/".
+// Names returns the scope of each block in order, which is also its
+// checkpoint prefix: residual blocks "block<k>", ActNorms "actnorm<k>",
+// squeezes "squeeze<k>" and so on, numbered per kind.
+func (c *Chain) Names() []string { return append([]string(nil), c.names...) }
+
+// Tensors lists the tensors of every block, prefixed by its scope (Names).
 func (c *Chain) Tensors() []NamedTensor {
 	var out []NamedTensor
 	for i, bl := range c.blocks {

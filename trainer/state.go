@@ -101,7 +101,7 @@ func load(path string, withData bool, o options) (*Trainer, error) {
 	}
 	if format != CheckpointFormat {
 		if strings.HasPrefix(format, "iresnet-go/density/v1") { // v1 and v1.1
-			return nil, errors.Errorf("trainer: %s was written by an earlier version of this library (format %q); this version reads %q, with a new configuration layout and tensor names. Evaluate or sample it with the release that wrote it, or train it again", path, format, CheckpointFormat)
+			return nil, errors.Errorf("trainer: %s was written by an earlier version of this library (format %q); this version reads %q, with a new configuration layout and tensor names. Convert it once with: go run ./cmd/convert -in %s (trainer.ConvertV1)", path, format, CheckpointFormat, path)
 		}
 		return nil, errors.Errorf("trainer: %s has format %q, want %q", path, format, CheckpointFormat)
 	}
