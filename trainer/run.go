@@ -135,6 +135,7 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	defer p.finish()
 	p.ema = t.ema != nil
 	p.coeff, p.unconstrained = t.constraint()
+	p.normalized = len(t.spectralParams()) > 0 || p.unconstrained
 	enc := json.NewEncoder(metrics)
 	var window time.Duration
 	var windowSteps int
@@ -333,6 +334,7 @@ type progress struct {
 	ema           bool
 	coeff         float64
 	unconstrained bool
+	normalized    bool // the model has spectrally normalized layers (i-ResNets)
 	// evalDone and evalTotal count the batches of a running evaluation
 	// (written by the evaluation, read by the ticker).
 	evalDone, evalTotal atomic.Int64
@@ -475,7 +477,11 @@ func (p *progress) report(m Metric) {
 		if m.LogDet != 0 {
 			line += fmt.Sprintf("  logdet %.3f", m.LogDet)
 		}
-		line += fmt.Sprintf("  lr %.2g  %s  %.1f ms/step", m.LR, p.sigma(m.MaxSigma), m.StepTimeMS)
+		line += fmt.Sprintf("  lr %.2g", m.LR)
+		if p.normalized { // the other families have no σ̂
+			line += "  " + p.sigma(m.MaxSigma)
+		}
+		line += fmt.Sprintf("  %.1f ms/step", m.StepTimeMS)
 	}
 	if m.TestError != nil {
 		line += fmt.Sprintf("  test error %.2f%%", 100**m.TestError)

@@ -482,9 +482,14 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	return t.evaluate(t.src.HeldOut())
 }
 
-// evalExact reports whether evaluation uses the exact log-det (vectors of
-// dimension ≤ 16, such as the 2-D toys).
-func (t *Trainer) evalExact() bool { return t.cfg.dim() <= exactMaxDim }
+// evalExact reports whether evaluation uses the exact log-det: always for
+// the coupling and autoregressive families (NICE, Real NVP, Glow, MADE,
+// MAF), whose log-det is a sum of logs by construction; for i-ResNets and
+// FFJORD on vectors of dimension ≤ 16, such as the 2-D toys.
+func (t *Trainer) evalExact() bool {
+	m := t.cfg.Model
+	return t.cfg.dim() <= exactMaxDim || !m.IResNet() && m.FFJORD == nil
+}
 
 // evaluate returns the NLL (and error, with a head) of a held-out set with
 // the evaluation weights.

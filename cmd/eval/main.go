@@ -91,6 +91,7 @@ type report struct {
 	EMA        bool   `json:"ema"`         // evaluated with the EMA weights
 	ExactLD    bool   `json:"exact_log_det"`
 
+	Model   string `json:"model"`          // architecture: dense flow, multi-scale, or a family (glow, maf, …)
 	Task    string `json:"task,omitempty"` // images: density, classify or hybrid
 	Vanilla bool   `json:"vanilla"`        // spectral normalization off: no bound, no inverse expected
 
@@ -207,6 +208,7 @@ func evaluate(t *trainer.Trained, held datasets.HeldOut, recon, powerIters int, 
 	cfg := t.Config()
 	rep := report{Step: t.Steps(), Images: cfg.Data.Quantized(), PowerIters: powerIters}
 	rep.Shape = t.InputShape()
+	rep.Model = cfg.Model.Name()
 	d := dim(rep.Shape)
 	rep.TestPoints = len(held.Points) / d
 	ev, err := t.Evaluate(held)
@@ -366,8 +368,14 @@ func writeText(w io.Writer, r report) {
 			fmt.Fprintf(w, "reconstruction: FAILED: %s\n", rc.Error)
 		default:
 			fmt.Fprintf(w, "reconstruction of %d test images: max error %.3g (input space), %.3g (pixels)\n", rc.Images, rc.MaxAbsErr, rc.MaxPixelErr)
-			fmt.Fprintf(w, "inverse iterations per block: min %d, mean %.1f, max %d (%s) over %d blocks\n", rc.IterMin, rc.IterMean, rc.IterMax, rc.IterMaxAt, rc.Blocks)
+			if rc.Blocks > 0 {
+				fmt.Fprintf(w, "inverse iterations per block: min %d, mean %.1f, max %d (%s) over %d blocks\n", rc.IterMin, rc.IterMean, rc.IterMax, rc.IterMaxAt, rc.Blocks)
+			}
 		}
+	}
+	if len(r.SpectralNorms) == 0 && len(r.Blocks) == 0 {
+		fmt.Fprintf(w, "certificate: none needed: the %s model has no residual blocks; its inverse is analytic (coupling, autoregressive or ODE layers), not a fixed point\n", r.Model)
+		return
 	}
 	steps := "1 power-iteration step"
 	if r.PowerIters != 1 {

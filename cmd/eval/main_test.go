@@ -153,6 +153,25 @@ func TestToyEvaluation(t *testing.T) {
 	}
 }
 
+// TestFamilyEvaluation: a Glow toy model is evaluated with its exact
+// log-det and gets no empty certificate table: it has nothing to certify.
+func TestFamilyEvaluation(t *testing.T) {
+	cfg, err := trainer.DefaultToyConfig().WithFamily("glow", []int{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BatchSize, cfg.EvalSize, cfg.EvalBatch = 16, 50, 50
+	dir := newCheckpoint(t, cfg)
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "exact log-det") || !strings.Contains(s, "certificate: none needed: the dense glow model") || strings.Contains(s, "raw bound") {
+		t.Errorf("glow output:\n%s", s)
+	}
+}
+
 func TestFailingInverseIsReported(t *testing.T) {
 	cfg := imageConfig(imagetest.TinyMNIST(t))
 	cfg.Model.MultiScale.Inverse = blocks.FixedPoint{MaxIter: 1}

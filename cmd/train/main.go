@@ -314,7 +314,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logf("no pictures: %s continues %s, and the pictures in %s belong to %s; draw this run's with go run ./cmd/sample -checkpoint %s\n",
 			"this run", o.ckptName, o.out, trainer.CheckpointFile, filepath.Join(o.out, o.ckptName))
 	} else if o.pictures {
-		logf("drawing the pictures (density on a grid, samples through the inverse)…\n")
+		what := "density on a grid, samples through the inverse"
+		switch {
+		case c.Data.Quantized() && c.Objective.Task == trainer.Classify:
+			what = "test images through the inverse"
+		case c.Data.Quantized():
+			what = "samples and test images through the inverse"
+		}
+		logf("drawing the pictures (%s)…\n", what)
 		var paths []string
 		if !c.Data.Quantized() {
 			paths, err = pictures.Toy(o.out, t.Trained(), pictures.ToyOptions{})
