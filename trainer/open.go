@@ -5,6 +5,7 @@ import (
 
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/graph"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -133,7 +134,9 @@ func (m *Trained) Pixels(x []float64) (ImageBatch, error) {
 }
 
 // Forward returns z = F(x) for each row of x: the latent, of the same size
-// as a sample for a flow (larger with injective channel padding).
+// as a sample for a flow (larger with injective channel padding). The
+// graph of F is compiled once per batch size (the last few sizes are kept)
+// and re-run.
 func (m *Trained) Forward(x []float64) ([]float64, error) {
 	n, err := m.count(x, m.t.cfg.dim())
 	if err != nil {
@@ -141,10 +144,15 @@ func (m *Trained) Forward(x []float64) ([]float64, error) {
 	}
 	var z *tensor.Dense
 	err = m.t.withEvalWeights(func() error {
-		xt := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{n}, m.InputShape()...)...))
-		copyF32(xt, x)
-		var err error
-		z, err = blocks.Apply(m.t.model, xt)
+		f, err := m.t.forwardFunc(n)
+		if err != nil {
+			return err
+		}
+		copyF32(f.Input(), x)
+		if err := f.Run(); err != nil {
+			return err
+		}
+		z, err = graph.Value(f.Output())
 		return err
 	})
 	if err != nil {

@@ -222,3 +222,57 @@ func TestHeldOutPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardReusesItsGraphWithNewWeights: Forward compiles its graph once
+// per batch size and re-runs it, reading the weights in place, so after a
+// training step it computes the new model's latent (that of a freshly
+// saved and opened checkpoint), not the old one's.
+func TestForwardReusesItsGraphWithNewWeights(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(6))
+	m := tr.Trained()
+	x := []float64{0.5, -1, 2, 0.25}
+	before, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tr.forward[2]
+	steps(t, tr, 3)
+	after, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.forward[2] != f {
+		t.Error("the forward graph of batch 2 was rebuilt")
+	}
+	dir := t.TempDir()
+	if err := tr.Save(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	want, err := fresh.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := true
+	for i := range want {
+		if after[i] != want[i] {
+			t.Errorf("z[%d] = %v after 3 steps, a fresh model gives %v", i, after[i], want[i])
+		}
+		same = same && before[i] == after[i]
+	}
+	if same {
+		t.Error("3 training steps did not change F(x)")
+	}
+	for n := 1; n <= maxForwardFuncs+2; n++ { // more sizes than are kept
+		if _, err := m.Forward(make([]float64, 2*n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(tr.forward) > maxForwardFuncs {
+		t.Errorf("%d forward graphs kept, want at most %d", len(tr.forward), maxForwardFuncs)
+	}
+}

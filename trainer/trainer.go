@@ -54,6 +54,40 @@ type Trainer struct {
 	// onEvalBatch, when set, is called after each batch of an evaluation
 	// pass with the batches done and in all (progress output).
 	onEvalBatch func(done, total int)
+
+	// forward holds compiled graphs of the model's forward pass by batch
+	// size (Trained.Forward); they read the parameter tensors in place.
+	forward map[int]*graph.Func
+}
+
+// maxForwardFuncs caps the forward graphs kept by batch size.
+const maxForwardFuncs = 4
+
+// forwardFunc returns the compiled forward pass of the model for a batch
+// of n samples, compiling it on first use.
+func (t *Trainer) forwardFunc(n int) (*graph.Func, error) {
+	if f, ok := t.forward[n]; ok {
+		return f, nil
+	}
+	if len(t.forward) >= maxForwardFuncs {
+		for k, f := range t.forward { // drop one; any will do
+			f.Close()
+			delete(t.forward, k)
+			break
+		}
+	}
+	f, err := graph.NewFunc(tensor.Float32, append([]int{n}, t.cfg.Model.inputShape()...), func(b *graph.Builder, x *G.Node) (*G.Node, error) {
+		y, _, err := t.model.Forward(b, x)
+		return y, err
+	})
+	if err != nil {
+		return nil, errors.Wrap(err, "trainer: building the forward pass")
+	}
+	if t.forward == nil {
+		t.forward = map[int]*graph.Func{}
+	}
+	t.forward[n] = f
+	return f, nil
 }
 
 // compiled is a graph built once and re-run.
@@ -795,6 +829,12 @@ func (t *Trainer) Close() error {
 			}
 		}
 	}
+	for _, f := range t.forward {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	t.forward = nil
 	return first
 }
 
