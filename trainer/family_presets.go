@@ -253,24 +253,27 @@ func PaperGlowAdditive(set datasets.ImageSet, dir string) Config {
 }
 
 // PaperFFJORD is the closest this library comes to FFJORD's image models
-// (Grathwohl et al. 2019, §5.2 and Table 2), and it is not theirs. FFJORD
-// models MNIST and CIFAR-10 with a multi-scale architecture of continuous
-// flows whose dynamics are convolutional nets (in the authors' README, per
-// scale two CNF blocks of three 3×3 convolutions with 64 channels,
-// Softplus, the time concatenated to each layer's input), integrated by
-// the adaptive dopri5 solver to a tolerance of 1e-5; this library's
-// continuous flow (ode.FFJORDConfig) has dense dynamics only. The preset
-// is therefore one dense CNF on the flattened image: dynamics with three
-// hidden layers of 1024 Softplus units and the time in every layer (the
-// same concat form), integrated by 10 fixed RK4 steps over [0, 1] with
-// one Gaussian Hutchinson probe per image (train_cnf.py's default
-// divergence estimator). Its widths and steps are this library's choices,
-// not the paper's. Training as train_cnf.py's defaults: Adam with
-// learning rate 1e-3 after 1000 warm-up steps, batch 200; the preset runs
-// 100 epochs (train_cnf.py's default is 1000). Expect it to trail the
-// paper's numbers: a dense net ignores the images' locality that the
-// convolutions use. Parameters: 3,710,496 on MNIST, 8,400,896 on
-// CIFAR-10.
+// (Grathwohl et al. 2019, §5, the MNIST and CIFAR-10 rows that Behrmann et
+// al. 2019 quote), and it is not theirs. FFJORD models MNIST and CIFAR-10
+// with a multi-scale architecture of continuous flows whose dynamics are
+// convolutional nets (per scale two CNF blocks of three 3×3 convolutions
+// with 64 channels, Softplus, the time concatenated to each layer's input,
+// as we recall the authors' README; not checked here), integrated by the
+// adaptive dopri5 solver (train_cnf.py's default in
+// github.com/rtqichen/ffjord; tolerance 1e-5 as we recall the paper's text,
+// unchecked); this library's continuous flow (ode.FFJORDConfig) has dense
+// dynamics only. The preset is therefore one dense CNF on the flattened
+// image: dynamics with three hidden layers of 1024 Softplus units and the
+// time in every layer (the same concat form), integrated by 10 fixed RK4
+// steps over [0, 1] with one Gaussian Hutchinson probe per image
+// (train_cnf.py's default divergence estimator). Its widths and steps are
+// this library's choices, not the paper's. Training as train_cnf.py's
+// defaults: Adam with learning rate 1e-3 after 1000 warm-up steps, batch
+// 200; the preset runs 100 epochs (train_cnf.py's default is 1000), and
+// takes CIFAR's logit α = 0.05 like every density preset here (train_cnf.py
+// uses 1e-6 on every dataset). Expect it to trail the paper's numbers: a
+// dense net ignores the images' locality that the convolutions use.
+// Parameters: 3,710,496 on MNIST, 8,400,896 on CIFAR-10.
 func PaperFFJORD(set datasets.ImageSet, dir string) Config {
 	c, h, w := imageShape(set, 0)
 	cfg := Config{
