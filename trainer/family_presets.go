@@ -110,7 +110,7 @@ func PaperNICE(set datasets.ImageSet, dir string) Config {
 }
 
 // madeWidths returns the hidden widths of the MADE layers of the MAF
-// paper's image experiments (Papamakarios et al. 2017, §4.3) as the
+// paper's image experiments (Papamakarios et al. 2017, §4) as the
 // authors' run_experiments.py (github.com/gpapamak/maf) runs them, and
 // whether their hidden degrees are drawn at random: on MNIST two hidden
 // layers of 1024 ReLU units with sequential degrees; on CIFAR-10 the
@@ -125,7 +125,7 @@ func madeWidths(set datasets.ImageSet) (hidden []int, random bool) {
 }
 
 // PaperMADE is the Gaussian MADE (Germain et al. 2015) as Papamakarios et
-// al. (2017, §4.3) train it on images for their comparison, where
+// al. (2017, §4) train it on images for their comparison, where
 // the MNIST and CIFAR-10 bits/dim of MADE that Behrmann et al. (2019)
 // quote come from: one MADE layer with the hidden widths of madeWidths
 // (MNIST two layers of 1024 units, CIFAR-10 two of 2048 with random
@@ -145,7 +145,7 @@ func PaperMADE(set datasets.ImageSet, dir string) Config {
 	return c
 }
 
-// PaperMAF is MAF 5 as Papamakarios et al. (2017, §4.3) train it
+// PaperMAF is MAF 5 as Papamakarios et al. (2017, §4) train it
 // on images, in the authors' run_experiments.py and experiments.py
 // (github.com/gpapamak/maf): five MADE layers with the hidden widths of
 // madeWidths (MNIST two layers of 1024 units, CIFAR-10 two of 2048 with
