@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -114,14 +115,46 @@ func (t *Trainer) reconstruct(points []float64, lenient bool) (Reconstruction, e
 			return err
 		}
 		xb := floats64(back)
+		bad := 0
 		for i := range xb {
+			if math.IsNaN(xb[i]) || math.IsInf(xb[i], 0) {
+				bad++
+				continue
+			}
 			r.MaxAbsErr = math.Max(r.MaxAbsErr, math.Abs(xb[i]-points[i]))
+		}
+		if bad > 0 { // e.g. an affine coupling's exp(−s) overflowing float32
+			r.MaxAbsErr = 0
+			return &NotFiniteError{What: "reconstructions", Bad: bad, Total: len(xb)}
 		}
 		r.Reconstructed = t.toPixels(xb)
 		return err
 	})
 	r.Original = t.toPixels(points)
 	return r, err
+}
+
+// NotFiniteError reports an inverse that produced NaN or Inf: the model is
+// not numerically invertible at those inputs (nothing bounds the inverse of
+// an affine coupling, say; a certified i-ResNet's inverse is bounded).
+type NotFiniteError struct {
+	What       string // "samples" or "reconstructions"
+	Bad, Total int    // values that are NaN or ±Inf, of all
+}
+
+func (e *NotFiniteError) Error() string {
+	return fmt.Sprintf("trainer: the inverse produced NaN or Inf in %d of %d values of the %s: the model is not numerically invertible there", e.Bad, e.Total, e.What)
+}
+
+// notFinite counts the NaN and infinite values of x.
+func notFinite(x []float64) int {
+	bad := 0
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad++
+		}
+	}
+	return bad
 }
 
 func floats64(x *tensor.Dense) []float64 {

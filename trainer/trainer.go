@@ -658,7 +658,11 @@ func (t *Trainer) Sample(n int, temperature float64) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return floats64(x), nil
+	out := floats64(x)
+	if bad := notFinite(out); bad > 0 {
+		return nil, &NotFiniteError{What: "samples", Bad: bad, Total: len(out)}
+	}
+	return out, nil
 }
 
 // sideRng returns a random source for evaluation and sampling, determined

@@ -117,7 +117,7 @@ type report struct {
 type blockBound struct {
 	Block     int     `json:"block"`
 	Name      string  `json:"name"`      // scope path, as the checkpoint names its tensors
-	Lipschitz float64 `json:"lipschitz"` // Π of the layers' applied bounds
+	Lipschitz number  `json:"lipschitz"` // Π of the layers' applied bounds
 	Certified bool    `json:"certified"` // Lipschitz < 1: invertible by the fixed point
 }
 
@@ -133,13 +133,25 @@ type reconstruction struct {
 	Error       string  `json:"error,omitempty"` // the inverse failed
 }
 
+// number is a float64 that JSON writes as null when it is NaN or infinite
+// (a diverged weight's bound, say), which encoding/json refuses to write.
+type number float64
+
+// MarshalJSON implements json.Marshaler.
+func (n number) MarshalJSON() ([]byte, error) {
+	if f := float64(n); math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(n))
+}
+
 type layerNorm struct {
 	Block    int     `json:"block"`
 	Name     string  `json:"name"` // the block's scope path, e.g. scale0/block1
 	Layer    string  `json:"layer"`
-	Sigma    float64 `json:"sigma"`     // power-iteration σ̂ of the raw training weight
-	RawBound float64 `json:"raw_bound"` // certified bound of the raw training weight
-	Applied  float64 `json:"applied"`   // certified bound of the weight the evaluation applies
+	Sigma    number  `json:"sigma"`     // power-iteration σ̂ of the raw training weight
+	RawBound number  `json:"raw_bound"` // certified bound of the raw training weight
+	Applied  number  `json:"applied"`   // certified bound of the weight the evaluation applies
 	Coeff    float64 `json:"c"`         // 0 for a vanilla network
 	Exceeds  bool    `json:"exceeds"`
 }
@@ -253,7 +265,7 @@ func evaluate(t *trainer.Trained, held datasets.HeldOut, recon, powerIters int, 
 		}
 		bc := cert.Blocks[i]
 		for j, l := range bc.Layers {
-			ln := layerNorm{Block: i, Name: names[i], Layer: l.Layer, Sigma: raw.Layers[j].Sigma, RawBound: raw.Layers[j].Bound, Applied: l.Bound, Coeff: l.Coeff}
+			ln := layerNorm{Block: i, Name: names[i], Layer: l.Layer, Sigma: number(raw.Layers[j].Sigma), RawBound: number(raw.Layers[j].Bound), Applied: number(l.Bound), Coeff: l.Coeff}
 			if !rep.Vanilla {
 				ln.Exceeds = !(l.Bound <= l.Coeff*(1+boundSlack)) // NaN exceeds too
 			}
@@ -262,7 +274,7 @@ func evaluate(t *trainer.Trained, held datasets.HeldOut, recon, powerIters int, 
 			}
 			rep.SpectralNorms = append(rep.SpectralNorms, ln)
 		}
-		b := blockBound{Block: i, Name: names[i], Lipschitz: bc.Lipschitz, Certified: bc.Lipschitz < 1}
+		b := blockBound{Block: i, Name: names[i], Lipschitz: number(bc.Lipschitz), Certified: bc.Lipschitz < 1}
 		if !b.Certified && !rep.Vanilla {
 			rep.Uncertified++
 		}

@@ -124,7 +124,7 @@ func TestImageEvaluation(t *testing.T) {
 		t.Errorf("%d spectral norms (%d exceeding), want %d", len(rep.SpectralNorms), rep.Exceeding, want)
 	}
 	for _, l := range rep.SpectralNorms {
-		if !(l.Sigma > 0) || !(l.RawBound >= l.Sigma*(1-1e-6)) || !(l.Applied <= l.Coeff*(1+1e-6)) || l.Coeff != 0.9 {
+		if !(l.Sigma > 0) || !(l.RawBound >= l.Sigma*(1-1e-6)) || !(float64(l.Applied) <= l.Coeff*(1+1e-6)) || l.Coeff != 0.9 {
 			t.Errorf("layer %+v", l)
 		}
 	}
@@ -381,7 +381,7 @@ func TestCertificateCanFail(t *testing.T) {
 		if !ok {
 			t.Fatalf("no applied weight for block %d %s among %v", l.Block, l.Layer, norms)
 		}
-		if !(l.Applied >= s*(1-1e-9)) || !(l.Applied <= s*(1+1e-6)) {
+		if !(float64(l.Applied) >= s*(1-1e-9)) || !(float64(l.Applied) <= s*(1+1e-6)) {
 			t.Errorf("block %d %s: reported bound %.8g, SVD %.8g (dense bounds are exact)", l.Block, l.Layer, l.Applied, s)
 		}
 	}
@@ -421,5 +421,17 @@ func TestCertificateCanFail(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "warning") || !strings.Contains(out.String(), "EXCEEDS") || !strings.Contains(out.String(), "NOT CERTIFIED") {
 		t.Errorf("scaled weights: stdout\n%s\nstderr\n%s", out.String(), errb.String())
+	}
+}
+
+// TestJSONWritesNonFiniteAsNull: a diverged weight's bound (NaN, +Inf) is
+// written as null instead of making the JSON encoder fail the command.
+func TestJSONWritesNonFiniteAsNull(t *testing.T) {
+	b, err := json.Marshal(layerNorm{Sigma: number(math.NaN()), RawBound: number(math.Inf(1)), Applied: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); !strings.Contains(s, `"sigma":null`) || !strings.Contains(s, `"raw_bound":null`) || !strings.Contains(s, `"applied":0.5`) {
+		t.Errorf("JSON %s", s)
 	}
 }

@@ -59,14 +59,23 @@ func Images(dir string, m *trainer.Trained, o ImageOptions) ([]string, error) {
 		written = append(written, p)
 		return nil
 	}
+	// Nothing guarantees the inverse of a vanilla network or of another
+	// family numerically: a failure is shown (captioned), not fatal.
+	vanilla := cfg.Model.Lipschitz().Unconstrained
+	unbounded := vanilla || !cfg.Model.IResNet()
+	var nf *trainer.NotFiniteError
 	if cfg.Objective.Task != trainer.Classify {
 		b, err := m.SampleImages(o.Samples, 1)
-		if err != nil {
+		var img image.Image
+		switch {
+		case err == nil:
+			if img, err = SampleGrid(b, SamplesCaption(b.N, 1, m.Steps()), o.Cols, o.Scale); err != nil {
+				return written, err
+			}
+		case unbounded && errors.As(err, &nf):
+			img = heatmap.Captioned(image.NewRGBA(image.Rect(0, 0, 1, 1)), fmt.Sprintf("%d samples at step %d: the inverse blew up", o.Samples, m.Steps()), fmt.Sprintf("(NaN or Inf in %d of %d values)", nf.Bad, nf.Total))
+		default:
 			return written, errors.Wrap(err, "pictures: samples")
-		}
-		img, err := SampleGrid(b, SamplesCaption(b.N, 1, m.Steps()), o.Cols, o.Scale)
-		if err != nil {
-			return written, err
 		}
 		if err := save(Samples, img); err != nil {
 			return written, err
@@ -76,7 +85,6 @@ func Images(dir string, m *trainer.Trained, o ImageOptions) ([]string, error) {
 	if err != nil {
 		return written, err
 	}
-	vanilla := cfg.Model.Lipschitz().Unconstrained
 	recon := m.Reconstruct
 	if vanilla {
 		recon = m.ReconstructLenient
@@ -87,10 +95,13 @@ func Images(dir string, m *trainer.Trained, o ImageOptions) ([]string, error) {
 	switch {
 	case vanilla && errors.As(err, &failed):
 		verdict = fmt.Sprintf("vanilla: inverse did NOT converge in %d of %d blocks", len(failed.Blocks), len(r.Stats))
-	case err != nil && !(vanilla && r.Reconstructed.N == 0):
-		return written, errors.Wrap(err, "pictures: reconstructions")
+	case err != nil && r.Reconstructed.N == 0 && unbounded:
+		verdict = "inverse blew up (Inf or NaN): not numerically invertible"
+		if vanilla {
+			verdict = "vanilla: " + verdict
+		}
 	case err != nil:
-		verdict = "vanilla: inverse blew up (Inf or NaN)"
+		return written, errors.Wrap(err, "pictures: reconstructions")
 	}
 	img, err := CaptionedReconstructions(r, o.Cols, o.Scale, verdict)
 	if err != nil {

@@ -150,3 +150,50 @@ func TestSamplesCaption(t *testing.T) {
 		}
 	}
 }
+
+// TestImagesOfAnOverflowingInverse: a Glow model whose affine couplings
+// scale by sigmoid(−200) (0 in float32) cannot be inverted numerically: the
+// inverse divides by 0. The
+// reconstruction is an error that says so (not NaN numbers), and the
+// pictures show the failure in the caption instead of failing the run.
+func TestImagesOfAnOverflowingInverse(t *testing.T) {
+	cfg, err := traintest.Image(imagetest.TinyMNIST(t)).WithFamily("glow", []int{1, 8, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := traintest.New(t, cfg)
+	traintest.Steps(t, tr, 1)
+	m := tr.Trained()
+	scaled := 0
+	for _, nt := range m.Model().Tensors() {
+		if strings.HasSuffix(nt.Name, "/net/conv_out/b") { // the coupling nets' last biases: s and t
+			for i := range nt.Value.Data().([]float32) {
+				nt.Value.Data().([]float32)[i] = -200
+			}
+			scaled++
+		}
+	}
+	if scaled == 0 {
+		t.Fatal("no coupling nets")
+	}
+	held, err := m.HeldOut(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Reconstruct(held.Points)
+	if err == nil || !strings.Contains(err.Error(), "NaN or Inf") || r.Reconstructed.N != 0 || r.MaxAbsErr != 0 {
+		t.Fatalf("reconstruction: error %v, %d images, max error %v; want the NaN/Inf error and no numbers", err, r.Reconstructed.N, r.MaxAbsErr)
+	}
+	out := t.TempDir()
+	paths, err := Images(out, m, ImageOptions{Samples: 4, Recon: 4, Cols: 4, Scale: 1})
+	if err != nil {
+		t.Fatalf("pictures of a non-invertible Glow: %v", err)
+	}
+	found := false
+	for _, p := range paths {
+		found = found || filepath.Base(p) == Reconstructions
+	}
+	if !found {
+		t.Errorf("wrote %v, want %s", paths, Reconstructions)
+	}
+}
