@@ -115,10 +115,10 @@ type report struct {
 }
 
 type blockBound struct {
-	Block     int     `json:"block"`
-	Name      string  `json:"name"`      // scope path, as the checkpoint names its tensors
-	Lipschitz number  `json:"lipschitz"` // Π of the layers' applied bounds
-	Certified bool    `json:"certified"` // Lipschitz < 1: invertible by the fixed point
+	Block     int    `json:"block"`
+	Name      string `json:"name"`      // scope path, as the checkpoint names its tensors
+	Lipschitz number `json:"lipschitz"` // Π of the layers' applied bounds
+	Certified bool   `json:"certified"` // Lipschitz < 1: invertible by the fixed point
 }
 
 type reconstruction struct {
