@@ -10,9 +10,10 @@ import (
 
 // rerunGraph builds, on a fresh graph, a conv residual branch
 // g(x) = conv1x1(elu(conv3x3(x, w1) + b), w2) and the gradient of
-// f = Σ (vᵀJv − ½ vᵀJ²v) (two VJPs, as the power series builds them) with
-// respect to w1, b and w2: every kind of op the training graph runs, in
-// place (bias, activation, cotangent sums) and not.
+// f = Σ (vᵀJv − ½ vᵀJ²v) + Σ g(x)[:, 0]² (two VJPs, as the power series
+// builds them, and a slice) with respect to w1, b and w2: every kind of op
+// the training graph runs, in place (bias, activation, cotangent sums) and
+// not, and an accumulator (the slice's derivative).
 func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
 	t.Helper()
 	g := G.NewGraph()
@@ -36,6 +37,10 @@ func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
 	t2 := G.Must(G.Sum(G.Must(G.HadamardProd(vjj[0], vn))))
 	half := G.NewScalar(g, G.Float64, G.WithName("half"), G.WithValue(0.5))
 	f := G.Must(G.Sub(t1, G.Must(G.Mul(half, t2))))
+	// A slice of the output, whose derivative (gorgonia's sliceIncrOp)
+	// adds into a buffer that must start each run at zero.
+	t3 := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Slice(gx, nil, G.S(0, 1)))))))
+	f = G.Must(G.Add(f, t3))
 	one := G.NewScalar(g, G.Float64, G.WithName("one"), G.WithValue(1.0))
 	grads, err := VJP(G.Nodes{f}, G.Nodes{one}, G.Nodes{w1n, bn, w2n})
 	if err != nil {
