@@ -2,6 +2,7 @@
 """Side-by-side timing of this repository's Go code against PyTorch.
 
     python3 bench/compare.py [--rounds 5] [--tags openblas] [conv|steps]
+    python3 bench/compare.py --rounds 3 --models paper-density --steps 3 steps
 
 builds bench/convbench (conv: the convolution kernels) or bench/stepbench
 (steps: training steps of the toy and small MNIST models), pure Go or with
@@ -9,7 +10,10 @@ the given build tags, then runs it and bench/torch_ref.py alternately,
 --rounds times each, on the same machine, and prints per kernel or model
 the median over rounds of each side's median time per call, the achieved
 GFLOP/s (kernels), the ratio Go / PyTorch (below 1: Go is faster) and, for
-steps, the Go side's heap allocations per step. PyTorch runs with
+steps, the Go side's heap allocations per step. --models picks the step
+models (comma-separated; default toy, mnist-density, mnist-classifier;
+paper-density is trainer.PaperMNISTDensity at batch 2) and --steps the timed
+steps per model and run (default 10). PyTorch runs with
 OMP_WAIT_POLICY=PASSIVE and --threads threads; Go with GOMAXPROCS=--threads.
 
 The interpreter must import torch (Debian: apt-get install python3-torch);
@@ -41,6 +45,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tags", default="", help="Go build tags, e.g. openblas")
+    ap.add_argument("--models", default="toy,mnist-density,mnist-classifier", help="steps: comma-separated models")
+    ap.add_argument("--steps", type=int, default=10, help="steps: timed steps per model and run")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="iresnet-bench-")
@@ -54,6 +60,9 @@ def main():
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMAXPROCS=str(args.threads))
     go_cmd = [gobin]
     py_cmd = [sys.executable, os.path.join(HERE, "torch_ref.py"), args.bench, str(args.threads)]
+    if args.bench == "steps":
+        go_cmd += ["-models", args.models, "-steps", str(args.steps)]
+        py_cmd += [args.models, str(args.steps)]
 
     times = {"go": {}, "torch": {}}
     flops = {}

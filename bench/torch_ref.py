@@ -1,10 +1,13 @@
 """PyTorch reference timings for bench/compare.py.
 
-`python3 torch_ref.py steps [threads]` times training steps of PyTorch
+`python3 torch_ref.py steps [threads [models [steps]]]` times training steps of PyTorch
 versions of the models of bench/stepbench (written here after the Go
 models' definitions in blocks/ and trainer/; see steps() below) and prints
 one JSON object per model: {"name", "ms" (median milliseconds per step),
-"build_s" (seconds to build the model and run its first step)}.
+"build_s" (seconds to build the model and run its first step)}; models is
+a comma-separated subset of toy, mnist-density, mnist-classifier (the
+default) and paper-density; steps (10 by default) is the number of timed
+steps after a first, untimed one.
 
 `python3 torch_ref.py conv [threads]` times PyTorch's three convolution kernels in
 float32 at the geometries of bench/convbench (batch 64, 14x14, stride 1,
@@ -81,8 +84,9 @@ class SNLayer(torch.nn.Module):
     """A dense or conv layer whose weight is divided by max(1, sigma/coeff),
     sigma from one power iteration per call on a persistent vector u."""
 
-    def __init__(self, w_shape, in_shape, conv, coeff=0.9):
+    def __init__(self, w_shape, in_shape, conv, coeff=0.9, power_iters=1):
         super().__init__()
+        self.power_iters = power_iters
         fan_in = math.prod(w_shape[1:])
         bound = 1 / math.sqrt(fan_in)
         self.w = torch.nn.Parameter(torch.empty(w_shape).uniform_(-bound, bound))
@@ -99,10 +103,11 @@ class SNLayer(torch.nn.Module):
 
     def forward(self, x):
         with torch.no_grad():
-            v = self.op(self.u, self.w)
-            v = v / v.norm()
-            u = self.op_t(v, self.w)
-            self.u = u / u.norm()
+            for _ in range(self.power_iters):
+                v = self.op(self.u, self.w)
+                v = v / v.norm()
+                u = self.op_t(v, self.w)
+                self.u = u / u.norm()
             v = self.op(self.u, self.w)
             v = v / v.norm()
         sigma = (v * self.op(self.u, self.w)).sum()
@@ -157,10 +162,10 @@ def squeeze(x):
     return x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
 
 
-def conv_block(c, h, w, hidden):
-    return Residual([SNLayer((hidden, c, 3, 3), (1, c, h, w), True),
-                     SNLayer((hidden, hidden, 1, 1), (1, hidden, h, w), True),
-                     SNLayer((c, hidden, 3, 3), (1, hidden, h, w), True)])
+def conv_block(c, h, w, hidden, power_iters=1):
+    return Residual([SNLayer((hidden, c, 3, 3), (1, c, h, w), True, power_iters=power_iters),
+                     SNLayer((hidden, hidden, 1, 1), (1, hidden, h, w), True, power_iters=power_iters),
+                     SNLayer((c, hidden, 3, 3), (1, hidden, h, w), True, power_iters=power_iters)])
 
 
 class Toy(torch.nn.Module):
@@ -217,6 +222,48 @@ class Density(torch.nn.Module):
         return (-logp / (d * math.log(2))).mean() + 8
 
 
+class PaperDensity(torch.nn.Module):
+    """trainer.PaperMNISTDensity: MNIST padded to 32x32, logit transform
+    alpha = 1e-6, initial squeeze (4x16x16), 3 scales of 16 (ActNorm, conv
+    block hidden 512, 5 power iterations per layer and step) with half the
+    channels factored out between them (4x16x16, 8x8x8, 16x4x4), learned
+    diagonal Gaussian prior (a mean and log-std per latent dimension); the
+    step is timed at batch 2 (Adamax, as the preset)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scales = torch.nn.ModuleList()
+        for c, h in ((4, 16), (8, 8), (16, 4)):
+            layers = []
+            for _ in range(16):
+                layers += [ActNorm(c), conv_block(c, h, h, 512, power_iters=5)]
+            self.scales.append(torch.nn.ModuleList(layers))
+        self.mean = torch.nn.Parameter(torch.zeros(1024))
+        self.logstd = torch.nn.Parameter(torch.zeros(1024))
+
+    def loss(self, x):
+        a = 1e-6
+        y = a + (1 - 2 * a) * x
+        ld = (math.log(1 - 2 * a) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
+        h = squeeze(torch.log(y) - torch.log1p(-y))
+        zs = []
+        for s, layers in enumerate(self.scales):
+            if s > 0:
+                h = squeeze(h)
+            for l in layers:
+                h, l_ld = l(h)
+                ld = ld + l_ld
+            if s + 1 < len(self.scales):
+                z, h = h.chunk(2, dim=1)
+                zs.append(z.flatten(1))
+        zs.append(h.flatten(1))
+        z = torch.cat(zs, 1)
+        d = z.shape[1]
+        u = (z - self.mean) * torch.exp(-self.logstd)
+        logp = (-0.5 * (u * u) - self.logstd).sum(1) - 0.5 * d * math.log(2 * math.pi) + ld
+        return (-logp / (d * math.log(2))).mean() + 8
+
+
 class Classifier(torch.nn.Module):
     """trainer.SmallMNISTClassifier: 32x32 input, squeeze, 4 zero channels
     (8x16x16), 3 scales of 2 (ActNorm, conv block) with hidden 32, 64, 64
@@ -247,17 +294,21 @@ class Classifier(torch.nn.Module):
         return F.cross_entropy(logits, labels)
 
 
-def steps(reps):
+STEP_CASES = {
+    "toy": (Toy, lambda: (torch.randn(500, 2),), torch.optim.Adam),
+    "mnist-density": (Density, lambda: (torch.rand(64, 1, 28, 28) * 0.99 + 0.005,), torch.optim.Adam),
+    "mnist-classifier": (Classifier, lambda: (torch.rand(64, 1, 32, 32), torch.randint(0, 10, (64,))), torch.optim.Adam),
+    "paper-density": (PaperDensity, lambda: (torch.rand(2, 1, 32, 32) * 0.99 + 0.005,), torch.optim.Adamax),
+}
+
+
+def steps(reps, names):
     torch.manual_seed(1)
-    cases = [
-        ("toy", Toy, lambda: (torch.randn(500, 2),)),
-        ("mnist-density", Density, lambda: (torch.rand(64, 1, 28, 28) * 0.99 + 0.005,)),
-        ("mnist-classifier", Classifier, lambda: (torch.rand(64, 1, 32, 32), torch.randint(0, 10, (64,)))),
-    ]
-    for name, model_cls, batch in cases:
+    for name in names:
+        model_cls, batch, optim = STEP_CASES[name]
         t0 = time.perf_counter()
         model = model_cls()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        opt = optim(model.parameters(), lr=1e-3)
 
         def step():
             opt.zero_grad(set_to_none=True)
@@ -278,7 +329,8 @@ def main():
     if what == "conv":
         conv(30)
     elif what == "steps":
-        steps(10)
+        names = sys.argv[3].split(",") if len(sys.argv) > 3 else ["toy", "mnist-density", "mnist-classifier"]
+        steps(int(sys.argv[4]) if len(sys.argv) > 4 else 10, names)
     else:
         sys.exit(f"torch_ref: unknown benchmark {what!r}")
 

@@ -66,8 +66,7 @@ func (f *Func) Call(x *tensor.Dense) (*tensor.Dense, error) {
 
 // Run runs the machine on the current input without copying anything.
 func (f *Func) Run() error {
-	f.m.Reset()
-	if err := f.m.RunAll(); err != nil {
+	if err := Rerun(f.m); err != nil {
 		return errors.Wrap(err, "graph: running function")
 	}
 	return nil

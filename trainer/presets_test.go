@@ -11,7 +11,8 @@ import (
 
 // TestPaperPresets builds the paper's configurations, reports their
 // parameter counts, and (without -short) times one training step at a
-// small batch. CIFAR-10 runs on a tiny set in its binary format, since the
+// small batch (not of the paper CIFAR-10 density model, whose step needs
+// 3 GB). CIFAR-10 runs on a tiny set in its binary format, since the
 // real one cannot be downloaded here.
 func TestPaperPresets(t *testing.T) {
 	if testing.Short() {
@@ -58,6 +59,13 @@ func TestPaperPresets(t *testing.T) {
 				if nt.Learnable {
 					params += nt.Value.Shape().TotalSize()
 				}
+			}
+			if p.name == "paper CIFAR-10" {
+				// Its step holds every value of the gradient through the
+				// series, 3 GB at batch 2 (the suite's bound); the paper
+				// MNIST step above runs the same architecture.
+				t.Logf("%s: %d parameters, built in %v; step not run", p.name, params, built.Round(time.Millisecond))
+				return
 			}
 			st, err := tr.Step()
 			if err != nil {

@@ -90,10 +90,21 @@ func (t *Trainer) forwardFunc(n int) (*graph.Func, error) {
 	return f, nil
 }
 
+// evalMemoryBudget bounds the memory of the evaluation graph's values as
+// graph.ValueBytes counts them: its batch is lowered below
+// Config.EvalBatch when the configured one would hold more. The count errs
+// high (about 1.8 times the memory for the conv i-ResNets: it counts
+// outputs computed in place as copies), so the graph holds about 0.9 GB at
+// most; a small MNIST preset's training (which holds both graphs) peaks
+// near 1.5 GB. Of the presets it lowers the small hybrid's 500 (to 243)
+// and the paper ones'.
+var evalMemoryBudget int64 = 3 << 29 // 1.5 GiB; a variable for the tests
+
 // compiled is a graph built once and re-run.
 type compiled struct {
 	b      *graph.Builder
 	m      G.VM
+	bytes  int64         // graph.ValueBytes of the compiled graph
 	x      *tensor.Dense // the input batch, filled before each run
 	logp   *G.Node       // (N)
 	logDet *G.Node       // (N)
@@ -188,6 +199,17 @@ func (t *Trainer) build() error {
 	var err error
 	if t.eval, err = t.compile(t.cfg.EvalBatch, t.cfg.evalEstimator(), false); err != nil {
 		return errors.Wrap(err, "trainer: building the evaluation graph")
+	}
+	// Evaluate in batches sized to memory: a graph whose values exceed
+	// evalMemoryBudget is rebuilt at a proportionally smaller batch until
+	// it fits (the parameters, counted too, do not shrink with the batch,
+	// so a second rebuild may be needed), or at batch 1.
+	for bs := t.eval.x.Shape()[0]; t.eval.bytes > evalMemoryBudget && bs > 1; bs = t.eval.x.Shape()[0] {
+		fit := max(1, min(bs-1, int(int64(bs)*evalMemoryBudget/t.eval.bytes)))
+		t.eval.m.Close()
+		if t.eval, err = t.compile(fit, t.cfg.evalEstimator(), false); err != nil {
+			return errors.Wrap(err, "trainer: building the evaluation graph")
+		}
 	}
 	if t.src == nil { // inference: the evaluation graph holds every parameter
 		t.params = t.eval.b.Params()
@@ -302,10 +324,11 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 			roots = append(roots, c.loss)
 		}
 		c.logp, c.logDet = nil, nil
-		c.m = G.NewTapeMachine(b.Graph().ExactSubgraphRoots(roots...))
+		sub := b.Graph().ExactSubgraphRoots(roots...)
+		c.m, c.bytes = G.NewTapeMachine(sub), graph.ValueBytes(sub)
 		return c, nil
 	}
-	c.m = G.NewTapeMachine(b.Graph())
+	c.m, c.bytes = G.NewTapeMachine(b.Graph()), graph.ValueBytes(b.Graph())
 	return c, nil
 }
 
@@ -590,7 +613,7 @@ type evalResult struct {
 // evalPass runs the evaluation graph over points (n × size).
 func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 	var r evalResult
-	d, bs := t.cfg.dim(), t.cfg.EvalBatch
+	d, bs := t.cfg.dim(), t.eval.x.Shape()[0] // Config.EvalBatch or less (evalMemoryBudget)
 	if len(points)%d != 0 {
 		return r, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), d)
 	}
@@ -842,10 +865,7 @@ func (t *Trainer) Close() error {
 	return first
 }
 
-func run(m G.VM) error {
-	m.Reset()
-	return m.RunAll()
-}
+func run(m G.VM) error { return graph.Rerun(m) }
 
 func copyF32(dst *tensor.Dense, src []float64) {
 	d := dst.Data().([]float32)

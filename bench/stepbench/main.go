@@ -15,6 +15,21 @@
 //	            hidden 32, batch 64
 //	mnist-classifier  trainer.SmallMNISTClassifier (Neumann gradient, as
 //	            the preset trains)
+//	mnist-hybrid  the small MNIST hybrid preset (trainer.Preset: the
+//	            classifier's model without the zero channels, density and
+//	            classification loss)
+//	paper-density  trainer.PaperMNISTDensity at batch 2 (3 scales × 16
+//	            blocks, hidden 512, 5 power iterations, Neumann gradient)
+//
+// With -memory it also measures peak memory (Linux): "step_peak_mb", the
+// peak resident set size of building the trainer and running its steps, and
+// "eval_peak_mb", that of one held-out evaluation (trainer.Evaluate) of
+// -eval-batches batches of the preset's evaluation batch (the peak does not
+// grow with more batches), each phase started after a garbage collection
+// that returns freed memory to the system and a reset of the kernel's
+// high-water mark (/proc/self/clear_refs), so the two are separate; and
+// "heap_mb", the Go heap in use after the steps and a collection (what the
+// trainer holds).
 package main
 
 import (
@@ -23,6 +38,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -47,7 +63,20 @@ type result struct {
 	// per timed step (runtime.MemStats over all of them).
 	Allocs  float64 `json:"allocs"`
 	AllocMB float64 `json:"alloc_mb"`
+	// With -memory: peak resident megabytes of building and stepping, of
+	// one evaluation, and the live heap after the steps.
+	StepPeakMB float64 `json:"step_peak_mb,omitempty"`
+	EvalPeakMB float64 `json:"eval_peak_mb,omitempty"`
+	HeapMB     float64 `json:"heap_mb,omitempty"`
 }
+
+// memory, when set, makes run measure peak memory (see the command's
+// documentation); evalBatches is the number of evaluation batches then.
+var (
+	memory      bool
+	evalBatches int
+	memProfile  string
+)
 
 func config(name string) (trainer.Config, error) {
 	switch name {
@@ -65,6 +94,15 @@ func config(name string) (trainer.Config, error) {
 		return c, nil
 	case "mnist-classifier":
 		return trainer.SmallMNISTClassifier(""), nil
+	case "mnist-hybrid":
+		return trainer.Preset(trainer.SmallPreset, datasets.MNIST, trainer.Hybrid, "")
+	case "paper-density":
+		c := trainer.PaperMNISTDensity("")
+		c.BatchSize = 2
+		m := *c.Model.MultiScale
+		m.InitPowerIters = 5 // construction only (untimed), as TestPaperPresets
+		c.Model.MultiScale = &m
+		return c, nil
 	}
 	return trainer.Config{}, fmt.Errorf("unknown model %q", name)
 }
@@ -73,6 +111,9 @@ func main() {
 	models := flag.String("models", "toy,mnist-density,mnist-classifier", "comma-separated models")
 	steps := flag.Int("steps", 10, "timed steps per model")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (one model per profile)")
+	flag.BoolVar(&memory, "memory", false, "also measure peak resident memory of the steps and of one evaluation (Linux)")
+	flag.IntVar(&evalBatches, "eval-batches", 2, "with -memory: evaluation batches")
+	flag.StringVar(&memProfile, "memprofile", "", "with -memory: write a heap profile (allocations and memory in use) after the evaluation to this file")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -106,7 +147,41 @@ func main() {
 	}
 }
 
+// resetPeak collects garbage, returns freed memory to the system and resets
+// the kernel's high-water mark of the resident set size.
+func resetPeak() error {
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// peakMB returns the resident set size's high-water mark (VmHWM) in MB.
+func peakMB() (float64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
 func run(name string, cfg trainer.Config, steps int) (result, error) {
+	if memory {
+		if memProfile != "" {
+			runtime.MemProfileRate = 64 << 10
+		}
+		if err := resetPeak(); err != nil {
+			return result{}, err
+		}
+		cfg.EvalSize = evalBatches * cfg.EvalBatch
+	}
 	t0 := time.Now()
 	tr, err := trainer.New(cfg)
 	if err != nil {
@@ -134,8 +209,41 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 		ts[i] = float64(time.Since(t).Nanoseconds()) / 1e6
 	}
 	runtime.ReadMemStats(&m1)
+	if profileTo != nil {
+		pprof.StopCPUProfile()
+	}
 	sort.Float64s(ts)
-	return result{Name: name, Ms: ts[steps/2], BuildS: build,
+	r := result{Name: name, Ms: ts[steps/2], BuildS: build,
 		Allocs:  float64(m1.Mallocs-m0.Mallocs) / float64(steps),
-		AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps) / (1 << 20)}, nil
+		AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps) / (1 << 20)}
+	if memory {
+		var err error
+		if r.StepPeakMB, err = peakMB(); err != nil {
+			return r, err
+		}
+		if err := resetPeak(); err != nil {
+			return r, err
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		r.HeapMB = float64(ms.HeapAlloc) / (1 << 20)
+		if _, err := tr.Evaluate(); err != nil {
+			return r, err
+		}
+		if r.EvalPeakMB, err = peakMB(); err != nil {
+			return r, err
+		}
+		if memProfile != "" {
+			f, err := os.Create(memProfile)
+			if err != nil {
+				return r, err
+			}
+			defer f.Close()
+			runtime.GC() // the profile's memory in use is that of the last collection
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				return r, err
+			}
+		}
+	}
+	return r, nil
 }

@@ -1,0 +1,155 @@
+package graph
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// rerunGraph builds, on a fresh graph, a conv residual branch
+// g(x) = conv1x1(elu(conv3x3(x, w1) + b), w2) and the gradient of
+// f = Σ (vᵀJv − ½ vᵀJ²v) + Σ g(x)[:, 0]² (two VJPs, as the power series
+// builds them, and a slice) with respect to w1, b and w2: every kind of op
+// the training graph runs, in place (bias, activation, cotangent sums) and
+// not, and an accumulator (the slice's derivative).
+func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
+	t.Helper()
+	g := G.NewGraph()
+	node := func(name string, d *tensor.Dense) *G.Node {
+		return G.NewTensor(g, G.Float64, d.Dims(), G.WithShape(d.Shape()...), G.WithName(name), G.WithValue(d))
+	}
+	xn, vn, w1n, bn, w2n := node("x", x), node("v", v), node("w1", w1), node("b", b), node("w2", w2)
+	h := G.Must(Conv2d(xn, w1n, 1, 1))
+	h = G.Must(AddBias(h, bn))
+	h = G.Must(Activate(ELU, h))
+	gx := G.Must(Conv2d(h, w2n, 1, 0))
+	vj, err := VJP(G.Nodes{gx}, G.Nodes{vn}, G.Nodes{xn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vjj, err := VJP(G.Nodes{gx}, G.Nodes{vj[0]}, G.Nodes{xn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := G.Must(G.Sum(G.Must(G.HadamardProd(vj[0], vn))))
+	t2 := G.Must(G.Sum(G.Must(G.HadamardProd(vjj[0], vn))))
+	half := G.NewScalar(g, G.Float64, G.WithName("half"), G.WithValue(0.5))
+	f := G.Must(G.Sub(t1, G.Must(G.Mul(half, t2))))
+	// A slice of the output, whose derivative (gorgonia's sliceIncrOp)
+	// adds into a buffer that must start each run at zero.
+	t3 := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Slice(gx, nil, G.S(0, 1)))))))
+	f = G.Must(G.Add(f, t3))
+	one := G.NewScalar(g, G.Float64, G.WithName("one"), G.WithValue(1.0))
+	grads, err := VJP(G.Nodes{f}, G.Nodes{one}, G.Nodes{w1n, bn, w2n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(G.Nodes{f, gx, vjj[0]}, grads...)
+}
+
+// TestRerunMatchesReset runs the same graph, built twice, on changing
+// inputs with Rerun (registers kept) and with Reset then RunAll (fresh
+// outputs every run) and requires bit-identical results every run: an op
+// handed its own previous output must overwrite it, never accumulate into
+// it or read it. It also checks that Rerun does keep the registers: the
+// outputs of later runs are the tensors of the first.
+func TestRerunMatchesReset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	const n, c, hid = 3, 2, 5
+	shapes := [][]int{{n, c, 6, 6}, {n, c, 6, 6}, {hid, c, 3, 3}, {hid}, {c, hid, 1, 1}}
+	mk := func() []*tensor.Dense {
+		out := make([]*tensor.Dense, len(shapes))
+		for i, s := range shapes {
+			out[i] = tensor.New(tensor.WithShape(s...), tensor.Of(tensor.Float64))
+		}
+		return out
+	}
+	inA, inB := mk(), mk()
+	outA := rerunGraph(t, inA[0], inA[1], inA[2], inA[3], inA[4])
+	outB := rerunGraph(t, inB[0], inB[1], inB[2], inB[3], inB[4])
+	mA := G.NewTapeMachine(outA[0].Graph())
+	mB := G.NewTapeMachine(outB[0].Graph())
+	defer mA.Close()
+	defer mB.Close()
+	if registers(mA) == nil {
+		t.Fatal("Rerun cannot reach the tape machine's registers: it would reset them like Reset")
+	}
+	var first []*tensor.Dense
+	for run := range 4 {
+		for i := range inA {
+			a, b := inA[i].Data().([]float64), inB[i].Data().([]float64)
+			for j := range a {
+				a[j] = 0.5 * rng.NormFloat64()
+				b[j] = a[j]
+			}
+		}
+		if err := Rerun(mA); err != nil {
+			t.Fatal(err)
+		}
+		mB.Reset()
+		if err := mB.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range outA {
+			a, b := outA[i].Value(), outB[i].Value()
+			var ad, bd []float64
+			switch av := a.(type) {
+			case *tensor.Dense:
+				ad, bd = av.Data().([]float64), b.(*tensor.Dense).Data().([]float64)
+				if run == 0 {
+					first = append(first, av)
+				} else if kept := i == 3 || i == 5; kept && av != first[i] { // the filter gradients
+					t.Errorf("run %d: output %d (%v) is a new tensor: the registers were not kept", run, i, outA[i].Name())
+				}
+			default:
+				ad, bd = []float64{a.Data().(float64)}, []float64{b.Data().(float64)}
+				if run == 0 {
+					first = append(first, nil)
+				}
+			}
+			for j := range ad {
+				if ad[j] != bd[j] {
+					t.Fatalf("run %d: output %d (%v) element %d: Rerun %v, Reset %v", run, i, outA[i].Name(), j, ad[j], bd[j])
+				}
+			}
+		}
+	}
+}
+
+// countingVM records the calls Rerun makes on a VM that is not a tape
+// machine.
+type countingVM struct{ resets, runs int }
+
+func (m *countingVM) RunAll() error { m.runs++; return nil }
+func (m *countingVM) Reset()        { m.resets++ }
+func (m *countingVM) Close() error  { return nil }
+
+// TestRerunOtherVM resets and runs a VM that is not a tape machine.
+func TestRerunOtherVM(t *testing.T) {
+	m := &countingVM{}
+	if registers(m) != nil {
+		t.Fatal("registers found in a VM that is not a tape machine")
+	}
+	for range 2 {
+		if err := Rerun(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.resets != 2 || m.runs != 2 {
+		t.Fatalf("2 reruns: %d resets and %d runs", m.resets, m.runs)
+	}
+}
+
+// TestValueBytes counts every node's value once.
+func TestValueBytes(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, G.Float32, G.WithShape(3, 4), G.WithName("x"))
+	y := G.NewMatrix(g, G.Float32, G.WithShape(3, 4), G.WithName("y"))
+	s := G.Must(G.Sum(G.Must(G.Add(x, y))))
+	_ = s
+	if got, want := ValueBytes(g), int64(4*(12+12+12+1)); got != want {
+		t.Fatalf("ValueBytes = %d, want %d (two 3×4 inputs, their sum, a scalar)", got, want)
+	}
+}
