@@ -18,16 +18,19 @@ func TestEvalBatchSizedToMemory(t *testing.T) {
 		t.Fatalf("within the budget: evaluation batch %d, want the configured %d", got, cfg.EvalBatch)
 	}
 
-	defer func(b int64) { evalMemoryBudget = b }(evalMemoryBudget)
-	evalMemoryBudget = full.eval.bytes / 5
-	small := newTrainer(t, cfg)
+	budget := full.eval.bytes / 5
+	small, err := New(cfg, WithEvalMemory(budget))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
 	steps(t, small, 3)
 	bs := small.eval.x.Shape()[0]
 	if bs >= cfg.EvalBatch/4 || bs < 1 {
 		t.Fatalf("a fifth of the memory: evaluation batch %d of %d", bs, cfg.EvalBatch)
 	}
-	if small.eval.bytes > evalMemoryBudget {
-		t.Errorf("the rebuilt graph holds %d bytes, over the budget %d", small.eval.bytes, evalMemoryBudget)
+	if small.eval.bytes > budget {
+		t.Errorf("the rebuilt graph holds %d bytes, over the budget %d", small.eval.bytes, budget)
 	}
 
 	pts := make([]float64, 2*301) // not a whole number of either batch

@@ -92,18 +92,41 @@ func (l *Limits) names() []string {
 	return n
 }
 
-// An Option changes how New, Load and Open build a trainer.
+// An Option changes how New, Load and Open build a trainer: WithLimits,
+// WithEvalMemory.
 type Option func(*options)
 
 type options struct {
-	limits Limits
+	limits     Limits
+	evalMemory int64
+}
+
+// DefaultEvalMemory is the default budget of the evaluation graph's values
+// (WithEvalMemory): 1.5 GiB.
+const DefaultEvalMemory = 3 << 29
+
+// WithEvalMemory sets the budget, in bytes, of the values the evaluation
+// graph holds, as graph.ValueBytes counts them: a graph of Config.EvalBatch
+// samples that would hold more is built at a proportionally smaller batch
+// (evaluation then runs in more batches; the numbers do not change). The
+// count errs high (about 1.8 times the memory for the conv i-ResNets: it
+// counts outputs computed in place as copies), so the default holds about
+// 0.9 GB at most; of the presets it lowers the small hybrid's batch of 500
+// (to 243) and the paper ones'. A value ≤ 0 means DefaultEvalMemory.
+func WithEvalMemory(bytes int64) Option {
+	return func(o *options) {
+		if bytes <= 0 {
+			bytes = DefaultEvalMemory
+		}
+		o.evalMemory = bytes
+	}
 }
 
 // WithLimits replaces DefaultLimits; zero fields keep their default.
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l.WithDefaults() } }
 
 func buildOptions(opts []Option) options {
-	o := options{limits: DefaultLimits()}
+	o := options{limits: DefaultLimits(), evalMemory: DefaultEvalMemory}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -22,13 +22,14 @@ import (
 // A Trainer owns a model, its training and evaluation graphs (each built
 // once), the optimizer and every random choice of a run.
 type Trainer struct {
-	cfg    Config
-	limits Limits
-	model  Model
-	flow   blocks.Flow
-	src    datasets.Source
-	trunk  Trunk                  // the model, when a head reads its features
-	head   *blocks.ClassifierHead // classification and hybrid tasks only
+	cfg        Config
+	limits     Limits
+	evalMemory int64 // budget of the evaluation graph's values, bytes
+	model      Model
+	flow       blocks.Flow
+	src        datasets.Source
+	trunk      Trunk                  // the model, when a head reads its features
+	head       *blocks.ClassifierHead // classification and hybrid tasks only
 
 	pcg *rand.PCG // the run's random source; its state is checkpointed
 	rng *rand.Rand
@@ -90,16 +91,6 @@ func (t *Trainer) forwardFunc(n int) (*graph.Func, error) {
 	return f, nil
 }
 
-// evalMemoryBudget bounds the memory of the evaluation graph's values as
-// graph.ValueBytes counts them: its batch is lowered below
-// Config.EvalBatch when the configured one would hold more. The count errs
-// high (about 1.8 times the memory for the conv i-ResNets: it counts
-// outputs computed in place as copies), so the graph holds about 0.9 GB at
-// most; a small MNIST preset's training (which holds both graphs) peaks
-// near 1.5 GB. Of the presets it lowers the small hybrid's 500 (to 243)
-// and the paper ones'.
-var evalMemoryBudget int64 = 3 << 29 // 1.5 GiB; a variable for the tests
-
 // compiled is a graph built once and re-run.
 type compiled struct {
 	b      *graph.Builder
@@ -160,7 +151,7 @@ func construct(cfg Config, withData bool, o options) (*Trainer, error) {
 		return nil, errors.Errorf("trainer: training runs in float32, got %v", cfg.dtype())
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0x1e5e7)
-	t := &Trainer{cfg: cfg, limits: o.limits, pcg: pcg, rng: rand.New(pcg)}
+	t := &Trainer{cfg: cfg, limits: o.limits, evalMemory: o.evalMemory, pcg: pcg, rng: rand.New(pcg)}
 	if t.model, err = cfg.Model.build(t.rng); err != nil {
 		return nil, err
 	}
@@ -201,11 +192,11 @@ func (t *Trainer) build() error {
 		return errors.Wrap(err, "trainer: building the evaluation graph")
 	}
 	// Evaluate in batches sized to memory: a graph whose values exceed
-	// evalMemoryBudget is rebuilt at a proportionally smaller batch until
+	// the budget (WithEvalMemory) is rebuilt at a proportionally smaller batch until
 	// it fits (the parameters, counted too, do not shrink with the batch,
 	// so a second rebuild may be needed), or at batch 1.
-	for bs := t.eval.x.Shape()[0]; t.eval.bytes > evalMemoryBudget && bs > 1; bs = t.eval.x.Shape()[0] {
-		fit := max(1, min(bs-1, int(int64(bs)*evalMemoryBudget/t.eval.bytes)))
+	for bs := t.eval.x.Shape()[0]; t.eval.bytes > t.evalMemory && bs > 1; bs = t.eval.x.Shape()[0] {
+		fit := max(1, min(bs-1, int(int64(bs)*t.evalMemory/t.eval.bytes)))
 		t.eval.m.Close()
 		if t.eval, err = t.compile(fit, t.cfg.evalEstimator(), false); err != nil {
 			return errors.Wrap(err, "trainer: building the evaluation graph")
@@ -613,7 +604,7 @@ type evalResult struct {
 // evalPass runs the evaluation graph over points (n × size).
 func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 	var r evalResult
-	d, bs := t.cfg.dim(), t.eval.x.Shape()[0] // Config.EvalBatch or less (evalMemoryBudget)
+	d, bs := t.cfg.dim(), t.eval.x.Shape()[0] // Config.EvalBatch or less (WithEvalMemory)
 	if len(points)%d != 0 {
 		return r, errors.Errorf("trainer: %d coordinates are not a whole number of %d-D points", len(points), d)
 	}
