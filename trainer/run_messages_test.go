@@ -97,14 +97,16 @@ func TestResumedBarCountsThisSession(t *testing.T) {
 func TestLogLineSaysWhatItShows(t *testing.T) {
 	nll, se := 3.2, 0.01
 	for _, c := range []struct {
-		unconstrained, ema bool
-		want, not          []string
+		unconstrained, ema, normalized bool
+		want, not                      []string
 	}{
-		{false, true, []string{"raw max σ̂ 3.700 (used as ≤ 0.9)", "[EMA weights]"}, nil},
-		{true, false, []string{"max σ̂ 3.700 (no normalization)"}, []string{"EMA", "≤"}},
+		{false, true, true, []string{"raw max σ̂ 3.700 (used as ≤ 0.9)", "[EMA weights]"}, nil},
+		{true, false, true, []string{"max σ̂ 3.700 (no normalization)"}, []string{"EMA", "≤"}},
+		// Another family (Glow, say) has no spectral norms: no σ̂ column.
+		{false, false, false, []string{"loss 3.3000", "ms/step"}, []string{"σ̂"}},
 	} {
 		var out bytes.Buffer
-		p := &progress{w: &out, total: 10, start: time.Now(), coeff: 0.9, unconstrained: c.unconstrained, ema: c.ema}
+		p := &progress{w: &out, total: 10, start: time.Now(), coeff: 0.9, unconstrained: c.unconstrained, ema: c.ema, normalized: c.normalized}
 		p.report(Metric{Step: 5, Loss: 3.3, LR: 1e-3, MaxSigma: 3.7, TestNLL: &nll, TestNLLSE: &se})
 		for _, w := range c.want {
 			if !strings.Contains(out.String(), w) {
