@@ -186,6 +186,29 @@ class Toy(torch.nn.Module):
         return -logp.mean()
 
 
+def factored_latent(scales, x):
+    """The latent and log-det of a multi-scale density model: logit
+    transform (alpha = 1e-6), an initial squeeze, the scales' layers with a
+    squeeze before every scale but the first and half the channels
+    factored out after every scale but the last."""
+    a = 1e-6
+    y = a + (1 - 2 * a) * x
+    ld = (math.log(1 - 2 * a) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
+    h = squeeze(torch.log(y) - torch.log1p(-y))
+    zs = []
+    for s, layers in enumerate(scales):
+        if s > 0:
+            h = squeeze(h)
+        for l in layers:
+            h, l_ld = l(h)
+            ld = ld + l_ld
+        if s + 1 < len(scales):
+            z, h = h.chunk(2, dim=1)
+            zs.append(z.flatten(1))
+    zs.append(h.flatten(1))
+    return torch.cat(zs, 1), ld
+
+
 class Density(torch.nn.Module):
     """trainer.SmallMNISTDensity: initial squeeze (4x14x14), 2 scales of 4
     (ActNorm, conv block hidden 32), half the channels factored out between
@@ -201,22 +224,7 @@ class Density(torch.nn.Module):
             self.scales.append(torch.nn.ModuleList(layers))
 
     def loss(self, x):
-        a = 1e-6
-        y = a + (1 - 2 * a) * x
-        ld = (math.log(1 - 2 * a) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
-        h = squeeze(torch.log(y) - torch.log1p(-y))
-        zs = []
-        for s, layers in enumerate(self.scales):
-            if s > 0:
-                h = squeeze(h)
-            for l in layers:
-                h, l_ld = l(h)
-                ld = ld + l_ld
-            if s + 1 < len(self.scales):
-                z, h = h.chunk(2, dim=1)
-                zs.append(z.flatten(1))
-        zs.append(h.flatten(1))
-        z = torch.cat(zs, 1)
+        z, ld = factored_latent(self.scales, x)
         d = z.shape[1]
         logp = -0.5 * (z * z).sum(1) - 0.5 * d * math.log(2 * math.pi) + ld
         return (-logp / (d * math.log(2))).mean() + 8
@@ -242,22 +250,7 @@ class PaperDensity(torch.nn.Module):
         self.logstd = torch.nn.Parameter(torch.zeros(1024))
 
     def loss(self, x):
-        a = 1e-6
-        y = a + (1 - 2 * a) * x
-        ld = (math.log(1 - 2 * a) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
-        h = squeeze(torch.log(y) - torch.log1p(-y))
-        zs = []
-        for s, layers in enumerate(self.scales):
-            if s > 0:
-                h = squeeze(h)
-            for l in layers:
-                h, l_ld = l(h)
-                ld = ld + l_ld
-            if s + 1 < len(self.scales):
-                z, h = h.chunk(2, dim=1)
-                zs.append(z.flatten(1))
-        zs.append(h.flatten(1))
-        z = torch.cat(zs, 1)
+        z, ld = factored_latent(self.scales, x)
         d = z.shape[1]
         u = (z - self.mean) * torch.exp(-self.logstd)
         logp = (-0.5 * (u * u) - self.logstd).sum(1) - 0.5 * d * math.log(2 * math.pi) + ld
