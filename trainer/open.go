@@ -1,8 +1,6 @@
 package trainer
 
 import (
-	"slices"
-
 	"github.com/iresnet/iresnet/blocks"
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/graph"
@@ -246,12 +244,9 @@ func (m *Trained) HeldOut(n int) (datasets.HeldOut, error) {
 			return firstHeldOut(h, n, d), nil
 		}
 	}
-	src, err := cfg.Data.Open(cfg.Seed, n)
+	src, err := cfg.openData(n)
 	if err != nil {
 		return datasets.HeldOut{}, errors.Wrap(err, "trainer: reading the held-out data")
-	}
-	if got, want := src.Shape(), cfg.Model.inputShape(); !slices.Equal(got, want) {
-		return datasets.HeldOut{}, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", cfg.Data.Name, cfg.Data.Pad, got, want)
 	}
 	return firstHeldOut(src.HeldOut(), n, d), nil
 }

@@ -156,11 +156,8 @@ func construct(cfg Config, withData bool, o options) (*Trainer, error) {
 		return nil, err
 	}
 	if withData {
-		if t.src, err = cfg.Data.Open(cfg.Seed, cfg.EvalSize); err != nil {
+		if t.src, err = cfg.openData(cfg.EvalSize); err != nil {
 			return nil, err
-		}
-		if got, want := t.src.Shape(), cfg.Model.inputShape(); !slices.Equal(got, want) {
-			return nil, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", cfg.Data.Name, cfg.Data.Pad, got, want)
 		}
 	}
 	if cfg.Objective.Task != Density {
@@ -183,6 +180,20 @@ func construct(cfg Config, withData bool, o options) (*Trainer, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// openData opens the configured data source with evalSize held-out points
+// and checks that its samples have the shape the model takes (a test split
+// of other-shaped images is an error, not a silent reshape).
+func (c Config) openData(evalSize int) (datasets.Source, error) {
+	src, err := c.Data.Open(c.Seed, evalSize)
+	if err != nil {
+		return nil, err
+	}
+	if got, want := src.Shape(), c.Model.inputShape(); !slices.Equal(got, want) {
+		return nil, errors.Errorf("trainer: %s samples (padding %d) have shape %v, the model takes %v", c.Data.Name, c.Data.Pad, got, want)
+	}
+	return src, nil
 }
 
 // build compiles the training and evaluation graphs and the optimizer.

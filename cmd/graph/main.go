@@ -137,7 +137,7 @@ Flags:
 			return errors.Wrap(err, "-act")
 		}
 		cfg.EvalSize, cfg.EvalBatch = 1, 1
-		tr, err := trainer.New(cfg)
+		tr, err := trainer.New(cfg, trainer.WithLimits(limits))
 		if err != nil {
 			return err
 		}

@@ -153,3 +153,13 @@ func TestFromCheckpointAndErrors(t *testing.T) {
 		t.Errorf("-blocks and -act with -checkpoint returned %v", err)
 	}
 }
+
+// TestLimitAppliesWithoutCheckpoint: -limit holds for the model cmd/graph
+// builds from its own flags as well as for a checkpoint's.
+func TestLimitAppliesWithoutCheckpoint(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"-blocks", "1", "-hidden", "4", "-terms", "5", "-limit", "terms=3", "-out", filepath.Join(t.TempDir(), "g"), "-format", "none"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "[1, 3]") {
+		t.Errorf("-terms 5 under -limit terms=3: %v", err)
+	}
+}
