@@ -71,22 +71,7 @@ func TestFeatureMap(t *testing.T) {
 			const n = 3
 			x := gaussian(tensor.Float64, rng, []int{n, in[0], in[1], in[2]})
 
-			b, err := graph.NewBuilder(tensor.Float64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			xn, err := b.Input("x", x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, _, err := m.Forward(b, xn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fm, err := m.FeatureMap(z)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, fm := featureGraph(t, m, x)
 			if want := (tensor.Shape{n, c.final[0], c.final[1], c.final[2]}); !fm.Shape().Eq(want) {
 				t.Fatalf("FeatureMap shape %v, want %v", fm.Shape(), want)
 			}
@@ -169,22 +154,7 @@ func TestGlowClassifierGradients(t *testing.T) {
 			x := gaussian(tensor.Float64, rng, []int{4, 1, 8, 8})
 			labels := []int{0, 2, 1, 2}
 
-			b, err := graph.NewBuilder(tensor.Float64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			xn, err := b.Input("x", x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, _, err := m.Forward(b, xn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			feat, err := m.FeatureMap(z)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, feat := featureGraph(t, m, x)
 			logits, err := head.Logits(b, feat)
 			if err != nil {
 				t.Fatal(err)
@@ -258,4 +228,26 @@ func TestGlowClassifierGradients(t *testing.T) {
 			t.Logf("largest relative gradient error %.3g", worst)
 		})
 	}
+}
+
+// featureGraph builds z = F(x) of the trunk m on a float64 graph and the
+// feature map a head reads from it.
+func featureGraph(t *testing.T, m *coupling.MultiScale, x *tensor.Dense) (b *graph.Builder, fm *G.Node) {
+	t.Helper()
+	b, err := graph.NewBuilder(tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xn, err := b.Input("x", x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _, err := m.Forward(b, xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fm, err = m.FeatureMap(z); err != nil {
+		t.Fatal(err)
+	}
+	return b, fm
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,20 +53,6 @@ func checkpoint(t *testing.T, cfg trainer.Config) string {
 	return dir
 }
 
-func decodePNG(t *testing.T, path string) (w, h int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img.Bounds().Dx(), img.Bounds().Dy()
-}
-
 // gridSize is the size of heatmap.ImageGrid's grid of n 8×8 images.
 func gridSize(n, cols, scale int) (w, h int) {
 	cols = min(cols, n)
@@ -100,11 +85,11 @@ func TestSamplesAndReconstructions(t *testing.T) {
 		}
 	}
 	dst1 := filepath.Join(run1, defaultOutDir)
-	w, h := decodePNG(t, filepath.Join(dst1, "samples.png"))
+	w, h := imagetest.PNGSize(t, filepath.Join(dst1, "samples.png"))
 	if ww, wh := gridSize(10, 8, 2); w < ww || h != wh+captionH(2) {
 		t.Errorf("samples.png is %d×%d, want width ≥ %d and height %d (grid and two caption lines)", w, h, ww, wh+captionH(2))
 	}
-	w, h = decodePNG(t, filepath.Join(dst1, reconFile))
+	w, h = imagetest.PNGSize(t, filepath.Join(dst1, reconFile))
 	if ww, wh := gridSize(5, 8, 2); w < ww || h != 2*wh+heatmap.Gap+captionH(2) {
 		t.Errorf("%s is %d×%d, want width ≥ %d and height %d (two grids, two caption lines)", reconFile, w, h, ww, 2*wh+heatmap.Gap+captionH(2))
 	}
@@ -122,7 +107,7 @@ func TestSamplesAndReconstructions(t *testing.T) {
 	if err := run(args, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	w, h = decodePNG(t, filepath.Join(dst, "samples_T0.7.png"))
+	w, h = imagetest.PNGSize(t, filepath.Join(dst, "samples_T0.7.png"))
 	if ww, wh := gridSize(3, 2, 1); w < ww || h != wh+captionH(2) {
 		t.Errorf("samples_T0.7.png is %d×%d, want width ≥ %d and height %d", w, h, ww, wh+captionH(2))
 	}
@@ -194,7 +179,7 @@ func TestToySamples(t *testing.T) {
 	if len(full) != defaultToySamples {
 		t.Errorf("samples.csv holds %d points, want the default %d", len(full), defaultToySamples)
 	}
-	if w, h := decodePNG(t, filepath.Join(dir, defaultOutDir, "samples.png")); w < 400 || h < 400 {
+	if w, h := imagetest.PNGSize(t, filepath.Join(dir, defaultOutDir, "samples.png")); w < 400 || h < 400 {
 		t.Errorf("samples.png is %d×%d, want a plot at least 400×400", w, h)
 	}
 	if err := run([]string{"-checkpoint", dir, "-n", "500", "-temperature", "0.5"}, &out, &errb); err != nil {
@@ -338,7 +323,7 @@ func TestCompareWithVanilla(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, stdout.String())
 				}
 			}
-			w, h := decodePNG(t, filepath.Join(out, compareFile))
+			w, h := imagetest.PNGSize(t, filepath.Join(out, compareFile))
 			gw, gh := gridSize(4, 8, 2)
 			// Three captioned grids: test images (one caption line), then
 			// each model's reconstructions (two lines), Gap apart.

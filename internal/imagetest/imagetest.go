@@ -3,7 +3,9 @@
 package imagetest
 
 import (
+	"image/png"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/iresnet/iresnet/datasets"
@@ -33,4 +35,20 @@ func TinyMNIST(t testing.TB) string {
 		}
 	}
 	return dir
+}
+
+// PNGSize decodes the PNG file at path and returns its width and height,
+// failing the test if it cannot.
+func PNGSize(t testing.TB, path string) (w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
 }

@@ -85,7 +85,7 @@ func TestImages(t *testing.T) {
 			}
 			// A row of four 8×8 test images above a row of four
 			// reconstructions (heatmap.Gap apart), under a two-line caption.
-			w, h := pngSize(t, filepath.Join(out, Reconstructions))
+			w, h := imagetest.PNGSize(t, filepath.Join(out, Reconstructions))
 			if grid := 4*8 + 3*heatmap.GridGap; w < grid || h != (2*15+4)+8+heatmap.Gap+8 {
 				t.Errorf("reconstructions.png is %d×%d", w, h)
 			}

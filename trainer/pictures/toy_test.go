@@ -2,7 +2,6 @@ package pictures
 
 import (
 	"context"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,25 +9,12 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/internal/imagetest"
 	"github.com/iresnet/iresnet/internal/traintest"
 	"github.com/iresnet/iresnet/trainer"
 )
 
 func f64(v float64) *float64 { return &v }
-
-func pngSize(t *testing.T, path string) (w, h int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img.Bounds().Dx(), img.Bounds().Dy()
-}
 
 // TestToyCurves checks what the toy curves show: the training loss at the
 // logged steps (not the final evaluation line, which has none), the
@@ -94,7 +80,7 @@ func TestToySizes(t *testing.T) {
 		Panel:   {1290, 400},
 		Curves:  {800, 400},
 	} {
-		if w, h := pngSize(t, filepath.Join(dir, name)); w != want[0] || h != want[1] {
+		if w, h := imagetest.PNGSize(t, filepath.Join(dir, name)); w != want[0] || h != want[1] {
 			t.Errorf("%s is %d×%d, want %d×%d", name, w, h, want[0], want[1])
 		}
 	}
