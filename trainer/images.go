@@ -35,10 +35,6 @@ func (r Reconstruction) MaxPixelError() float64 {
 	return worst
 }
 
-// Iterations summarizes the fixed-point iterations of the inverse over the
-// residual blocks.
-func (r Reconstruction) Iterations() IterationSummary { return SummarizeIterations(r.Stats) }
-
 // IterationSummary summarizes the fixed-point iterations of an inverse
 // over its residual blocks.
 type IterationSummary struct {
@@ -49,9 +45,10 @@ type IterationSummary struct {
 	Residual float64 // largest final step over blocks
 }
 
-// SummarizeIterations summarizes per-block fixed-point stats, as a
-// Reconstruction holds them.
-func SummarizeIterations(stats map[string]blocks.FixedPointStats) IterationSummary {
+// Iterations summarizes the fixed-point iterations of the inverse over the
+// residual blocks (Stats).
+func (r Reconstruction) Iterations() IterationSummary {
+	stats := r.Stats
 	names := make([]string, 0, len(stats))
 	for k := range stats {
 		names = append(names, k)
