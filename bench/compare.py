@@ -10,7 +10,10 @@ the given build tags, then runs it and bench/torch_ref.py alternately,
 --rounds times each, on the same machine, and prints per kernel or model
 the median over rounds of each side's median time per call, the achieved
 GFLOP/s (kernels), the ratio Go / PyTorch (below 1: Go is faster) and, for
-steps, the Go side's heap allocations per step. --models picks the step
+steps, each side's CPU time per step (user and system, all threads: on a
+virtual machine it leaves out the time the host took away, which the wall
+times include; the share the host took during the runs is printed) and the
+Go side's heap allocations per step. --models picks the step
 models (comma-separated; default toy, mnist-density, mnist-classifier;
 paper-density is trainer.PaperMNISTDensity at batch 2) and --steps the timed
 steps per model and run (default 10). PyTorch runs with
@@ -32,6 +35,19 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
+
+def cpu_ticks():
+    """Returns (steal, total) clock ticks of all CPUs from /proc/stat, or
+    None where it is not readable (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]:
+    # guest time is already inside user and nice.
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
 
 
 def run_json(cmd, env):
@@ -65,6 +81,8 @@ def main():
         py_cmd += [args.models, str(args.steps)]
 
     times = {"go": {}, "torch": {}}
+    cpus = {"go": {}, "torch": {}}  # steps: CPU ms per step
+    ticks0 = cpu_ticks()
     flops = {}
     allocs = {}  # Go side: heap allocations and MB allocated per step
     order = []
@@ -75,20 +93,27 @@ def main():
                 if name not in order:
                     order.append(name)
                 times[side].setdefault(name, []).append(res["ms"])
+                if "cpu_ms" in res:
+                    cpus[side].setdefault(name, []).append(res["cpu_ms"])
                 if "gflops" in res:
                     flops[name] = res["gflops"] * res["ms"] * 1e6
                 if side == "go" and "allocs" in res:
                     allocs.setdefault(name, []).append((res["allocs"], res["alloc_mb"]))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
+    ticks1 = cpu_ticks()
     label = "Go" + (f" ({args.tags})" if args.tags else " (pure Go)")
     print(f"{args.rounds} alternating rounds, {args.threads} threads; median ms per call, ratio Go / PyTorch")
+    if ticks0 and ticks1 and ticks1[1] > ticks0[1]:
+        # On a virtual machine the host may run others on our CPUs; the
+        # share it took during the runs says how far to trust wall times.
+        print(f"CPU time taken by the host (steal) during the runs: {100 * (ticks1[0] - ticks0[0]) / (ticks1[1] - ticks0[1]):.0f}%")
     if flops:
         print(f"| kernel | {label} ms | GFLOP/s | PyTorch ms | GFLOP/s | Go / PyTorch |")
         print("| --- | --- | --- | --- | --- | --- |")
     else:
-        print(f"| step | {label} ms | PyTorch ms | Go / PyTorch |")
-        print("| --- | --- | --- | --- |")
+        print(f"| step | {label} ms | PyTorch ms | Go / PyTorch | {label} CPU ms | PyTorch CPU ms | CPU Go / PyTorch |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in order:
         g = statistics.median(times["go"][name])
         t = statistics.median(times["torch"][name])
@@ -96,7 +121,10 @@ def main():
             f = flops[name]
             print(f"| {name} | {g:.3f} | {f / g / 1e6:.0f} | {t:.3f} | {f / t / 1e6:.0f} | {g / t:.2f} |")
         else:
-            print(f"| {name} | {g:.1f} | {t:.1f} | {g / t:.2f} |")
+            gc = statistics.median(cpus["go"].get(name, [0]))
+            tc = statistics.median(cpus["torch"].get(name, [0]))
+            cr = f"{gc / tc:.2f}" if tc > 0 else "–"
+            print(f"| {name} | {g:.1f} | {t:.1f} | {g / t:.2f} | {gc:.1f} | {tc:.1f} | {cr} |")
     if allocs:
         print("Go heap allocations per step (median): " + "; ".join(
             f"{name} {statistics.median(a for a, _ in allocs[name]):.0f} ({statistics.median(m for _, m in allocs[name]):.0f} MB)"

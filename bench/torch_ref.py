@@ -4,6 +4,7 @@
 versions of the models of bench/stepbench (written here after the Go
 models' definitions in blocks/ and trainer/; see steps() below) and prints
 one JSON object per model: {"name", "ms" (median milliseconds per step),
+"cpu_ms" (the process's CPU time per step, the mean over the steps),
 "build_s" (seconds to build the model and run its first step)}; models is
 a comma-separated subset of toy, mnist-density, mnist-classifier (the
 default) and paper-density; steps (10 by default) is the number of timed
@@ -310,8 +311,10 @@ def steps(reps, names):
 
         step()
         build = time.perf_counter() - t0
+        c0 = time.process_time()
         ms = median_ms(step, 1, reps)
-        print(json.dumps({"name": name, "ms": ms, "build_s": build}), flush=True)
+        cpu = (time.process_time() - c0) * 1e3 / (reps + 1)  # the untimed warm-up step is in the interval too
+        print(json.dumps({"name": name, "ms": ms, "cpu_ms": cpu, "build_s": build}), flush=True)
 
 
 def main():

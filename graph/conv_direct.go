@@ -688,6 +688,17 @@ func tileOffs(offs *[4]int, taps []int, tk int) {
 // are dropped.
 func storeTile[T Float](dw, acc []T, o, ckk, to, tk int) {
 	lanes := len(acc) / 16
+	if acc32, ok := any(acc).([]float32); ok && avx512 && lanes == 16 {
+		var sums [16]float32 // sums[b·4 + a] is entry (a, b)
+		convasm.SumLanesF32(&acc32[0], &sums)
+		for a := 0; a < 4 && to*4+a < o; a++ {
+			row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
+			for b := 0; b < 4 && tk*4+b < ckk; b++ {
+				row[tk*4+b] = T(sums[b*4+a])
+			}
+		}
+		return
+	}
 	for a := 0; a < 4 && to*4+a < o; a++ {
 		row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
 		for b := 0; b < 4 && tk*4+b < ckk; b++ {

@@ -1,6 +1,7 @@
 // Command stepbench times training steps of this repository's models and
 // prints one JSON object per model: {"name": ..., "ms": median
-// milliseconds per step, "build_s": seconds to build the trainer and run
+// milliseconds per step, "cpu_ms": the process's CPU time per step,
+// "build_s": seconds to build the trainer and run
 // its first step, "allocs" and "alloc_mb": heap allocations and megabytes
 // allocated per timed step}. bench/compare.py runs it next to bench/torch_ref.py,
 // which times the same architectures in PyTorch.
@@ -56,8 +57,12 @@ import (
 var profileTo *os.File
 
 type result struct {
-	Name   string  `json:"name"`
-	Ms     float64 `json:"ms"`
+	Name string  `json:"name"`
+	Ms   float64 `json:"ms"`
+	// CPUMs is the process's CPU time (user and system, all threads) per
+	// timed step, the mean over them; on a shared virtual machine it does
+	// not count the time the host took away (steal), which Ms does.
+	CPUMs  float64 `json:"cpu_ms"`
 	BuildS float64 `json:"build_s"`
 	// Allocs and AllocMB are the heap allocations and megabytes allocated
 	// per timed step (runtime.MemStats over all of them).
@@ -201,6 +206,7 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 	ts := make([]float64, steps)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := cpuSeconds()
 	for i := range ts {
 		t := time.Now()
 		if _, err := tr.Step(); err != nil {
@@ -208,12 +214,13 @@ func run(name string, cfg trainer.Config, steps int) (result, error) {
 		}
 		ts[i] = float64(time.Since(t).Nanoseconds()) / 1e6
 	}
+	cpu := (cpuSeconds() - cpu0) * 1e3 / float64(steps)
 	runtime.ReadMemStats(&m1)
 	if profileTo != nil {
 		pprof.StopCPUProfile()
 	}
 	sort.Float64s(ts)
-	r := result{Name: name, Ms: ts[steps/2], BuildS: build,
+	r := result{Name: name, Ms: ts[steps/2], CPUMs: cpu, BuildS: build,
 		Allocs:  float64(m1.Mallocs-m0.Mallocs) / float64(steps),
 		AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps) / (1 << 20)}
 	if memory {

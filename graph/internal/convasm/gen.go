@@ -43,6 +43,7 @@ func main() {
 	elu(p)
 	eluOut(p)
 	addF32(p)
+	sumLanes(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -590,6 +591,51 @@ func addF32(p func(string, ...any)) {
 	p("\tDECQ CX")
 	p("\tJMP addloop1")
 	p("adddone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// sumLanes writes the lane-sum kernel: out[b·4 + a] = Σ_l acc[a·4 + b][l]
+// for the 16 accumulators of 16 float32 lanes that DotTileF32 leaves, by a
+// tree of shuffles and adds that halves the lanes per accumulator and
+// doubles the accumulators per register at each level (16 → 8 → 4 → 2 → 1
+// registers), instead of 240 scalar adds.
+func sumLanes(p func(string, ...any)) {
+	p("")
+	p("// func SumLanesF32(acc *float32, out *[16]float32)")
+	p("TEXT ·SumLanesF32(SB), NOSPLIT, $0-16")
+	p("\tMOVQ acc+0(FP), SI")
+	p("\tMOVQ out+8(FP), DI")
+	for i := 0; i < 16; i++ {
+		p("\tVMOVUPS %d(SI), Z%d", 64*i, i)
+	}
+	// Level 1: Z(2i), Z(2i+1) → Z(i): lanes 0–7 hold 8 partial sums of
+	// accumulator 2i, lanes 8–15 of 2i+1.
+	for i := 0; i < 8; i++ {
+		p("\tVSHUFF32X4 $0x44, Z%d, Z%d, Z16", 2*i+1, 2*i)
+		p("\tVSHUFF32X4 $0xEE, Z%d, Z%d, Z17", 2*i+1, 2*i)
+		p("\tVADDPS Z17, Z16, Z%d", i)
+	}
+	// Level 2: Z(2i), Z(2i+1) → Z(i): each 128-bit quarter q holds 4
+	// partial sums of accumulator 4i + q.
+	for i := 0; i < 4; i++ {
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z16", 2*i+1, 2*i)
+		p("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z17", 2*i+1, 2*i)
+		p("\tVADDPS Z17, Z16, Z%d", i)
+	}
+	// Level 3: Z0, Z1 → Z0 and Z2, Z3 → Z1: quarter q holds 2 partial
+	// sums of accumulator q, then 2 of 4 + q (8i + q and 8i + 4 + q).
+	for i := 0; i < 2; i++ {
+		p("\tVSHUFPS $0x44, Z%d, Z%d, Z16", 2*i+1, 2*i)
+		p("\tVSHUFPS $0xEE, Z%d, Z%d, Z17", 2*i+1, 2*i)
+		p("\tVADDPS Z17, Z16, Z%d", i)
+	}
+	// Level 4: quarter q holds the sums of accumulators q, 4 + q, 8 + q,
+	// 12 + q: lane 4q + j is accumulator 4j + q.
+	p("\tVSHUFPS $0x88, Z1, Z0, Z16")
+	p("\tVSHUFPS $0xDD, Z1, Z0, Z17")
+	p("\tVADDPS Z17, Z16, Z0")
+	p("\tVMOVUPS Z0, (DI)")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

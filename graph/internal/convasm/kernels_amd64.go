@@ -108,3 +108,10 @@ func EluOutF32(n int, y, d, e, out *float32, above, a, b float32)
 //
 //go:noescape
 func AddF32(n int, a, b, out *float32)
+
+// SumLanesF32 writes the lane sums of the 4 × 4 tile of 16-lane
+// accumulators that DotTileF32 leaves at acc, transposed: out[b·4 + a] is
+// the sum of the lanes of acc[a·4 + b]. It needs AVX512.
+//
+//go:noescape
+func SumLanesF32(acc *float32, out *[16]float32)

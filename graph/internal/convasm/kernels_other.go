@@ -79,3 +79,8 @@ func EluOutF32(n int, y, d, e, out *float32, above, a, b float32) {
 func AddF32(n int, a, b, out *float32) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// SumLanesF32 panics: there is no kernel on this architecture.
+func SumLanesF32(acc *float32, out *[16]float32) {
+	panic("convasm: no kernels on this architecture")
+}
