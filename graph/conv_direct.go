@@ -394,11 +394,17 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 		return
 	}
 	ckk := g.C * g.KH * g.KW
-	esz := int(unsafe.Sizeof(T(0)))
 	kv := p.qpad / dirVec[T]()
-	o4, k4 := (g.O+3)/4*4, (ckk+3)/4*4
+	o4 := (g.O + 3) / 4 * 4
 	xsz, osz := g.C*g.H*g.W, g.OH()*g.OW()
 	ds := o4 * p.qpad // elements of one image's dy on the padded grid
+	if g.KH == 1 && g.KW == 1 && g.Pad == 0 && p.qpad == osz && o4 == g.O {
+		// A 1×1 convolution whose grid is the image and whose rows
+		// fill the tiles reads x and dy in place: copying them (4 MB
+		// each at 64 × 32 × 16 × 16) costs more than the products.
+		filterGradTiles(p, g, ckk, kv, ds, x, dy, dw)
+		return
+	}
 	xp := getBuf[T](&p.imgs, g.N*p.xs)
 	dp := getBuf[T](&p.dys, g.N*ds)
 	defer putBuf(&p.imgs, xp)
@@ -419,6 +425,14 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 			}
 		}
 	})
+	filterGradTiles(p, g, ckk, kv, ds, xp, dp, dw)
+}
+
+// filterGradTiles computes dw from the padded images xp and the gridded
+// dy dp (ds elements per image), tile by tile in parallel.
+func filterGradTiles[T Float](p *directPlan, g ConvGeom, ckk, kv, ds int, xp, dp, dw []T) {
+	esz := int(unsafe.Sizeof(T(0)))
+	o4, k4 := (g.O+3)/4*4, (ckk+3)/4*4
 	// Images in chunks of about 256 KiB of padded data, so that a chunk
 	// stays in cache while a worker runs its tiles over it.
 	chunk := max(1, dirChunk/((p.xs+ds)*esz))
@@ -531,6 +545,21 @@ func batchChannel[T Float](p *directPlan, x, xb []T, nb, c int) {
 	g := p.g
 	hw := g.H * g.W
 	n := 0
+	if _, ok := any(x).([]float32); ok && avx512 && hw%16 == 0 && hw <= 256 {
+		// Eight images' planes at a time, a 16-pixel block per kernel
+		// pass, each pixel's 8 values stored where the table says.
+		var offs [256]int
+		for i := range hw {
+			offs[i] = ((i/g.W+g.Pad)*p.wp + i%g.W + g.Pad) * nb * 4
+		}
+		x32, xb32 := any(x).([]float32), any(xb).([]float32)
+		base := c * p.hp * p.wp * nb
+		for ; n+8 <= g.N; n += 8 {
+			_ = xb32[base+n+offs[hw-1]/4+7]
+			_ = x32[((n+7)*g.C+c)*hw+hw-1]
+			convasm.Transpose8OffsF32(&xb32[base+n], &offs[0], &x32[(n*g.C+c)*hw], g.C*hw*4, hw/16)
+		}
+	}
 	for ; n+8 <= g.N; n += 8 { // eight images' rows at a time, 8 contiguous stores per pixel
 		for yy := 0; yy < g.H; yy++ {
 			transpose8(xb[((c*p.hp+yy+g.Pad)*p.wp+g.Pad)*nb+n:], nb, x[(n*g.C+c)*hw+yy*g.W:], g.C*hw, g.W)
@@ -551,6 +580,16 @@ func batchChannel[T Float](p *directPlan, x, xb []T, nb, c int) {
 // apart) to the 8 rows of dst (ldd apart): dst[r·ldd + j] = src[j·lds + r],
 // the inverse of transpose8.
 func untranspose8[T Float](dst []T, ldd int, src []T, lds, cols int) {
+	if d32, ok := any(dst).([]float32); ok && avx512 && cols >= 16 {
+		blocks := cols / 16
+		_ = dst[7*ldd+blocks*16-1] // the kernel's last store, checked here
+		_ = src[(blocks*16-1)*lds+7]
+		convasm.Untranspose8F32(&d32[0], ldd*4, &any(src).([]float32)[0], lds*4, blocks)
+		if cols == blocks*16 {
+			return
+		}
+		dst, src, cols = dst[blocks*16:], src[blocks*16*lds:], cols-blocks*16
+	}
 	d0, d1, d2, d3 := dst[:cols], dst[ldd:][:cols], dst[2*ldd:][:cols], dst[3*ldd:][:cols]
 	d4, d5, d6, d7 := dst[4*ldd:][:cols], dst[5*ldd:][:cols], dst[6*ldd:][:cols], dst[7*ldd:][:cols]
 	for j := range cols {

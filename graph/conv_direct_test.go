@@ -14,7 +14,7 @@ import (
 // that are not a multiple of the forward tile's 8 or the kernel gradient's
 // 4, kernel sizes whose C·KH·KW is not a multiple of 4, padded grids that
 // are not a multiple of the tile width, images larger than a kernel
-// gradient chunk (several chunks per call), non-square kernels (no direct
+// gradient chunk (several chunks per call), 1×1 kernels read in place, non-square kernels (no direct
 // transposed convolution), wide padding, and batches of one.
 var directTestGeoms = []ConvGeom{
 	{N: 3, C: 16, H: 14, W: 14, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
@@ -27,6 +27,9 @@ var directTestGeoms = []ConvGeom{
 	{N: 5, C: 1, H: 3, W: 3, O: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 2, C: 7, H: 10, W: 10, O: 16, KH: 5, KW: 5, Stride: 1, Pad: 2},
 	{N: 3, C: 4, H: 12, W: 12, O: 64, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	// 1×1 with a grid of whole tiles in either type (64 positions), whose
+	// kernel gradient reads x and dy in place.
+	{N: 5, C: 6, H: 8, W: 8, O: 12, KH: 1, KW: 1, Stride: 1, Pad: 0},
 	// Small images, whose padded grid is mostly dropped positions.
 	{N: 64, C: 6, H: 4, W: 4, O: 10, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 37, C: 3, H: 2, W: 3, O: 17, KH: 3, KW: 3, Stride: 1, Pad: 1},

@@ -180,6 +180,16 @@ func packPanel[T Float](pa, src []T, ld, m, k int, trans bool, alpha T, p int) {
 // transpose8 writes the transpose of the 8 × cols matrix src (rows lds
 // apart) to dst (rows ldd apart): dst[j·ldd + r] = src[r·lds + j], r < 8.
 func transpose8[T Float](dst []T, ldd int, src []T, lds, cols int) {
+	if s32, ok := any(src).([]float32); ok && avx512 && cols >= 16 {
+		blocks := cols / 16
+		_ = dst[(blocks*16-1)*ldd+7] // the kernel's last store, checked here
+		_ = src[7*lds+blocks*16-1]
+		convasm.Transpose8F32(&any(dst).([]float32)[0], ldd*4, &s32[0], lds*4, blocks)
+		if cols == blocks*16 {
+			return
+		}
+		dst, src, cols = dst[blocks*16*ldd:], src[blocks*16:], cols-blocks*16
+	}
 	r0, r1, r2, r3 := src[:cols], src[lds:][:cols], src[2*lds:][:cols], src[3*lds:][:cols]
 	r4, r5, r6, r7 := src[4*lds:][:cols], src[5*lds:][:cols], src[6*lds:][:cols], src[7*lds:][:cols]
 	for j := range cols {

@@ -44,6 +44,9 @@ func main() {
 	eluOut(p)
 	addF32(p)
 	sumLanes(p)
+	transpose8(p, false)
+	transpose8(p, true)
+	untranspose8(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -636,6 +639,130 @@ func sumLanes(p func(string, ...any)) {
 	p("\tVSHUFPS $0xDD, Z1, Z0, Z17")
 	p("\tVADDPS Z17, Z16, Z0")
 	p("\tVMOVUPS Z0, (DI)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose4 writes the 4 × 4 transpose inside each 128-bit quarter of
+// Z(in)…Z(in+3) into Z(out)…Z(out+3): quarter q of Z(out+k) holds element
+// k of quarter q of Z(in), Z(in+1), Z(in+2), Z(in+3), in that order. It
+// uses Z28–Z31. The map is its own inverse.
+func transpose4(p func(string, ...any), in, out int) {
+	p("\tVUNPCKLPS Z%d, Z%d, Z28", in+1, in)
+	p("\tVUNPCKHPS Z%d, Z%d, Z29", in+1, in)
+	p("\tVUNPCKLPS Z%d, Z%d, Z30", in+3, in+2)
+	p("\tVUNPCKHPS Z%d, Z%d, Z31", in+3, in+2)
+	p("\tVSHUFPS $0x44, Z30, Z28, Z%d", out)
+	p("\tVSHUFPS $0xEE, Z30, Z28, Z%d", out+1)
+	p("\tVSHUFPS $0x44, Z31, Z29, Z%d", out+2)
+	p("\tVSHUFPS $0xEE, Z31, Z29, Z%d", out+3)
+}
+
+// transpose8 writes the kernel that moves an 8-row matrix to 8-element
+// columns, 16 columns per block: rows r of src (lds bytes apart) are
+// loaded into Z0–Z7, each half is transposed in 4 × 4 blocks (Z8–Z11 hold
+// rows 0–3 of columns 4q + k in quarter q of Z(8+k), Z12–Z15 rows 4–7),
+// and column j's two quarters are stored at dst + j·ldd and 16 bytes on,
+// or with offs at dst + offs[j] (Transpose8OffsF32).
+func transpose8(p func(string, ...any), offs bool) {
+	name, arg, lbl := "Transpose8F32", "ldd int", "t8"
+	if offs {
+		name, arg, lbl = "Transpose8OffsF32", "offs *int", "t8o"
+	}
+	p("")
+	p("// func %s(dst *float32, %s, src *float32, lds, blocks int)", name, arg)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVQ dst+0(FP), DI")
+	if offs {
+		p("\tMOVQ offs+8(FP), R8")
+	} else {
+		p("\tMOVQ ldd+8(FP), DX")
+	}
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ lds+24(FP), BX")
+	p("\tMOVQ blocks+32(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJZ %sdone", lbl)
+	p("%sblock:", lbl)
+	p("\tMOVQ SI, AX")
+	for r := 0; r < 8; r++ {
+		p("\tVMOVUPS (AX), Z%d", r)
+		if r < 7 {
+			p("\tADDQ BX, AX")
+		}
+	}
+	transpose4(p, 0, 8)
+	transpose4(p, 4, 12)
+	for j := 0; j < 16; j++ {
+		k, q := j%4, j/4
+		at, at16 := "(DI)", "16(DI)"
+		if offs {
+			p("\tMOVQ %d(R8), R9", 8*j)
+			at, at16 = "(DI)(R9*1)", "16(DI)(R9*1)"
+		}
+		if q == 0 {
+			p("\tVMOVUPS X%d, %s", 8+k, at)
+			p("\tVMOVUPS X%d, %s", 12+k, at16)
+		} else {
+			p("\tVEXTRACTF32X4 $%d, Z%d, %s", q, 8+k, at)
+			p("\tVEXTRACTF32X4 $%d, Z%d, %s", q, 12+k, at16)
+		}
+		if !offs {
+			p("\tADDQ DX, DI")
+		}
+	}
+	if offs {
+		p("\tADDQ $128, R8")
+	}
+	p("\tADDQ $64, SI")
+	p("\tDECQ CX")
+	p("\tJNZ %sblock", lbl)
+	p("%sdone:", lbl)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// untranspose8 writes the inverse of transpose8: 16 columns of 8 elements
+// (lds bytes apart) per block become 16 elements of each of 8 rows (ldd
+// bytes apart). Column j's halves are loaded into quarter j/4 of Z(j%4)
+// and Z(4 + j%4), and the 4 × 4 transposes (their own inverse) give the
+// rows in Z8–Z15.
+func untranspose8(p func(string, ...any)) {
+	p("")
+	p("// func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int)")
+	p("TEXT ·Untranspose8F32(SB), NOSPLIT, $0-40")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ ldd+8(FP), DX")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ lds+24(FP), BX")
+	p("\tMOVQ blocks+32(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJZ u8done")
+	p("u8block:")
+	for j := 0; j < 16; j++ {
+		k, q := j%4, j/4
+		if q == 0 {
+			p("\tVMOVUPS (SI), X%d", k)
+			p("\tVMOVUPS 16(SI), X%d", 4+k)
+		} else {
+			p("\tVINSERTF32X4 $%d, (SI), Z%d, Z%d", q, k, k)
+			p("\tVINSERTF32X4 $%d, 16(SI), Z%d, Z%d", q, 4+k, 4+k)
+		}
+		p("\tADDQ BX, SI")
+	}
+	transpose4(p, 0, 8)
+	transpose4(p, 4, 12)
+	p("\tMOVQ DI, AX")
+	for r := 0; r < 8; r++ {
+		p("\tVMOVUPS Z%d, (AX)", 8+r)
+		if r < 7 {
+			p("\tADDQ DX, AX")
+		}
+	}
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ u8block")
+	p("u8done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -115,3 +115,24 @@ func AddF32(n int, a, b, out *float32)
 //
 //go:noescape
 func SumLanesF32(acc *float32, out *[16]float32)
+
+// Transpose8F32 writes the transpose of the 8 × 16·blocks matrix src (rows
+// lds bytes apart) to dst (rows ldd bytes apart): element j of src's row r
+// goes to element r of dst's row j, 16 columns per block. It needs AVX512.
+//
+//go:noescape
+func Transpose8F32(dst *float32, ldd int, src *float32, lds, blocks int)
+
+// Transpose8OffsF32 is Transpose8F32 with the destination of each column
+// given by a table: column j (16·blocks of them) goes to dst + offs[j]
+// (bytes). It needs AVX512.
+//
+//go:noescape
+func Transpose8OffsF32(dst *float32, offs *int, src *float32, lds, blocks int)
+
+// Untranspose8F32 is the inverse of Transpose8F32: element r of src's row j
+// (rows lds bytes apart, 16·blocks of them) goes to element j of dst's row
+// r (8 rows, ldd bytes apart). It needs AVX512.
+//
+//go:noescape
+func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int)

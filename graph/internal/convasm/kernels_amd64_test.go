@@ -39,3 +39,63 @@ func TestSumLanesF32(t *testing.T) {
 		}
 	}
 }
+
+// TestTranspose8F32 moves 8 rows of 48 columns (three blocks) between
+// padded layouts both ways, checks every element against its index, and
+// checks that the padding between rows is left as it was.
+func TestTranspose8F32(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	const rows, cols, lds, ldd = 8, 48, 53, 11 // strides in elements
+	const guard = -7
+	src := make([]float32, rows*lds)
+	for i := range src {
+		src[i] = guard
+	}
+	for r := 0; r < rows; r++ {
+		for j := 0; j < cols; j++ {
+			src[r*lds+j] = float32(r*1000 + j)
+		}
+	}
+	dst := make([]float32, cols*ldd)
+	for i := range dst {
+		dst[i] = guard
+	}
+	Transpose8F32(&dst[0], ldd*4, &src[0], lds*4, cols/16)
+	for j := 0; j < cols; j++ {
+		for r := 0; r < ldd; r++ {
+			want := float32(guard)
+			if r < rows {
+				want = float32(r*1000 + j)
+			}
+			if got := dst[j*ldd+r]; got != want {
+				t.Fatalf("Transpose8F32: dst[%d][%d] = %g, want %g", j, r, got, want)
+			}
+		}
+	}
+	// The same columns through an offset table, in reverse order.
+	offs := make([]int, cols)
+	for j := range offs {
+		offs[j] = (cols - 1 - j) * ldd * 4
+	}
+	rev := make([]float32, cols*ldd)
+	Transpose8OffsF32(&rev[0], &offs[0], &src[0], lds*4, cols/16)
+	for j := 0; j < cols; j++ {
+		for r := 0; r < rows; r++ {
+			if got, want := rev[(cols-1-j)*ldd+r], float32(r*1000+j); got != want {
+				t.Fatalf("Transpose8OffsF32: column %d, row %d = %g, want %g", j, r, got, want)
+			}
+		}
+	}
+	back := make([]float32, rows*lds)
+	for i := range back {
+		back[i] = guard
+	}
+	Untranspose8F32(&back[0], lds*4, &dst[0], ldd*4, cols/16)
+	for i := range back {
+		if back[i] != src[i] {
+			t.Fatalf("Untranspose8F32: element %d (row %d, column %d) = %g, want %g", i, i/lds, i%lds, back[i], src[i])
+		}
+	}
+}

@@ -84,3 +84,18 @@ func AddF32(n int, a, b, out *float32) {
 func SumLanesF32(acc *float32, out *[16]float32) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// Transpose8F32 panics: there is no kernel on this architecture.
+func Transpose8F32(dst *float32, ldd int, src *float32, lds, blocks int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// Untranspose8F32 panics: there is no kernel on this architecture.
+func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// Transpose8OffsF32 panics: there is no kernel on this architecture.
+func Transpose8OffsF32(dst *float32, offs *int, src *float32, lds, blocks int) {
+	panic("convasm: no kernels on this architecture")
+}
