@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Rerun runs m's whole program again: m.Reset() then m.RunAll(), except
@@ -12,21 +13,30 @@ import (
 // every op of every run allocates (and zeroes) a fresh output while the
 // previous run's outputs stay bound to their nodes until they are
 // overwritten: a step allocated its whole tape anew, and a second run of a
-// machine held up to two tapes. The tape machine gives every node its own
-// output register (gorgonia's register allocator never shares one between
-// two nodes of differing lifetimes), so the register that a node finds at
-// the next run holds that node's own previous output, of the right shape
-// and dtype, which an op that implements gorgonia.UsePreallocDoer
-// overwrites in place (TestPreallocatedOutputsAreOverwritten checks that
+// machine held up to two tapes. With the registers kept, an op finds in
+// its output register the value the register's last writer left there,
+// which an op that implements gorgonia.UsePreallocDoer overwrites in place
+// when the shape fits (TestPreallocatedOutputsAreOverwritten checks that
 // every such op of this package ignores what is there); input registers
-// are reloaded from the nodes' values by the program itself. The
-// exception, accumulators, start empty as after Reset.
+// are reloaded from the nodes' values by the program itself.
+//
+// Registers that an Alloc instruction fills before its op writes them
+// need more care. The op after an Alloc may add into what is there
+// (gorgonia's sliceIncrOp, the derivative of slicing), so such a register
+// starts the run empty, as after Reset — unless the op is a matrix product
+// (gorgonia's linAlgBinOp: MatMul and MatVecMul call GEMM and GEMV with
+// β = 0, Outer zeroes its output first), which overwrites it. A product's
+// register is usually reused by later, smaller nodes, so what the run
+// left there is not the product's; Rerun puts the product's own previous
+// output (the value still bound to its node) back instead, so that the
+// Alloc finds it and allocates nothing — unless another register holds
+// that tensor too, whose writers would then share it.
 //
 // Another VM, or a tape machine whose layout this gorgonia version does not
 // have, is reset and run as before.
 func Rerun(m G.VM) error {
 	regs := registers(m)
-	fresh, ok := accumulators(m)
+	prog, ok := inspect(m)
 	if regs == nil || !ok {
 		m.Reset()
 		return m.RunAll()
@@ -35,9 +45,32 @@ func Rerun(m G.VM) error {
 	// the accumulators'.
 	saved := make([]G.Value, len(*regs))
 	copy(saved, *regs)
-	for _, r := range fresh {
+	for _, r := range prog.accumulators {
 		if r >= 0 && r < len(saved) {
 			saved[r] = nil
+		}
+	}
+	if g := prog.graph; g != nil && len(prog.products) > 0 {
+		held := make(map[uintptr]bool, len(saved))
+		for _, v := range saved {
+			if t, ok := v.(*tensor.Dense); ok && t.Size() > 0 {
+				held[t.Uintptr()] = true
+			}
+		}
+		for _, p := range prog.products {
+			n, ok := g.Node(p.node).(*G.Node)
+			if !ok || n == nil || p.reg < 0 || p.reg >= len(saved) {
+				continue
+			}
+			t, ok := n.Value().(*tensor.Dense)
+			if !ok || t.Size() == 0 || held[t.Uintptr()] {
+				continue
+			}
+			if cur, ok := saved[p.reg].(*tensor.Dense); ok && cur.Size() > 0 {
+				delete(held, cur.Uintptr())
+			}
+			saved[p.reg] = t
+			held[t.Uintptr()] = true
 		}
 	}
 	m.Reset()
@@ -46,24 +79,40 @@ func Rerun(m G.VM) error {
 	return m.RunAll()
 }
 
-// accumulators returns the registers of m's program that must start a run
-// empty: those an Alloc instruction fills (it reuses a register that
-// holds a value of the right shape without zeroing it, and the op after it
-// adds into it: gorgonia's sliceIncrOp, the derivative of slicing) and
-// those a sliceIncrOp writes. ok is false when the program's layout is not
-// the one this gorgonia version has.
-func accumulators(m G.VM) (regs []int, ok bool) {
+// program is what Rerun needs to know of a tape machine's program.
+type program struct {
+	// accumulators are the registers that must start a run empty: those
+	// an Alloc instruction fills for an op other than a matrix product,
+	// and those a sliceIncrOp writes.
+	accumulators []int
+	// products are the Alloc registers whose op is a matrix product, with
+	// the product's node.
+	products []product
+	graph    *G.ExprGraph // the program's graph, nil if not found
+}
+
+type product struct {
+	reg  int
+	node int64
+}
+
+// inspect reads m's program (see program). ok is false when m's layout
+// is not the one this gorgonia version has.
+func inspect(m G.VM) (prog program, ok bool) {
 	v := reflect.ValueOf(m)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return nil, false
+		return prog, false
 	}
 	p := v.Elem().FieldByName("p")
 	if !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() {
-		return nil, false
+		return prog, false
+	}
+	if g := p.Elem().FieldByName("g"); g.IsValid() && g.Type() == reflect.TypeFor[*G.ExprGraph]() && !g.IsNil() {
+		prog.graph = (*G.ExprGraph)(g.UnsafePointer())
 	}
 	ins := p.Elem().FieldByName("instructions")
 	if !ins.IsValid() || ins.Kind() != reflect.Slice {
-		return nil, false
+		return prog, false
 	}
 	writeTo := func(instr reflect.Value) (int, bool) {
 		w := instr.FieldByName("writeTo")
@@ -76,6 +125,7 @@ func accumulators(m G.VM) (regs []int, ok bool) {
 		}
 		return int(id.Int()), true
 	}
+	pending := map[int]int64{} // Alloc registers whose op has not come yet → the Alloc's node
 	for i := range ins.Len() {
 		instr := ins.Index(i)
 		if instr.Kind() == reflect.Interface {
@@ -85,32 +135,47 @@ func accumulators(m G.VM) (regs []int, ok bool) {
 			instr = instr.Elem()
 		}
 		if instr.Kind() != reflect.Struct {
-			return nil, false
+			return prog, false
 		}
 		switch instr.Type().Name() {
 		case "alloc":
+			r, ok := writeTo(instr)
+			id := instr.FieldByName("id")
+			if !ok || !id.IsValid() || !id.CanInt() {
+				return prog, false
+			}
+			pending[r] = id.Int()
 		case "execOp":
 			op := instr.FieldByName("op")
 			if !op.IsValid() || op.IsNil() {
-				return nil, false
+				return prog, false
 			}
 			t := op.Elem().Type()
 			if t.Kind() == reflect.Pointer {
 				t = t.Elem()
 			}
-			if t.Name() != "sliceIncrOp" {
-				continue
+			r, ok := writeTo(instr)
+			if !ok {
+				return prog, false
 			}
-		default:
-			continue
+			isGorgonia := t.PkgPath() == "gorgonia.org/gorgonia"
+			if node, allocated := pending[r]; allocated {
+				delete(pending, r)
+				if isGorgonia && t.Name() == "linAlgBinOp" {
+					prog.products = append(prog.products, product{r, node})
+				} else {
+					prog.accumulators = append(prog.accumulators, r)
+				}
+			}
+			if isGorgonia && t.Name() == "sliceIncrOp" {
+				prog.accumulators = append(prog.accumulators, r)
+			}
 		}
-		r, ok := writeTo(instr)
-		if !ok {
-			return nil, false
-		}
-		regs = append(regs, r)
 	}
-	return regs, true
+	for r := range pending { // an Alloc without its op: as before, empty
+		prog.accumulators = append(prog.accumulators, r)
+	}
+	return prog, true
 }
 
 // registers returns a pointer to the CPU registers of gorgonia's tape

@@ -13,8 +13,9 @@ import (
 // f = Σ (vᵀJv − ½ vᵀJ²v) + Σ g(x)[:, 0]² (two VJPs, as the power series
 // builds them, and a slice) with respect to w1, b and w2: every kind of op
 // the training graph runs, in place (bias, activation, cotangent sums) and
-// not, and an accumulator (the slice's derivative).
-func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
+// not, and an accumulator (the slice's derivative); and matrix products of
+// p (4 × 3), q (3 × 5) and r (3) and their gradients with respect to p, q.
+func rerunGraph(t *testing.T, x, v, w1, b, w2, p, q, r *tensor.Dense) (outs G.Nodes) {
 	t.Helper()
 	g := G.NewGraph()
 	node := func(name string, d *tensor.Dense) *G.Node {
@@ -41,12 +42,23 @@ func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
 	// adds into a buffer that must start each run at zero.
 	t3 := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Slice(gx, nil, G.S(0, 1)))))))
 	f = G.Must(G.Add(f, t3))
+	// Matrix products (gorgonia's linAlgBinOp, run into a register that an
+	// Alloc instruction fills and Rerun keeps): matrix × matrix, matrix ×
+	// vector and an outer product, and in the gradient their transposed
+	// forms.
+	pn, qn, rn := node("p", p), node("q", q), node("r", r)
+	mm := G.Must(G.Mul(pn, qn))
+	mv := G.Must(G.Mul(pn, rn))
+	op := G.Must(G.OuterProd(rn, rn))
+	for _, term := range []*G.Node{mm, mv, op} {
+		f = G.Must(G.Add(f, G.Must(G.Sum(G.Must(G.Square(term))))))
+	}
 	one := G.NewScalar(g, G.Float64, G.WithName("one"), G.WithValue(1.0))
-	grads, err := VJP(G.Nodes{f}, G.Nodes{one}, G.Nodes{w1n, bn, w2n})
+	grads, err := VJP(G.Nodes{f}, G.Nodes{one}, G.Nodes{w1n, bn, w2n, pn, qn})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(G.Nodes{f, gx, vjj[0]}, grads...)
+	return append(G.Nodes{f, gx, vjj[0], mm, mv, op}, grads...)
 }
 
 // TestRerunMatchesReset runs the same graph, built twice, on changing
@@ -58,7 +70,7 @@ func rerunGraph(t *testing.T, x, v, w1, b, w2 *tensor.Dense) (outs G.Nodes) {
 func TestRerunMatchesReset(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	const n, c, hid = 3, 2, 5
-	shapes := [][]int{{n, c, 6, 6}, {n, c, 6, 6}, {hid, c, 3, 3}, {hid}, {c, hid, 1, 1}}
+	shapes := [][]int{{n, c, 6, 6}, {n, c, 6, 6}, {hid, c, 3, 3}, {hid}, {c, hid, 1, 1}, {4, 3}, {3, 5}, {3}}
 	mk := func() []*tensor.Dense {
 		out := make([]*tensor.Dense, len(shapes))
 		for i, s := range shapes {
@@ -67,8 +79,8 @@ func TestRerunMatchesReset(t *testing.T) {
 		return out
 	}
 	inA, inB := mk(), mk()
-	outA := rerunGraph(t, inA[0], inA[1], inA[2], inA[3], inA[4])
-	outB := rerunGraph(t, inB[0], inB[1], inB[2], inB[3], inB[4])
+	outA := rerunGraph(t, inA[0], inA[1], inA[2], inA[3], inA[4], inA[5], inA[6], inA[7])
+	outB := rerunGraph(t, inB[0], inB[1], inB[2], inB[3], inB[4], inB[5], inB[6], inB[7])
 	mA := G.NewTapeMachine(outA[0].Graph())
 	mB := G.NewTapeMachine(outB[0].Graph())
 	defer mA.Close()
@@ -100,7 +112,7 @@ func TestRerunMatchesReset(t *testing.T) {
 				ad, bd = av.Data().([]float64), b.(*tensor.Dense).Data().([]float64)
 				if run == 0 {
 					first = append(first, av)
-				} else if kept := i == 3 || i == 5; kept && av != first[i] { // the filter gradients
+				} else if kept := i >= 3 && i != 7 && i != 9; kept && av != first[i] { // the products, the filter gradients, ∂f/∂q
 					t.Errorf("run %d: output %d (%v) is a new tensor: the registers were not kept", run, i, outA[i].Name())
 				}
 			default:
