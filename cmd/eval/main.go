@@ -63,8 +63,10 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/datasets"
+	"github.com/iresnet/iresnet/internal/console"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/pkg/errors"
+	"github.com/schollz/progressbar/v3"
 )
 
 func main() {
@@ -199,7 +201,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t.OnEvalBatch(evalProgress(stderr, len(held.Points)/dim(t.InputShape())))
+	points := len(held.Points) / dim(t.InputShape())
+	if console.IsTerminal(stderr) {
+		t.OnEvalBatch(evalBar(stderr, points))
+	} else {
+		t.OnEvalBatch(evalProgress(stderr, points))
+	}
 	rep, evalErr := evaluate(t, held, *recon, *powerIters, stderr)
 	rep.Checkpoint = path
 	if *asJSON {
@@ -299,6 +306,22 @@ func dim(shape []int) int {
 		d *= s
 	}
 	return d
+}
+
+// evalBar returns what the evaluation calls after each batch on a
+// terminal: a bar over the batches with the rate and the time left,
+// cleared when the last batch is done.
+func evalBar(w io.Writer, points int) func(done, total int) {
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if bar == nil {
+			bar = console.Bar(w, total, fmt.Sprintf("evaluating %d held-out points", points), "batches")
+		}
+		_ = bar.Set(done)
+		if done == total {
+			_ = bar.Finish()
+		}
+	}
 }
 
 // evalProgress returns what the evaluation calls after each batch: a line

@@ -435,3 +435,20 @@ func TestJSONWritesNonFiniteAsNull(t *testing.T) {
 		t.Errorf("JSON %s", s)
 	}
 }
+
+// TestEvalBar: on a terminal the evaluation shows a bar over its batches
+// with what it evaluates; it is drawn from the first batch on and finished
+// at the last.
+func TestEvalBar(t *testing.T) {
+	var w bytes.Buffer
+	report := evalBar(&w, 10000)
+	for done := 1; done <= 20; done++ {
+		report(done, 20)
+	}
+	out := w.String()
+	for _, want := range []string{"evaluating 10000 held-out points", "1/20", "batches"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bar output lacks %q:\n%q", want, out)
+		}
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/console"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/iresnet/iresnet/trainer/modelgraph"
 	"github.com/pkg/errors"
@@ -178,7 +179,10 @@ Flags:
 	fmt.Fprintf(stdout, "rendering %s with graphviz (%d nodes)…\n", *format, n)
 	start := time.Now()
 	var img bytes.Buffer
-	if err := graph.RenderDOT(dot.Bytes(), *format, &img); err != nil {
+	stop := renderProgress(stderr, fmt.Sprintf("graphviz: laying out %d nodes", n))
+	err = graph.RenderDOT(dot.Bytes(), *format, &img)
+	stop()
+	if err != nil {
 		if errors.Is(err, graph.ErrNoGraphviz) {
 			fmt.Fprintf(stderr, "graph: not rendering %s: %v\n", *format, err)
 			return nil
@@ -191,6 +195,32 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "wrote %s in %.1f s\n", rendered, time.Since(start).Seconds())
 	return nil
+}
+
+// renderProgress shows that graphviz is still at work until stop is
+// called: a spinner with the elapsed seconds on a terminal, elsewhere a
+// line every 30 s (a big graph takes minutes and graphviz says nothing).
+func renderProgress(w io.Writer, what string) (stop func()) {
+	if console.IsTerminal(w) {
+		return console.Spinner(w, what, 250*time.Millisecond)
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				fmt.Fprintf(w, "%s: still running after %v\n", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // nodeStmt matches a DOT node statement of graph.Builder.WriteDOT: an op or

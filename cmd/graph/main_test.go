@@ -163,3 +163,14 @@ func TestLimitAppliesWithoutCheckpoint(t *testing.T) {
 		t.Errorf("-terms 5 under -limit terms=3: %v", err)
 	}
 }
+
+// TestRenderProgressStops: off a terminal, renderProgress prints nothing
+// for a rendering shorter than its 30 s interval, and stop returns.
+func TestRenderProgressStops(t *testing.T) {
+	var w bytes.Buffer
+	stop := renderProgress(&w, "graphviz: laying out 12 nodes")
+	stop()
+	if w.Len() != 0 {
+		t.Errorf("a short rendering printed %q", w.String())
+	}
+}

@@ -34,10 +34,10 @@ import (
 
 	"github.com/iresnet/iresnet/datasets"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/console"
 	"github.com/iresnet/iresnet/trainer"
 	"github.com/iresnet/iresnet/trainer/pictures"
 	"github.com/pkg/errors"
-	"golang.org/x/term"
 )
 
 func main() {
@@ -279,7 +279,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Checkpoint:  o.ckptName,
 		Overwrite:   o.force,
 		Progress:    progress,
-		Interactive: isTerminal(stderr),
+		Interactive: console.IsTerminal(stderr),
 		TimeLimit:   o.timeLimit,
 	})
 	if err != nil {
@@ -449,11 +449,6 @@ func toyNames() string {
 		names = append(names, t.String())
 	}
 	return strings.Join(names, ", ")
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // stepText is " (step N)" for a known step, else "".
