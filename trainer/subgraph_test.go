@@ -44,3 +44,39 @@ func TestClassifySubgraphGradients(t *testing.T) {
 	}
 	t.Logf("largest relative difference %.3g", worst)
 }
+
+// TestClassifyReadsNoNoise: the classify task skips redrawing the
+// builder's noise inputs every step (noNoise), which is right only if its
+// compiled subgraph reads none of them; the test looks for each noise
+// input among the nodes the subgraph's roots depend on. A hybrid or
+// density trainer does read its probes.
+func TestClassifyReadsNoNoise(t *testing.T) {
+	for _, task := range []Task{Classify, Hybrid} {
+		cfg := imageConfig(imagetest.TinyMNIST(t))
+		cfg.Objective.Task = task
+		tr := newTrainer(t, cfg)
+		c := tr.train
+		roots := append(G.Nodes{c.logits, c.loss}, c.grads...)
+		if c.logp != nil {
+			roots = append(roots, c.logp)
+		}
+		used := map[*G.Node]bool{}
+		for _, n := range c.b.Graph().ExactSubgraphRoots(roots...).AllNodes() {
+			used[n] = true
+		}
+		reads := 0
+		for _, nz := range c.b.Noise() {
+			if used[nz.Node] {
+				reads++
+			}
+		}
+		switch {
+		case len(c.b.Noise()) == 0:
+			t.Fatalf("%v: the builder has no noise inputs: the test checks nothing", task)
+		case task == Classify && (reads > 0 || !c.noNoise):
+			t.Errorf("classify: the compiled graph reads %d of %d noise inputs (noNoise %v)", reads, len(c.b.Noise()), c.noNoise)
+		case task != Classify && (reads == 0 || c.noNoise):
+			t.Errorf("%v: the compiled graph reads %d of %d noise inputs (noNoise %v)", task, reads, len(c.b.Noise()), c.noNoise)
+		}
+	}
+}

@@ -103,6 +103,11 @@ type compiled struct {
 	grads  G.Nodes       // training graph only
 	logits *G.Node       // (N, classes); with a classifier head
 	onehot *tensor.Dense // (N, classes) labels input; with a classifier head
+	// noNoise says the compiled program reads none of b's noise inputs
+	// (classification compiles no log-det estimator), so runs skip
+	// redrawing them: a classifier step drew its probes for nothing
+	// (about 5% of the step).
+	noNoise bool
 }
 
 // StepStats reports one training step.
@@ -326,6 +331,7 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 			roots = append(roots, c.loss)
 		}
 		c.logp, c.logDet = nil, nil
+		c.noNoise = true
 		sub := b.Graph().ExactSubgraphRoots(roots...)
 		c.m, c.bytes = G.NewTapeMachine(sub), graph.ValueBytes(sub)
 		return c, nil
@@ -448,7 +454,9 @@ func (t *Trainer) Step() (StepStats, error) {
 	if err := t.model.UpdateSpectralNorms(t.cfg.PowerIters); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d: power iteration", st.Step)
 	}
-	t.train.b.Resample(t.rng)
+	if !t.train.noNoise {
+		t.train.b.Resample(t.rng)
+	}
 	if err := run(t.train.m); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
 	}
@@ -627,7 +635,9 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 		chunk := make([]float64, bs*d)
 		copy(chunk, points[lo*d:hi*d]) // a short last batch is zero-padded
 		copyF32(t.eval.x, chunk)
-		t.eval.b.Resample(rng)
+		if !t.eval.noNoise {
+			t.eval.b.Resample(rng)
+		}
 		if err := run(t.eval.m); err != nil {
 			return r, errors.Wrap(err, "trainer: evaluation")
 		}
