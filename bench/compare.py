@@ -17,7 +17,10 @@ Go side's heap allocations per step. --models picks the step
 models (comma-separated; default toy, mnist-density, mnist-classifier;
 paper-density is trainer.PaperMNISTDensity at batch 2) and --steps the timed
 steps per model and run (default 10). PyTorch runs with
-OMP_WAIT_POLICY=PASSIVE and --threads threads; Go with GOMAXPROCS=--threads.
+OMP_WAIT_POLICY=PASSIVE and --threads threads (OMP_NUM_THREADS,
+OPENBLAS_NUM_THREADS and MKL_NUM_THREADS too: Debian's PyTorch calls
+OpenBLAS for matrix products once it is installed); Go with
+GOMAXPROCS=--threads.
 
 The interpreter must import torch (Debian: apt-get install python3-torch);
 run the script with that interpreter. Other work on the machine shows in
@@ -73,7 +76,13 @@ def main():
         build += ["-tags", args.tags]
     subprocess.run(build + ["./bench/" + pkg], cwd=ROOT, check=True)
 
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMAXPROCS=str(args.threads))
+    # Every thread pool either side may use gets --threads: OpenMP's (PyTorch
+    # and oneDNN) and the BLAS's that PyTorch's matrix products call (Debian
+    # links libblas.so.3, OpenBLAS once libopenblas is installed, whose
+    # default is a thread per core: "1 thread" would otherwise run two).
+    n = str(args.threads)
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
+               MKL_NUM_THREADS=n, GOMAXPROCS=n)
     go_cmd = [gobin]
     py_cmd = [sys.executable, os.path.join(HERE, "torch_ref.py"), args.bench, str(args.threads)]
     if args.bench == "steps":
