@@ -103,6 +103,31 @@ func addInto[T Float](o, v []T) {
 	}
 }
 
+// addScalar writes o[j] = x[j] + v, on the AVX-512 kernel in float32.
+func addScalar[T Float](o, x []T, v T) {
+	x = x[:len(o)]
+	done := 0
+	if o32, ok := any(o).([]float32); ok && avx512 {
+		if done = len(o) &^ 15; done > 0 {
+			convasm.AddScalarF32(done, &any(x).([]float32)[0], float32(v), &o32[0])
+		}
+	}
+	for j := done; j < len(o); j++ {
+		o[j] = x[j] + v
+	}
+}
+
+// sumFast returns the sum of v: on the AVX-512 kernel in float32 (64
+// partial sums), with sum4 elsewhere.
+func sumFast[T Float](v []T) T {
+	if v32, ok := any(v).([]float32); ok && avx512 && len(v) >= 16 {
+		done := len(v) &^ 15
+		s := T(convasm.SumF32(done, &v32[0]))
+		return s + sum4(v[done:])
+	}
+	return sum4(v)
+}
+
 // sum4 returns the sum of v, accumulated in four partial sums so that the
 // adds do not wait on each other.
 func sum4[T Float](v []T) T {
@@ -135,7 +160,7 @@ func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
 		for ch := 0; ch < c; ch++ {
 			off := (b*c + ch) * inner
 			if sum {
-				out[ch] += sum4(in[off : off+inner])
+				out[ch] += sumFast(in[off : off+inner])
 				continue
 			}
 			v := in[ch]
@@ -289,9 +314,7 @@ func biasKernel[T Float](n, c, inner int, x, b, out []T) {
 			}
 			for ch, v := range b {
 				xs, os := xr[ch*inner:(ch+1)*inner], or[ch*inner:(ch+1)*inner]
-				for j, xv := range xs {
-					os[j] = xv + v
-				}
+				addScalar(os, xs, v)
 			}
 		}
 	}

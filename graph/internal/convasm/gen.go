@@ -47,6 +47,8 @@ func main() {
 	transpose8(p, false)
 	transpose8(p, true)
 	untranspose8(p)
+	addScalarF32(p)
+	sumF32(p)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -763,6 +765,88 @@ func untranspose8(p func(string, ...any)) {
 	p("\tDECQ CX")
 	p("\tJNZ u8block")
 	p("u8done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// addScalarF32 writes out[i] = x[i] + v, a vector at a time.
+func addScalarF32(p func(string, ...any)) {
+	p("")
+	p("// func AddScalarF32(n int, x *float32, v float32, out *float32)")
+	p("TEXT ·AddScalarF32(SB), NOSPLIT, $0-32")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tVBROADCASTSS v+16(FP), Z4")
+	p("\tMOVQ out+24(FP), DI")
+	p("\tSHRQ $4, CX")
+	p("asloop4:")
+	p("\tCMPQ CX, $4")
+	p("\tJLT asloop1")
+	for v := 0; v < 4; v++ {
+		p("\tVADDPS %d(SI), Z4, Z%d", 64*v, v)
+	}
+	for v := 0; v < 4; v++ {
+		p("\tVMOVUPS Z%d, %d(DI)", v, 64*v)
+	}
+	p("\tADDQ $256, SI")
+	p("\tADDQ $256, DI")
+	p("\tSUBQ $4, CX")
+	p("\tJMP asloop4")
+	p("asloop1:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ asdone")
+	p("\tVADDPS (SI), Z4, Z0")
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJMP asloop1")
+	p("asdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// sumF32 writes the sum of x[i] in four vector accumulators, added
+// together and then across their lanes at the end.
+func sumF32(p func(string, ...any)) {
+	p("")
+	p("// func SumF32(n int, x *float32) float32")
+	p("TEXT ·SumF32(SB), NOSPLIT, $0-20")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ x+8(FP), SI")
+	for v := 0; v < 4; v++ {
+		p("\tVXORPS Z%d, Z%d, Z%d", v, v, v)
+	}
+	p("\tSHRQ $4, CX")
+	p("sumloop4:")
+	p("\tCMPQ CX, $4")
+	p("\tJLT sumloop1")
+	for v := 0; v < 4; v++ {
+		p("\tVADDPS %d(SI), Z%d, Z%d", 64*v, v, v)
+	}
+	p("\tADDQ $256, SI")
+	p("\tSUBQ $4, CX")
+	p("\tJMP sumloop4")
+	p("sumloop1:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ sumreduce")
+	p("\tVADDPS (SI), Z0, Z0")
+	p("\tADDQ $64, SI")
+	p("\tDECQ CX")
+	p("\tJMP sumloop1")
+	p("sumreduce:")
+	p("\tVADDPS Z1, Z0, Z0")
+	p("\tVADDPS Z3, Z2, Z2")
+	p("\tVADDPS Z2, Z0, Z0")
+	p("\tVEXTRACTF32X8 $1, Z0, Y1")
+	p("\tVADDPS Y1, Y0, Y0")
+	p("\tVEXTRACTF128 $1, Y0, X1")
+	p("\tVADDPS X1, X0, X0")
+	p("\tVMOVHLPS X0, X0, X1")
+	p("\tVADDPS X1, X0, X0")
+	p("\tVSHUFPS $1, X0, X0, X1")
+	p("\tVADDSS X1, X0, X0")
+	p("\tVMOVSS X0, ret+16(FP)")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

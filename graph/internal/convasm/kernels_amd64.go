@@ -136,3 +136,15 @@ func Transpose8OffsF32(dst *float32, offs *int, src *float32, lds, blocks int)
 //
 //go:noescape
 func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int)
+
+// AddScalarF32 writes out[i] = x[i] + v for i < n rounded down to a
+// multiple of 16; out may be x. It needs AVX512.
+//
+//go:noescape
+func AddScalarF32(n int, x *float32, v float32, out *float32)
+
+// SumF32 returns the sum of x[i] for i < n rounded down to a multiple of
+// 16, accumulated in 64 lanes and then across them. It needs AVX512.
+//
+//go:noescape
+func SumF32(n int, x *float32) float32

@@ -1769,3 +1769,80 @@ u8block:
 u8done:
 	VZEROUPPER
 	RET
+
+// func AddScalarF32(n int, x *float32, v float32, out *float32)
+TEXT ·AddScalarF32(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VBROADCASTSS v+16(FP), Z4
+	MOVQ out+24(FP), DI
+	SHRQ $4, CX
+asloop4:
+	CMPQ CX, $4
+	JLT asloop1
+	VADDPS 0(SI), Z4, Z0
+	VADDPS 64(SI), Z4, Z1
+	VADDPS 128(SI), Z4, Z2
+	VADDPS 192(SI), Z4, Z3
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP asloop4
+asloop1:
+	TESTQ CX, CX
+	JZ asdone
+	VADDPS (SI), Z4, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP asloop1
+asdone:
+	VZEROUPPER
+	RET
+
+// func SumF32(n int, x *float32) float32
+TEXT ·SumF32(SB), NOSPLIT, $0-20
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	SHRQ $4, CX
+sumloop4:
+	CMPQ CX, $4
+	JLT sumloop1
+	VADDPS 0(SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	ADDQ $256, SI
+	SUBQ $4, CX
+	JMP sumloop4
+sumloop1:
+	TESTQ CX, CX
+	JZ sumreduce
+	VADDPS (SI), Z0, Z0
+	ADDQ $64, SI
+	DECQ CX
+	JMP sumloop1
+sumreduce:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VSHUFPS $1, X0, X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET

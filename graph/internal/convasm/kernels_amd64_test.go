@@ -99,3 +99,40 @@ func TestTranspose8F32(t *testing.T) {
 		}
 	}
 }
+
+// TestAddScalarAndSumF32 checks both kernels on lengths around their
+// unrolling (one vector, four, five) and that neither touches elements
+// past the last whole vector.
+func TestAddScalarAndSumF32(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{16, 64, 80, 272} {
+		x := make([]float32, n+16)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		out := make([]float32, n+16)
+		for i := range out {
+			out[i] = -99
+		}
+		AddScalarF32(n, &x[0], 0.25, &out[0])
+		for i := range out {
+			want := float32(-99)
+			if i < n {
+				want = x[i] + 0.25
+			}
+			if out[i] != want {
+				t.Fatalf("n=%d: AddScalarF32 out[%d] = %g, want %g", n, i, out[i], want)
+			}
+		}
+		var want float64
+		for _, v := range x[:n] {
+			want += float64(v)
+		}
+		if got := SumF32(n, &x[0]); float64(got)-want > 1e-4 || want-float64(got) > 1e-4 {
+			t.Fatalf("n=%d: SumF32 = %g, want %g", n, got, want)
+		}
+	}
+}

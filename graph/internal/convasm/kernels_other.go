@@ -99,3 +99,13 @@ func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int) {
 func Transpose8OffsF32(dst *float32, offs *int, src *float32, lds, blocks int) {
 	panic("convasm: no kernels on this architecture")
 }
+
+// AddScalarF32 panics: there is no kernel on this architecture.
+func AddScalarF32(n int, x *float32, v float32, out *float32) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// SumF32 panics: there is no kernel on this architecture.
+func SumF32(n int, x *float32) float32 {
+	panic("convasm: no kernels on this architecture")
+}
