@@ -83,6 +83,7 @@ type directPlan struct {
 	bimgs, bdys    sync.Pool // directFilterGradBatch's x and dy, zero where not written
 	cimgs          sync.Pool // directConvBatch's x, zero where not written
 	cys            sync.Pool // directConvBatch's output, any contents
+	flips          sync.Pool // directTranspose's flipped kernel, any contents
 }
 
 // getBuf returns a buffer of n elements of T from pool, or a new zeroed one.
@@ -380,7 +381,9 @@ func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns
 // into a forward one, on the direct kernels.
 func directTranspose[T Float](g, gf ConvGeom, dy, w, dx []T) {
-	wf := make([]T, len(w))
+	p := planFor[T](gf)
+	wf := getBuf[T](&p.flips, len(w)) // flipKernel writes all of it
+	defer putBuf(&p.flips, wf)
 	flipKernel(g, w, wf)
 	directConv(gf, dy, newConvWeights(wf, g.C, g.O*g.KH*g.KW), dx)
 }
@@ -730,6 +733,14 @@ func storeTile[T Float](dw, acc []T, o, ckk, to, tk int) {
 	if acc32, ok := any(acc).([]float32); ok && avx512 && lanes == 16 {
 		var sums [16]float32 // sums[b·4 + a] is entry (a, b)
 		convasm.SumLanesF32(&acc32[0], &sums)
+		if to*4+3 < o && tk*4+3 < ckk { // a whole tile, without the edge checks
+			dw32 := any(dw).([]float32)
+			for a := 0; a < 4; a++ {
+				row := dw32[(to*4+a)*ckk+tk*4:][:4]
+				row[0], row[1], row[2], row[3] = sums[a], sums[4+a], sums[8+a], sums[12+a]
+			}
+			return
+		}
 		for a := 0; a < 4 && to*4+a < o; a++ {
 			row := dw[(to*4+a)*ckk : (to*4+a+1)*ckk]
 			for b := 0; b < 4 && tk*4+b < ckk; b++ {

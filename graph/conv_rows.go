@@ -86,16 +86,31 @@ func flippedGeom(g ConvGeom) (ConvGeom, bool) {
 	return ConvGeom{N: g.N, C: g.O, H: g.OH(), W: g.OW(), O: g.C, KH: g.KH, KW: g.KW, Stride: 1, Pad: g.KH - 1 - g.Pad}, true
 }
 
-// flipKernel writes flip(w) (C, O, KH, KW) for w (O, C, KH, KW) into out.
+// flipKernel writes flip(w) (C, O, KH, KW) for w (O, C, KH, KW) into out,
+// every element of out. It writes out in order, row c at a time, reading
+// w's column c (a stride of C·KH·KW), and splits the rows over the cores
+// when the kernel is large: a transposed convolution of the paper presets
+// (512 → 512, 3 × 3, 9.4 MB in float32) flips its kernel at every call,
+// which took 17% of their training step when it ran in w's order on one
+// core.
 func flipKernel[T Float](g ConvGeom, w, out []T) {
 	kk := g.KH * g.KW
-	for o := 0; o < g.O; o++ {
-		for c := 0; c < g.C; c++ {
-			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
-			dst := out[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
-			for t, v := range src {
-				dst[kk-1-t] = v
+	_, _ = w[g.O*g.C*kk-1], out[g.O*g.C*kk-1]
+	rows := func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			dst := out[c*g.O*kk : (c+1)*g.O*kk]
+			for o := 0; o < g.O; o++ {
+				src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+				d := dst[o*kk : (o+1)*kk]
+				for t, v := range src {
+					d[kk-1-t] = v
+				}
 			}
 		}
 	}
+	if g.O*g.C*kk < actChunk {
+		rows(0, g.C)
+		return
+	}
+	parallelFor(g.C, rows)
 }
