@@ -89,10 +89,10 @@ func flippedGeom(g ConvGeom) (ConvGeom, bool) {
 // flipKernel writes flip(w) (C, O, KH, KW) for w (O, C, KH, KW) into out,
 // every element of out. It writes out in order, row c at a time, reading
 // w's column c (a stride of C·KH·KW), and splits the rows over the cores
-// when the kernel is large: a transposed convolution of the paper presets
-// (512 → 512, 3 × 3, 9.4 MB in float32) flips its kernel at every call,
-// which took 17% of their training step when it ran in w's order on one
-// core.
+// when the kernel is large: the transposed convolutions of the paper
+// presets (512 × 512 1×1 kernels, 3×3 ones between 512 and 4–16
+// channels) flip their kernels at every call, which took 17% of their
+// training step when it ran in w's order on one core.
 func flipKernel[T Float](g ConvGeom, w, out []T) {
 	kk := g.KH * g.KW
 	_, _ = w[g.O*g.C*kk-1], out[g.O*g.C*kk-1]
