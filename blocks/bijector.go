@@ -6,6 +6,7 @@ import (
 
 	"github.com/iresnet/iresnet/estimator"
 	"github.com/iresnet/iresnet/graph"
+	"github.com/iresnet/iresnet/internal/parallel"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -232,11 +233,28 @@ func (e *FailedBlocksError) Error() string {
 
 // UpdateSpectralNorms advances the power iteration of every block.
 func (c *Chain) UpdateSpectralNorms(iters int) error {
-	for i, bl := range c.blocks {
-		if u, ok := bl.(NormUpdater); ok {
-			if err := u.UpdateSpectralNorms(iters); err != nil {
-				return errors.Wrapf(err, "blocks: block %d", i)
-			}
+	return eachConcurrently(len(c.blocks), func(i int) error {
+		if u, ok := c.blocks[i].(NormUpdater); ok {
+			return errors.Wrapf(u.UpdateSpectralNorms(iters), "blocks: block %d", i)
+		}
+		return nil
+	})
+}
+
+// eachConcurrently runs f(0), …, f(n-1) spread over the cores, for work
+// items that share no state (the power iterations of different layers), and
+// returns the error of the lowest i that failed, so the error does not
+// depend on the order in which they ran.
+func eachConcurrently(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	parallel.For(n, 1, func(next func() (lo, hi int, ok bool)) {
+		for i, _, ok := next(); ok; i, _, ok = next() {
+			errs[i] = f(i)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -292,12 +292,9 @@ func (m *MultiScale) invert(y *tensor.Dense, failed *FailedBlocksError) (*tensor
 
 // UpdateSpectralNorms implements NormUpdater.
 func (m *MultiScale) UpdateSpectralNorms(iters int) error {
-	for i, sc := range m.scales {
-		if err := sc.UpdateSpectralNorms(iters); err != nil {
-			return errors.Wrapf(err, "blocks: scale %d", i)
-		}
-	}
-	return nil
+	return eachConcurrently(len(m.scales), func(i int) error {
+		return errors.Wrapf(m.scales[i].UpdateSpectralNorms(iters), "blocks: scale %d", i)
+	})
 }
 
 // InitFromBatch implements DataInitializer, pushing x through each scale

@@ -216,12 +216,11 @@ func (r *Residual) compiled(shape tensor.Shape) (*graph.Func, error) {
 
 // UpdateSpectralNorms runs iters power-iteration steps on every layer.
 func (r *Residual) UpdateSpectralNorms(iters int) error {
-	for _, l := range r.g.layers() {
-		if _, err := l.sn.Update(l.w, iters); err != nil {
-			return errors.Wrapf(err, "blocks: layer %s", l.name)
-		}
-	}
-	return nil
+	ls := r.g.layers()
+	return eachConcurrently(len(ls), func(i int) error {
+		_, err := ls[i].sn.Update(ls[i].w, iters)
+		return errors.Wrapf(err, "blocks: layer %s", ls[i].name)
+	})
 }
 
 // SpectralNorms returns each layer's current σ̂ and coefficient, keyed by

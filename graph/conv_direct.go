@@ -3,10 +3,10 @@ package graph
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/iresnet/iresnet/graph/internal/convasm"
+	"github.com/iresnet/iresnet/internal/parallel"
 )
 
 // directKernels reports whether the convolutions run on the direct
@@ -313,7 +313,7 @@ func directConv[T Float](g ConvGeom, x []T, cw convWeights[T], y []T) {
 	if workers := runtime.GOMAXPROCS(0); g.N < 2*workers {
 		grain = max(1, units/(4*workers))
 	}
-	dynamicFor(units, grain, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(units, grain, func(next func() (lo, hi int, ok bool)) {
 		buf := getBuf[T](&p.img, p.xs)
 		defer putBuf(&p.img, buf)
 		cur, img := -1, buf
@@ -340,42 +340,6 @@ func directConv[T Float](g ConvGeom, x []T, cw convWeights[T], y []T) {
 			}
 		}
 	})
-}
-
-// dynamicFor runs [0, n) in pieces of grain on up to GOMAXPROCS goroutines
-// (the calling one among them), each of which calls run once with next,
-// which hands out the next piece not yet taken until none is left. Workers
-// that get more CPU take more pieces, which keeps both busy when other
-// processes share the cores, and the calling goroutine waits only for
-// pieces that another worker took: a worker that has not started by the
-// time the pieces run out is not waited for (it finds none and returns).
-func dynamicFor(n, grain int, run func(next func() (lo, hi int, ok bool))) {
-	pieces := (n + grain - 1) / grain
-	var taken, finished atomic.Int64
-	workers := min(runtime.GOMAXPROCS(0), pieces)
-	all := make(chan struct{}) // closed when every piece is finished
-	worker := func() {
-		mine := int64(0)
-		run(func() (lo, hi int, ok bool) {
-			i := int(taken.Add(1)) - 1
-			if i >= pieces {
-				return 0, 0, false
-			}
-			mine++
-			return i * grain, min((i+1)*grain, n), true
-		})
-		// run has returned, so the pieces it took are finished.
-		if mine > 0 && finished.Add(mine) == int64(pieces) {
-			close(all)
-		}
-	}
-	for w := 1; w < workers; w++ {
-		go worker()
-	}
-	worker() // the calling goroutine is the first worker
-	if pieces > 0 {
-		<-all
-	}
 }
 
 // directTranspose is ConvTranspose for a convolution that flippedGeom turns
@@ -412,7 +376,7 @@ func directFilterGrad[T Float](g ConvGeom, x, dy, dw []T) {
 	dp := getBuf[T](&p.dys, g.N*ds)
 	defer putBuf(&p.imgs, xp)
 	defer putBuf(&p.dys, dp)
-	dynamicFor(g.N, max(1, g.N/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
+	parallel.For(g.N, max(1, g.N/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for n := lo; n < hi; n++ {
 				padImage(p, x[n*xsz:(n+1)*xsz], xp[n*p.xs:(n+1)*p.xs])
@@ -445,7 +409,7 @@ func filterGradTiles[T Float](p *directPlan, g ConvGeom, ckk, kv, ds int, xp, dp
 	nk := k4 / 4
 	tiles := (o4 / 4) * nk
 	grain := min(dirTiles, max(1, tiles/(4*runtime.GOMAXPROCS(0))))
-	dynamicFor(tiles, grain, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(tiles, grain, func(next func() (lo, hi int, ok bool)) {
 		acc := getBuf[T](&p.accs, dirTiles*16*dirVec[T]())
 		defer putBuf(&p.accs, acc)
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
@@ -487,7 +451,7 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 	db := getBuf[T](&p.bdys, o4*pos*nb)
 	defer putBuf(&p.bimgs, xb)
 	defer putBuf(&p.bdys, db)
-	dynamicFor(g.C+g.O, 1, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(g.C+g.O, 1, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for ch := lo; ch < hi; ch++ {
 				// Image by image, reading each channel's plane in order;
@@ -524,7 +488,7 @@ func directFilterGradBatch[T Float](p *directPlan, x, dy, dw []T) {
 	nk := k4 / 4
 	tiles := (o4 / 4) * nk
 	kv := p.ow * nb / vec
-	dynamicFor(tiles, min(dirTiles, max(1, tiles/(4*workers))), func(next func() (lo, hi int, ok bool)) {
+	parallel.For(tiles, min(dirTiles, max(1, tiles/(4*workers))), func(next func() (lo, hi int, ok bool)) {
 		var acc [16 * 16]T // one tile's accumulators, 16 entries of up to 16 lanes
 		var to4 [4]int
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
@@ -635,7 +599,7 @@ func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 	yb := getBuf[T](&p.cys, g.O*pos*nb)
 	defer putBuf(&p.cimgs, xb)
 	defer putBuf(&p.cys, yb)
-	dynamicFor(g.C, 1, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(g.C, 1, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for c := lo; c < hi; c++ {
 				batchChannel(p, x, xb, nb, c)
@@ -654,7 +618,7 @@ func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 	segs := []convasm.FwdSeg{{Mask: 1<<nr - 1}}
 	blocks := nb / nr
 	units := pos * blocks
-	dynamicFor(units, max(1, units/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
+	parallel.For(units, max(1, units/(4*runtime.GOMAXPROCS(0))), func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for u := lo; u < hi; u++ {
 				q, b := u/blocks, u%blocks
@@ -666,7 +630,7 @@ func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 			}
 		}
 	})
-	dynamicFor(g.O, 1, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(g.O, 1, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for o := lo; o < hi; o++ {
 				n := 0

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/iresnet/iresnet/graph/internal/convasm"
+	"github.com/iresnet/iresnet/internal/parallel"
 )
 
 // kernelBLAS is gonum's pure-Go BLAS with its matrix products Sgemm and
@@ -294,7 +295,7 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 		if small {
 			grain = np
 		}
-		dynamicFor(np, grain, func(next func() (lo, hi int, ok bool)) {
+		parallel.For(np, grain, func(next func() (lo, hi int, ok bool)) {
 			for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 				for p := lo; p < hi; p++ {
 					pack(p)
@@ -306,7 +307,7 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 		})
 		return
 	}
-	dynamicFor(np, max(1, np/workers), func(next func() (lo, hi int, ok bool)) {
+	parallel.For(np, max(1, np/workers), func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for p := lo; p < hi; p++ {
 				pack(p)
@@ -318,7 +319,7 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 	if small {
 		grain = units
 	}
-	dynamicFor(units, grain, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(units, grain, func(next func() (lo, hi int, ok bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			for u := lo; u < hi; u++ {
 				tile(u/np, u%np)

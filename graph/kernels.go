@@ -3,6 +3,7 @@ package graph
 import (
 	"runtime"
 
+	"github.com/iresnet/iresnet/internal/parallel"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -52,7 +53,7 @@ func splitRange(n int) (count, size int) {
 }
 
 // parallelChunks runs body(k, lo, hi) for the k-th of the count chunks that
-// splitRange(n) returned, concurrently, handed out as dynamicFor does (the
+// splitRange(n) returned, concurrently, handed out as parallel.For does (the
 // calling goroutine takes chunks too and waits only for those another
 // goroutine took); a single chunk runs on the calling goroutine.
 func parallelChunks(n, count, size int, body func(k, lo, hi int)) {
@@ -60,7 +61,7 @@ func parallelChunks(n, count, size int, body func(k, lo, hi int)) {
 		body(0, 0, n)
 		return
 	}
-	dynamicFor(count, 1, func(next func() (lo, hi int, ok bool)) {
+	parallel.For(count, 1, func(next func() (lo, hi int, ok bool)) {
 		for k, _, ok := next(); ok; k, _, ok = next() {
 			body(k, k*size, min((k+1)*size, n))
 		}

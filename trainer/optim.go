@@ -3,6 +3,7 @@ package trainer
 import (
 	"math"
 
+	"github.com/iresnet/iresnet/internal/parallel"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -15,15 +16,81 @@ type optimizer struct {
 	params []*tensor.Dense
 	m, v   []*tensor.Dense // first moment; second moment (Adam) or infinity norm (Adamax)
 	t      int             // updates applied
+	pieces []piece         // the parameters' elements as the cores share them
+}
+
+// pieceSize is the most elements of a parameter one worker updates at a
+// time: large enough that handing out a piece costs nothing next to its
+// work, small enough that the pieces of a model with one large tensor
+// spread over the cores.
+const pieceSize = 1 << 14
+
+// piece is the elements [lo, hi) of parameter param.
+type piece struct{ param, lo, hi int }
+
+// cutPieces cuts tensors of the given element counts into pieces of at
+// most size elements, in tensor then element order. The cut depends only on
+// the sizes, never on the number of cores, so sums combined piece by piece
+// in this order give the same bits on every machine.
+func cutPieces(sizes []int, size int) []piece {
+	var out []piece
+	for i, n := range sizes {
+		for lo := 0; lo < n; lo += size {
+			out = append(out, piece{i, lo, min(lo+size, n)})
+		}
+	}
+	return out
 }
 
 func newOptimizer(cfg Optim, params []*tensor.Dense) *optimizer {
 	o := &optimizer{cfg: cfg, params: params}
-	for _, p := range params {
+	sizes := make([]int, len(params))
+	for i, p := range params {
 		o.m = append(o.m, tensor.New(tensor.Of(p.Dtype()), tensor.WithShape(p.Shape()...)))
 		o.v = append(o.v, tensor.New(tensor.Of(p.Dtype()), tensor.WithShape(p.Shape()...)))
+		sizes[i] = p.Shape().TotalSize()
 	}
+	o.pieces = cutPieces(sizes, pieceSize)
 	return o
+}
+
+// forPieces runs body on every piece of the parameters, spread over the
+// cores.
+func (o *optimizer) forPieces(body func(k int, p piece)) {
+	parallel.For(len(o.pieces), 1, func(next func() (lo, hi int, ok bool)) {
+		for k, _, ok := next(); ok; k, _, ok = next() {
+			body(k, o.pieces[k])
+		}
+	})
+}
+
+// nonFinite reports the first NaN or infinity in a list of tensors: tensor
+// param, element at, value v.
+type nonFinite struct {
+	param, at int
+	v         float32
+}
+
+// firstNonFinite returns the first NaN or infinity of data[p.param] over
+// the pieces in order, checked in parallel; ok is false when there is none.
+func (o *optimizer) firstNonFinite(data func(param int) []float32) (nf nonFinite, found bool) {
+	bad := make([]int, len(o.pieces))
+	o.forPieces(func(k int, p piece) {
+		bad[k] = -1
+		for j, v := range data(p.param)[p.lo:p.hi] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				bad[k] = p.lo + j
+				return
+			}
+		}
+	})
+	for k, at := range bad {
+		if at >= 0 {
+			p := o.pieces[k]
+			return nonFinite{p.param, at, data(p.param)[at]}, true
+		}
+	}
+	return nonFinite{}, false
 }
 
 // lr returns the learning rate for update number t (1-based): linear
@@ -52,10 +119,18 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 	if len(grads) != len(o.params) {
 		return 0, 0, errors.Errorf("trainer: %d gradients for %d parameters", len(grads), len(o.params))
 	}
-	for _, g := range grads {
-		for _, v := range g {
-			norm += float64(v) * float64(v)
+	// The squared norm is summed piece by piece in parallel and the pieces'
+	// sums are added in order.
+	sq := make([]float64, len(o.pieces))
+	o.forPieces(func(k int, p piece) {
+		s := 0.0
+		for _, v := range grads[p.param][p.lo:p.hi] {
+			s += float64(v) * float64(v)
 		}
+		sq[k] = s
+	})
+	for _, s := range sq {
+		norm += s
 	}
 	norm = math.Sqrt(norm)
 	scale := 1.0
@@ -67,11 +142,13 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 	b1, b2, eps, wd := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps, o.cfg.WeightDecay
 	c1 := 1 - math.Pow(b1, float64(o.t))
 	c2 := 1 - math.Pow(b2, float64(o.t))
-	for i, p := range o.params {
-		pd := p.Data().([]float32)
+	o.forPieces(func(_ int, pc piece) {
+		i := pc.param
+		pd := o.params[i].Data().([]float32)
 		md := o.m[i].Data().([]float32)
 		vd := o.v[i].Data().([]float32)
-		for j, g32 := range grads[i] {
+		for j := pc.lo; j < pc.hi; j++ {
+			g32 := grads[i][j]
 			g := float64(g32)*scale + wd*float64(pd[j])
 			if o.cfg.Algorithm == SGD { // v ← β₁v + g; p ← p − lr·v (PyTorch's form of momentum)
 				m := b1*float64(md[j]) + g
@@ -94,6 +171,6 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 			}
 			pd[j] = float32(float64(pd[j]) - step)
 		}
-	}
+	})
 	return lr, norm, nil
 }

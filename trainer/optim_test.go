@@ -285,3 +285,98 @@ func TestClipNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestOptimizerPiecesMatchOnePass checks that cutting the parameters into
+// pieces that workers update concurrently changes nothing: the same Adam
+// updates, bit for bit, whether each tensor is one piece or pieces of 1 to
+// 4 elements (which cross no tensor boundary), and the same gradient norm
+// up to the order of the float64 additions. A piece that skipped, repeated
+// or misplaced elements, or a norm summed over a wrong range, would show.
+func TestOptimizerPiecesMatchOnePass(t *testing.T) {
+	p0 := [][]float32{{0.5, -1.5, 3, 0.125, -2}, {2}, {0.25, -0.75, 1, 1.5, -0.5, 0.75, 0.1}}
+	grads := [][][]float32{
+		{{0.4, -0.2, 1, 0, 0.3}, {1.5}, {0, -0.05, 0.2, 0.1, -1, 0.5, 0.25}},
+		{{-0.3, 0.1, 0.5, 2, 0.02}, {-1}, {0.7, 0.3, -0.2, 0.4, 0.6, -0.8, 1.2}},
+	}
+	cfg := Optim{Algorithm: Adam, LR: 0.05, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1.5, WeightDecay: 0.01}
+	build := func(size int) (*optimizer, []*tensor.Dense) {
+		var params []*tensor.Dense
+		var sizes []int
+		for _, p := range p0 {
+			params = append(params, tensor.New(tensor.WithShape(len(p)), tensor.WithBacking(append([]float32(nil), p...))))
+			sizes = append(sizes, len(p))
+		}
+		o := newOptimizer(cfg, params)
+		o.pieces = cutPieces(sizes, size)
+		return o, params
+	}
+	ref, refParams := build(pieceSize)
+	if len(ref.pieces) != len(p0) {
+		t.Fatalf("%d pieces for %d small tensors, want one each", len(ref.pieces), len(p0))
+	}
+	for _, g := range grads {
+		if _, _, err := ref.step(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range []int{1, 2, 3, 4} {
+		o, params := build(size)
+		if size == 2 && len(o.pieces) != 3+1+4 {
+			t.Fatalf("pieces of 2: got %d, want 8", len(o.pieces))
+		}
+		for s, g := range grads {
+			_, norm, err := o.step(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sq float64
+			for _, gi := range g {
+				for _, x := range gi {
+					sq += float64(x) * float64(x)
+				}
+			}
+			if math.Abs(norm-math.Sqrt(sq)) > 1e-12 {
+				t.Errorf("pieces of %d, step %d: norm %.17g, want %.17g", size, s+1, norm, math.Sqrt(sq))
+			}
+		}
+		for i := range params {
+			got, want := params[i].Data().([]float32), refParams[i].Data().([]float32)
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Errorf("pieces of %d: param %d[%d] = %.9g, one pass gives %.9g", size, i, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
+
+// TestFirstNonFiniteInOrder checks that the parallel scan reports the first
+// NaN or infinity in parameter then element order, whichever piece a worker
+// reached first, and nothing for finite tensors.
+func TestFirstNonFiniteInOrder(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	nan := float32(math.NaN())
+	for _, c := range []struct {
+		name string
+		data [][]float32
+		want nonFinite
+		bad  bool
+	}{
+		{"finite", [][]float32{{1, 2, 3}, {4, 5}}, nonFinite{}, false},
+		{"later pieces too", [][]float32{{1, 2, 3, 4, 5, 6}, {7, inf, nan, 1}}, nonFinite{1, 1, inf}, true},
+		{"in the last element", [][]float32{{1, 2}, {3, 4, 5, 6, 7, nan}}, nonFinite{1, 5, nan}, true},
+		{"first tensor wins", [][]float32{{1, 2, 3, 4, 5, inf}, {nan, 1}}, nonFinite{0, 5, inf}, true},
+	} {
+		var params []*tensor.Dense
+		for _, d := range c.data {
+			params = append(params, tensor.New(tensor.WithShape(len(d)), tensor.WithBacking(d)))
+		}
+		o := newOptimizer(Optim{Algorithm: Adam}, params)
+		o.pieces = cutPieces([]int{len(c.data[0]), len(c.data[1])}, 2)
+		nf, bad := o.firstNonFinite(func(i int) []float32 { return c.data[i] })
+		if bad != c.bad || nf.param != c.want.param || nf.at != c.want.at ||
+			math.Float32bits(nf.v) != math.Float32bits(c.want.v) {
+			t.Errorf("%s: got %+v, %v; want %+v, %v", c.name, nf, bad, c.want, c.bad)
+		}
+	}
+}

@@ -470,11 +470,9 @@ func (t *Trainer) Step() (StepStats, error) {
 	grads := make([][]float32, len(t.train.grads))
 	for i, g := range t.train.grads {
 		grads[i] = g.Value().Data().([]float32)
-		for _, v := range grads[i] {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[i].Name, v, t.step)
-			}
-		}
+	}
+	if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); bad {
+		return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
 	}
 	var err error
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
@@ -482,19 +480,18 @@ func (t *Trainer) Step() (StepStats, error) {
 	}
 	// A finite gradient can still overflow float32 in the update: such
 	// weights must never reach a checkpoint.
-	for _, p := range t.params {
-		if err := finiteTensor(p.Name, p.Value); err != nil {
-			return st, errors.Wrapf(err, "trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory", st.Step)
-		}
+	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
+	if nf, bad := t.opt.firstNonFinite(param); bad {
+		return st, errors.Errorf("trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory: tensor %q holds %v at %d", st.Step, t.params[nf.param].Name, nf.v, nf.at)
 	}
 	if t.ema != nil {
 		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
-		for i, e := range t.ema {
-			ed, pd := e.Data().([]float32), t.params[i].Value.Data().([]float32)
-			for j := range ed {
+		t.opt.forPieces(func(_ int, p piece) {
+			ed, pd := t.ema[p.param].Data().([]float32), param(p.param)
+			for j := p.lo; j < p.hi; j++ {
 				ed[j] = float32(float64(ed[j]) + rate*(float64(pd[j])-float64(ed[j])))
 			}
-		}
+		})
 	}
 	t.applied, t.cert, t.restored = nil, Certification{}, false // they belong to the previous step
 	t.step++

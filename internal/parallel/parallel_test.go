@@ -1,0 +1,79 @@
+package parallel
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+// TestForCoversEachIndexOnce checks that every index of [0, n) is handed
+// out exactly once, in pieces of grain, whatever the number of workers: a
+// piece handed out twice, or one lost when the calling goroutine stops
+// waiting early, shows as a count other than 1.
+func TestForCoversEachIndexOnce(t *testing.T) {
+	for _, procs := range []int{1, 2, 7} {
+		old := runtime.GOMAXPROCS(procs)
+		for _, c := range []struct{ n, grain int }{{0, 1}, {1, 1}, {5, 0}, {10, 3}, {1000, 7}, {4096, 4096}, {3, 10}} {
+			seen := make([]atomic.Int32, c.n)
+			For(c.n, c.grain, func(next func() (lo, hi int, ok bool)) {
+				for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+					g := max(c.grain, 1)
+					if lo%g != 0 || hi-lo > g || hi <= lo {
+						t.Errorf("procs %d n %d grain %d: piece [%d, %d)", procs, c.n, c.grain, lo, hi)
+					}
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				}
+			})
+			// For has returned, so every piece must be done.
+			for i := range seen {
+				if got := seen[i].Load(); got != 1 {
+					t.Fatalf("procs %d n %d grain %d: index %d run %d times", procs, c.n, c.grain, i, got)
+				}
+			}
+		}
+		runtime.GOMAXPROCS(old)
+	}
+}
+
+// TestPiecesIndexIndependentOfCores checks that piece k covers
+// [k·size, min((k+1)·size, n)) on any number of cores, the property that
+// lets callers combine per-piece sums into the same bits everywhere.
+func TestPiecesIndexIndependentOfCores(t *testing.T) {
+	const n, size = 1003, 100
+	for _, procs := range []int{1, 2, 5} {
+		old := runtime.GOMAXPROCS(procs)
+		got := make([][2]int, (n+size-1)/size)
+		Pieces(n, size, func(k, lo, hi int) { got[k] = [2]int{lo, hi} })
+		runtime.GOMAXPROCS(old)
+		for k, r := range got {
+			if want := [2]int{k * size, min((k+1)*size, n)}; r != want {
+				t.Errorf("procs %d: piece %d covers %v, want %v", procs, k, r, want)
+			}
+		}
+	}
+}
+
+// ExamplePieces sums a slice in fixed pieces and adds the partial sums in
+// piece order: the result is the same on any number of cores.
+func ExamplePieces() {
+	xs := make([]float64, 10000)
+	for i := range xs {
+		xs[i] = 1 / float64(i+1)
+	}
+	const size = 1024
+	partial := make([]float64, (len(xs)+size-1)/size)
+	Pieces(len(xs), size, func(k, lo, hi int) {
+		for _, x := range xs[lo:hi] {
+			partial[k] += x
+		}
+	})
+	sum := 0.0
+	for _, p := range partial {
+		sum += p
+	}
+	fmt.Printf("%.6f\n", sum)
+	// Output: 9.787606
+}
