@@ -815,7 +815,7 @@ func sumF32(p func(string, ...any)) {
 	p("\tMOVQ n+0(FP), CX")
 	p("\tMOVQ x+8(FP), SI")
 	for v := 0; v < 4; v++ {
-		p("\tVXORPS Z%d, Z%d, Z%d", v, v, v)
+		p("\tVPXORD Z%d, Z%d, Z%d", v, v, v)
 	}
 	p("\tSHRQ $4, CX")
 	p("sumloop4:")
@@ -838,7 +838,7 @@ func sumF32(p func(string, ...any)) {
 	p("\tVADDPS Z1, Z0, Z0")
 	p("\tVADDPS Z3, Z2, Z2")
 	p("\tVADDPS Z2, Z0, Z0")
-	p("\tVEXTRACTF32X8 $1, Z0, Y1")
+	p("\tVEXTRACTF64X4 $1, Z0, Y1")
 	p("\tVADDPS Y1, Y0, Y0")
 	p("\tVEXTRACTF128 $1, Y0, X1")
 	p("\tVADDPS X1, X0, X0")
