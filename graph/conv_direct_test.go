@@ -273,3 +273,72 @@ func f32(s []float64) []float32 {
 	}
 	return out
 }
+
+// TestFlipKernelLarge checks flipKernel on kernels large enough to be split
+// over the cores (48 × 40 × 3 × 3 and 512 × 64 × 1 × 1), against flip(w)
+// written out index by index, with the output first filled with NaN so that
+// an element no worker wrote shows; then ConvTranspose twice in a row on
+// that geometry with different kernels (the pooled flipped kernel of the
+// first call must not leak into the second), each against the adjoint
+// identity ⟨conv(x, w), dy⟩ = ⟨x, convᵀ(dy, w)⟩ for a random x.
+func TestFlipKernelLarge(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, g := range []ConvGeom{
+		{N: 1, C: 40, H: 5, W: 5, O: 48, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 64, H: 3, W: 3, O: 512, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	} {
+		if g.O*g.C*g.KH*g.KW < actChunk {
+			t.Fatalf("%v: too small to take the parallel path", g)
+		}
+		w := make([]float64, g.O*g.C*g.KH*g.KW)
+		for i := range w {
+			w[i] = rng.NormFloat64()
+		}
+		out := make([]float64, len(w))
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		flipKernel(g, w, out)
+		for c := 0; c < g.C; c++ {
+			for o := 0; o < g.O; o++ {
+				for i := 0; i < g.KH; i++ {
+					for j := 0; j < g.KW; j++ {
+						got := out[((c*g.O+o)*g.KH+i)*g.KW+j]
+						want := w[((o*g.C+c)*g.KH+g.KH-1-i)*g.KW+g.KW-1-j]
+						if got != want {
+							t.Fatalf("%v: flip[%d, %d, %d, %d] = %v, want %v", g, c, o, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+		x := make([]float64, g.N*g.C*g.H*g.W)
+		dy := make([]float64, g.N*g.O*g.OH()*g.OW())
+		for k := range 2 {
+			for i := range w {
+				w[i] = rng.NormFloat64()
+			}
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			for i := range dy {
+				dy[i] = rng.NormFloat64()
+			}
+			y := make([]float64, len(dy))
+			dx := make([]float64, len(x))
+			ConvForward(g, x, w, y)
+			ConvTranspose(g, dy, w, dx)
+			lhs, rhs := 0.0, 0.0
+			for i := range y {
+				lhs += y[i] * dy[i]
+			}
+			for i := range x {
+				rhs += x[i] * dx[i]
+			}
+			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) {
+				t.Errorf("%v, call %d: ⟨conv(x, w), dy⟩ = %.15g but ⟨x, convᵀ(dy, w)⟩ = %.15g", g, k+1, lhs, rhs)
+			}
+		}
+	}
+}
