@@ -15,7 +15,7 @@ type Func struct {
 	b   *Builder
 	in  *tensor.Dense
 	out *G.Node
-	m   G.VM
+	m   *Runner
 }
 
 // NewFunc builds y = build(b, x) for an input x of the given dtype and shape.
@@ -36,7 +36,7 @@ func NewFunc(dtype tensor.Dtype, shape []int, build func(b *Builder, x *G.Node) 
 	// Compile only what the output needs: builders may add side branches
 	// (log-det estimators, say) that a numeric evaluation does not want.
 	sub := b.g.ExactSubgraphRoots(out)
-	return &Func{b: b, in: in, out: out, m: G.NewTapeMachine(sub)}, nil
+	return &Func{b: b, in: in, out: out, m: NewRunner(G.NewTapeMachine(sub))}, nil
 }
 
 // Builder returns the builder of the function's graph, e.g. to resample
@@ -66,7 +66,7 @@ func (f *Func) Call(x *tensor.Dense) (*tensor.Dense, error) {
 
 // Run runs the machine on the current input without copying anything.
 func (f *Func) Run() error {
-	if err := Rerun(f.m); err != nil {
+	if err := f.m.Run(); err != nil {
 		return errors.Wrap(err, "graph: running function")
 	}
 	return nil

@@ -8,17 +8,18 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Rerun runs m's whole program again: m.Reset() then m.RunAll(), except
-// that a Gorgonia tape machine keeps its registers. Reset empties them, so
-// every op of every run allocates (and zeroes) a fresh output while the
-// previous run's outputs stay bound to their nodes until they are
-// overwritten: a step allocated its whole tape anew, and a second run of a
-// machine held up to two tapes. With the registers kept, an op finds in
-// its output register the value the register's last writer left there,
-// which an op that implements gorgonia.UsePreallocDoer overwrites in place
-// when the shape fits (TestPreallocatedOutputsAreOverwritten checks that
-// every such op of this package ignores what is there); input registers
-// are reloaded from the nodes' values by the program itself.
+// A Runner runs one machine's program again and again: Run is m.Reset()
+// then m.RunAll(), except that a Gorgonia tape machine keeps its
+// registers. Reset empties them, so every op of every run allocates (and
+// zeroes) a fresh output while the previous run's outputs stay bound to
+// their nodes until they are overwritten: a step allocated its whole tape
+// anew, and a second run of a machine held up to two tapes. With the
+// registers kept, an op finds in its output register the value the
+// register's last writer left there, which an op that implements
+// gorgonia.UsePreallocDoer overwrites in place when the shape fits
+// (TestPreallocatedOutputsAreOverwritten checks that every such op of this
+// package ignores what is there); input registers are reloaded from the
+// nodes' values by the program itself.
 //
 // Registers that an Alloc instruction fills before its op writes them
 // need more care. The op after an Alloc may add into what is there
@@ -27,59 +28,94 @@ import (
 // (gorgonia's linAlgBinOp: MatMul and MatVecMul call GEMM and GEMV with
 // β = 0, Outer zeroes its output first), which overwrites it. A product's
 // register is usually reused by later, smaller nodes, so what the run
-// left there is not the product's; Rerun puts the product's own previous
-// output (the value still bound to its node) back instead, so that the
-// Alloc finds it and allocates nothing — unless another register holds
-// that tensor too, whose writers would then share it.
+// left there is not the product's; the Runner puts back the tensor that
+// its own previous run bound to the product's node, so that the Alloc
+// finds it and allocates nothing — unless another register holds that
+// tensor too, whose writers would then share it. It remembers those
+// tensors itself rather than reading the node's value at the next run:
+// another machine compiled over the same graph may have bound its own
+// tensor to the node since, and handing that one to this machine would
+// make the two machines write into each other's outputs.
 //
-// Another VM, or a tape machine whose layout this gorgonia version does not
-// have, is reset and run as before.
-func Rerun(m G.VM) error {
-	regs := registers(m)
-	prog, ok := inspect(m)
-	if regs == nil || !ok {
-		m.Reset()
-		return m.RunAll()
+// A Runner is for one goroutine at a time, like the machine. Another VM,
+// or a tape machine whose layout this gorgonia version does not have, is
+// reset and run as before.
+type Runner struct {
+	m    G.VM
+	regs *[]G.Value // the tape machine's registers; nil: reset and run
+	prog program
+	// kept[i] is the tensor this Runner's last run bound to the node of
+	// prog.products[i]; nil before the first run and after a failed one.
+	kept []*tensor.Dense
+}
+
+// NewRunner returns a Runner of m; the caller still owns m (Close).
+func NewRunner(m G.VM) *Runner {
+	r := &Runner{m: m}
+	if regs := registers(m); regs != nil {
+		if prog, ok := inspect(m); ok {
+			r.regs, r.prog = regs, prog
+			r.kept = make([]*tensor.Dense, len(prog.products))
+		}
 	}
+	return r
+}
+
+// Close closes the machine.
+func (r *Runner) Close() error { return r.m.Close() }
+
+// Run runs the whole program again (see Runner).
+func (r *Runner) Run() error {
+	if r.regs == nil {
+		r.m.Reset()
+		return r.m.RunAll()
+	}
+	regs := r.regs
 	// Reset clears the registers in place: save and restore them, all but
 	// the accumulators'.
 	saved := make([]G.Value, len(*regs))
 	copy(saved, *regs)
-	for _, r := range prog.accumulators {
-		if r >= 0 && r < len(saved) {
-			saved[r] = nil
+	for _, reg := range r.prog.accumulators {
+		if reg >= 0 && reg < len(saved) {
+			saved[reg] = nil
 		}
 	}
-	if g := prog.graph; g != nil && len(prog.products) > 0 {
-		held := make(map[uintptr]bool, len(saved))
+	if len(r.prog.products) > 0 {
+		held := make(map[uintptr]int, len(saved)) // tensor → registers holding it
 		for _, v := range saved {
 			if t, ok := v.(*tensor.Dense); ok && t.Size() > 0 {
-				held[t.Uintptr()] = true
+				held[t.Uintptr()]++
 			}
 		}
-		for _, p := range prog.products {
-			n, ok := g.Node(p.node).(*G.Node)
-			if !ok || n == nil || p.reg < 0 || p.reg >= len(saved) {
-				continue
-			}
-			t, ok := n.Value().(*tensor.Dense)
-			if !ok || t.Size() == 0 || held[t.Uintptr()] {
+		for i, p := range r.prog.products {
+			t := r.kept[i]
+			if t == nil || t.Size() == 0 || p.reg < 0 || p.reg >= len(saved) || held[t.Uintptr()] > 0 {
 				continue
 			}
 			if cur, ok := saved[p.reg].(*tensor.Dense); ok && cur.Size() > 0 {
-				delete(held, cur.Uintptr())
+				held[cur.Uintptr()]--
 			}
 			saved[p.reg] = t
-			held[t.Uintptr()] = true
+			held[t.Uintptr()]++
 		}
 	}
-	m.Reset()
+	r.m.Reset()
 	copy(*regs, saved)
 	clear(saved)
-	return m.RunAll()
+	err := r.m.RunAll()
+	for i, p := range r.prog.products {
+		r.kept[i] = nil
+		if err != nil || r.prog.graph == nil {
+			continue
+		}
+		if n, ok := r.prog.graph.Node(p.node).(*G.Node); ok && n != nil {
+			r.kept[i], _ = n.Value().(*tensor.Dense)
+		}
+	}
+	return err
 }
 
-// program is what Rerun needs to know of a tape machine's program.
+// program is what a Runner needs to know of a tape machine's program.
 type program struct {
 	// accumulators are the registers that must start a run empty: those
 	// an Alloc instruction fills for an op other than a matrix product,

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -43,7 +44,7 @@ func rerunGraph(t *testing.T, x, v, w1, b, w2, p, q, r *tensor.Dense) (outs G.No
 	t3 := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Slice(gx, nil, G.S(0, 1)))))))
 	f = G.Must(G.Add(f, t3))
 	// Matrix products (gorgonia's linAlgBinOp, run into a register that an
-	// Alloc instruction fills and Rerun keeps): matrix × matrix, matrix ×
+	// Alloc instruction fills and a Runner keeps): matrix × matrix, matrix ×
 	// vector and an outer product, and in the gradient their transposed
 	// forms.
 	pn, qn, rn := node("p", p), node("q", q), node("r", r)
@@ -62,10 +63,10 @@ func rerunGraph(t *testing.T, x, v, w1, b, w2, p, q, r *tensor.Dense) (outs G.No
 }
 
 // TestRerunMatchesReset runs the same graph, built twice, on changing
-// inputs with Rerun (registers kept) and with Reset then RunAll (fresh
+// inputs with a Runner (registers kept) and with Reset then RunAll (fresh
 // outputs every run) and requires bit-identical results every run: an op
 // handed its own previous output must overwrite it, never accumulate into
-// it or read it. It also checks that Rerun does keep the registers: the
+// it or read it. It also checks that the Runner does keep the registers: the
 // outputs of later runs are the tensors of the first.
 func TestRerunMatchesReset(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -86,8 +87,9 @@ func TestRerunMatchesReset(t *testing.T) {
 	defer mA.Close()
 	defer mB.Close()
 	if registers(mA) == nil {
-		t.Fatal("Rerun cannot reach the tape machine's registers: it would reset them like Reset")
+		t.Fatal("a Runner cannot reach the tape machine's registers: it would reset them like Reset")
 	}
+	rA := NewRunner(mA)
 	var first []*tensor.Dense
 	for run := range 4 {
 		for i := range inA {
@@ -97,7 +99,7 @@ func TestRerunMatchesReset(t *testing.T) {
 				b[j] = a[j]
 			}
 		}
-		if err := Rerun(mA); err != nil {
+		if err := rA.Run(); err != nil {
 			t.Fatal(err)
 		}
 		mB.Reset()
@@ -123,14 +125,14 @@ func TestRerunMatchesReset(t *testing.T) {
 			}
 			for j := range ad {
 				if ad[j] != bd[j] {
-					t.Fatalf("run %d: output %d (%v) element %d: Rerun %v, Reset %v", run, i, outA[i].Name(), j, ad[j], bd[j])
+					t.Fatalf("run %d: output %d (%v) element %d: Runner %v, Reset %v", run, i, outA[i].Name(), j, ad[j], bd[j])
 				}
 			}
 		}
 	}
 }
 
-// countingVM records the calls Rerun makes on a VM that is not a tape
+// countingVM records the calls a Runner makes on a VM that is not a tape
 // machine.
 type countingVM struct{ resets, runs int }
 
@@ -138,14 +140,15 @@ func (m *countingVM) RunAll() error { m.runs++; return nil }
 func (m *countingVM) Reset()        { m.resets++ }
 func (m *countingVM) Close() error  { return nil }
 
-// TestRerunOtherVM resets and runs a VM that is not a tape machine.
+// TestRerunOtherVM: a Runner resets and runs a VM that is not a tape machine.
 func TestRerunOtherVM(t *testing.T) {
 	m := &countingVM{}
 	if registers(m) != nil {
 		t.Fatal("registers found in a VM that is not a tape machine")
 	}
+	r := NewRunner(m)
 	for range 2 {
-		if err := Rerun(m); err != nil {
+		if err := r.Run(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,5 +166,60 @@ func TestValueBytes(t *testing.T) {
 	_ = s
 	if got, want := ValueBytes(g), int64(4*(12+12+12+1)); got != want {
 		t.Fatalf("ValueBytes = %d, want %d (two 3×4 inputs, their sum, a scalar)", got, want)
+	}
+}
+
+// TestRunnersShareAGraph runs two tape machines compiled over one graph,
+// each through its own Runner, in turn: machine A computes Q = LipSwish(P)
+// for the product P = a·b (gorgonia computes Q in place in P's register,
+// so Q's value is the product's tensor), machine B computes P and its sum.
+// Each run of B must leave A's output as A left it, and each machine's
+// results must match a fresh Reset-and-run: a Runner that put back the
+// tensor bound to P's node at the time (A's, after A ran) would make B
+// write its product into A's output.
+func TestRunnersShareAGraph(t *testing.T) {
+	g := G.NewGraph()
+	a := tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float64{1, 2, 3, 4, 5, 6}))
+	b := tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float64{.1, .2, .3, .4, .5, .6}))
+	an := G.NewMatrix(g, G.Float64, G.WithShape(2, 3), G.WithName("a"), G.WithValue(a))
+	bn := G.NewMatrix(g, G.Float64, G.WithShape(3, 2), G.WithName("b"), G.WithValue(b))
+	p := G.Must(G.Mul(an, bn))
+	q := G.Must(Activate(LipSwish, p))
+	s := G.Must(G.Sum(p))
+	rA := NewRunner(G.NewTapeMachine(g.ExactSubgraphRoots(q)))
+	rB := NewRunner(G.NewTapeMachine(g.ExactSubgraphRoots(p, s)))
+	defer rA.Close()
+	defer rB.Close()
+	if len(rA.prog.products) == 0 || len(rB.prog.products) == 0 {
+		t.Fatal("no matrix product found in the machines' programs: the test does not exercise what it is about")
+	}
+	// The expected values, by hand: P = a·b, Q = LipSwish(P) = P·σ(βP)/1.1
+	// with β = 1 (LipSwish's initial β), and ΣP.
+	var wantP [4]float64
+	for i := range 2 {
+		for j := range 2 {
+			for k := range 3 {
+				wantP[2*i+j] += a.Data().([]float64)[3*i+k] * b.Data().([]float64)[2*k+j]
+			}
+		}
+	}
+	sumP := wantP[0] + wantP[1] + wantP[2] + wantP[3]
+	for run := range 3 {
+		if err := rA.Run(); err != nil {
+			t.Fatal(err)
+		}
+		qA := q.Value().Data().([]float64)
+		if err := rB.Run(); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range wantP {
+			want := v / (1 + math.Exp(-v)) / 1.1
+			if math.Abs(qA[i]-want) > 1e-12 {
+				t.Fatalf("run %d: after B ran, A's output LipSwish(P)[%d] = %v, want %v", run, i, qA[i], want)
+			}
+		}
+		if got := s.Value().Data().(float64); math.Abs(got-sumP) > 1e-12 {
+			t.Fatalf("run %d: B's ΣP = %v, want %v", run, got, sumP)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/iresnet/iresnet/blocks/coupling"
+	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/imagetest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -137,7 +138,7 @@ func TestGlowClassifies(t *testing.T) {
 			loss := func() float64 {
 				copy(c.x.Data().([]float32), x.Data().([]float32))
 				copy(c.onehot.Data().([]float32), onehot.Data().([]float32))
-				if err := run(c.m); err != nil {
+				if err := c.m.Run(); err != nil {
 					t.Fatal(err)
 				}
 				return scalar(c.loss)
@@ -149,9 +150,9 @@ func TestGlowClassifies(t *testing.T) {
 				sub[i] = slices.Clone(g.Value().Data().([]float32))
 			}
 			// A fresh machine of the whole graph.
-			whole := G.NewTapeMachine(c.b.Graph())
+			whole := graph.NewRunner(G.NewTapeMachine(c.b.Graph()))
 			defer whole.Close()
-			if err := run(whole); err != nil {
+			if err := whole.Run(); err != nil {
 				t.Fatal(err)
 			}
 			worst := 0.0

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/iresnet/iresnet/graph"
 	"github.com/iresnet/iresnet/internal/imagetest"
 	G "gorgonia.org/gorgonia"
 )
@@ -20,16 +21,16 @@ func TestClassifySubgraphGradients(t *testing.T) {
 	tr := newTrainer(t, cfg)
 	steps(t, tr, 2) // data-initialized ActNorms and head, moved weights
 	c := tr.train   // its input still holds the last step's batch and labels
-	if err := run(c.m); err != nil {
+	if err := c.m.Run(); err != nil {
 		t.Fatal(err)
 	}
 	sub := make([][]float32, len(c.grads))
 	for i, g := range c.grads {
 		sub[i] = append([]float32(nil), g.Value().Data().([]float32)...)
 	}
-	whole := G.NewTapeMachine(c.b.Graph())
+	whole := graph.NewRunner(G.NewTapeMachine(c.b.Graph()))
 	defer whole.Close()
-	if err := run(whole); err != nil {
+	if err := whole.Run(); err != nil {
 		t.Fatal(err)
 	}
 	worst := 0.0

@@ -94,7 +94,7 @@ func (t *Trainer) forwardFunc(n int) (*graph.Func, error) {
 // compiled is a graph built once and re-run.
 type compiled struct {
 	b      *graph.Builder
-	m      G.VM
+	m      *graph.Runner
 	bytes  int64         // graph.ValueBytes of the compiled graph
 	x      *tensor.Dense // the input batch, filled before each run
 	logp   *G.Node       // (N)
@@ -333,10 +333,10 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 		c.logp, c.logDet = nil, nil
 		c.noNoise = true
 		sub := b.Graph().ExactSubgraphRoots(roots...)
-		c.m, c.bytes = G.NewTapeMachine(sub), graph.ValueBytes(sub)
+		c.m, c.bytes = graph.NewRunner(G.NewTapeMachine(sub)), graph.ValueBytes(sub)
 		return c, nil
 	}
-	c.m, c.bytes = G.NewTapeMachine(b.Graph()), graph.ValueBytes(b.Graph())
+	c.m, c.bytes = graph.NewRunner(G.NewTapeMachine(b.Graph())), graph.ValueBytes(b.Graph())
 	return c, nil
 }
 
@@ -457,7 +457,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	if !t.train.noNoise {
 		t.train.b.Resample(t.rng)
 	}
-	if err := run(t.train.m); err != nil {
+	if err := t.train.m.Run(); err != nil {
 		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
 	}
 	st.Loss = scalar(t.train.loss)
@@ -635,7 +635,7 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 		if !t.eval.noNoise {
 			t.eval.b.Resample(rng)
 		}
-		if err := run(t.eval.m); err != nil {
+		if err := t.eval.m.Run(); err != nil {
 			return r, errors.Wrap(err, "trainer: evaluation")
 		}
 		if t.eval.logp != nil {
@@ -873,8 +873,6 @@ func (t *Trainer) Close() error {
 	t.forward = nil
 	return first
 }
-
-func run(m G.VM) error { return graph.Rerun(m) }
 
 func copyF32(dst *tensor.Dense, src []float64) {
 	d := dst.Data().([]float32)
