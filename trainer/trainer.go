@@ -331,8 +331,8 @@ func (t *Trainer) compile(n int, est estimator.Estimator, withGrad bool) (*compi
 			roots = append(roots, c.loss)
 		}
 		c.logp, c.logDet = nil, nil
-		c.noNoise = true
 		sub := b.Graph().ExactSubgraphRoots(roots...)
+		c.noNoise = !readsNoise(sub, b)
 		c.m, c.bytes = graph.NewRunner(G.NewTapeMachine(sub)), graph.ValueBytes(sub)
 		return c, nil
 	}
@@ -872,6 +872,21 @@ func (t *Trainer) Close() error {
 	}
 	t.forward = nil
 	return first
+}
+
+// readsNoise reports whether g, a graph compiled from b's, holds any of b's
+// noise inputs.
+func readsNoise(g *G.ExprGraph, b *graph.Builder) bool {
+	nodes := map[*G.Node]bool{}
+	for _, n := range g.AllNodes() {
+		nodes[n] = true
+	}
+	for _, nz := range b.Noise() {
+		if nodes[nz.Node] {
+			return true
+		}
+	}
+	return false
 }
 
 func copyF32(dst *tensor.Dense, src []float64) {
