@@ -156,20 +156,29 @@ func channelKernel[T Float](sum bool, n, c, inner int, in, out []T) {
 		}
 		return
 	}
-	for b := 0; b < n; b++ {
-		for ch := 0; ch < c; ch++ {
-			off := (b*c + ch) * inner
-			if sum {
-				out[ch] += sumFast(in[off : off+inner])
-				continue
-			}
-			v := in[ch]
-			o := out[off : off+inner]
-			for i := range o {
-				o[i] = v
+	// Channels [lo, hi), each summed over the batch in order (the sum of a
+	// channel does not depend on how the channels are split).
+	channels := func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for b := 0; b < n; b++ {
+				off := (b*c + ch) * inner
+				if sum {
+					out[ch] += sumFast(in[off : off+inner])
+					continue
+				}
+				v := in[ch]
+				o := out[off : off+inner]
+				for i := range o {
+					o[i] = v
+				}
 			}
 		}
 	}
+	if n*c*inner < actChunk {
+		channels(0, c)
+		return
+	}
+	parallelFor(c, channels)
 }
 
 func (op channelOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {

@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -93,6 +94,47 @@ func TestChannelKernelRows(t *testing.T) {
 	for ch, s := range sum {
 		if s != n*v[ch] {
 			t.Fatalf("sum[%d] = %g, want %g", ch, s, n*v[ch])
+		}
+	}
+}
+
+// TestChannelKernelLarge checks broadcast and sum on (N, C, inner) tensors
+// large enough to be split over the cores, against loops written out here:
+// a channel a worker skipped or summed twice, or a batch image it left out,
+// shows.
+func TestChannelKernelLarge(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{8, 5, 1000}, {3, 40, 170}, {2, 1, 9000}} {
+		n, c, inner := s[0], s[1], s[2]
+		if n*c*inner < actChunk {
+			t.Fatalf("%v takes the serial path", s)
+		}
+		v := randSlice(rng, c)
+		out := make([]float64, n*c*inner)
+		channelKernel(false, n, c, inner, v, out)
+		x := randSlice(rng, n*c*inner)
+		sum := make([]float64, c)
+		channelKernel(true, n, c, inner, x, sum)
+		for b := 0; b < n; b++ {
+			for ch := 0; ch < c; ch++ {
+				for i := 0; i < inner; i++ {
+					if got := out[(b*c+ch)*inner+i]; got != v[ch] {
+						t.Fatalf("%v: broadcast[%d, %d, %d] = %g, want %g", s, b, ch, i, got, v[ch])
+					}
+				}
+			}
+		}
+		for ch := 0; ch < c; ch++ {
+			want := 0.0
+			for b := 0; b < n; b++ {
+				for i := 0; i < inner; i++ {
+					want += x[(b*c+ch)*inner+i]
+				}
+			}
+			if math.Abs(sum[ch]-want) > 1e-10 {
+				t.Errorf("%v: sum[%d] = %.15g, want %.15g", s, ch, sum[ch], want)
+			}
 		}
 	}
 }

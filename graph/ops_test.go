@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -14,7 +15,20 @@ import (
 // (y, x) holds x[n, c, 2y+i, 2x+j]. Round trips cannot see a different
 // permutation, but the factor-out after a squeeze depends on it.
 func TestSqueezeLayout(t *testing.T) {
-	const n, c, h, w = 2, 3, 4, 6
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, c := range []struct {
+		shape    [4]int
+		parallel bool // large enough to be split over the cores
+	}{{[4]int{2, 3, 4, 6}, false}, {[4]int{4, 8, 32, 24}, true}} {
+		n, ch, h, w := c.shape[0], c.shape[1], c.shape[2], c.shape[3]
+		if (n*ch*h*w >= actChunk) != c.parallel {
+			t.Fatalf("%v: not the path the case is for", c.shape)
+		}
+		testSqueezeLayout(t, n, ch, h, w)
+	}
+}
+
+func testSqueezeLayout(t *testing.T, n, c, h, w int) {
 	data := make([]float64, n*c*h*w)
 	for i := range data {
 		data[i] = float64(i)

@@ -87,20 +87,29 @@ func (op squeezeOp) Do(vals ...G.Value) (G.Value, error) {
 // inverse=true the reverse.
 func squeezeKernel[T Float](big tensor.Shape, inverse bool, src, dst []T) {
 	n, c, h, w := big[0], big[1], big[2], big[3]
+	if n*c*h*w < actChunk {
+		squeezePlanes(c, h, w, inverse, src, dst, 0, n*c)
+		return
+	}
+	parallelFor(n*c, func(lo, hi int) { squeezePlanes(c, h, w, inverse, src, dst, lo, hi) })
+}
+
+// squeezePlanes is squeezeKernel for the planes [lo, hi) of the big side,
+// counted over (N, C).
+func squeezePlanes[T Float](c, h, w int, inverse bool, src, dst []T, lo, hi int) {
 	h2, w2 := h/2, w/2
-	for b := 0; b < n; b++ {
-		for ch := 0; ch < c; ch++ {
-			for i := 0; i < 2; i++ {
-				for j := 0; j < 2; j++ {
-					sq := ((b*4*c + 4*ch + 2*i + j) * h2) * w2
-					for y := 0; y < h2; y++ {
-						sp := ((b*c+ch)*h+2*y+i)*w + j
-						for x := 0; x < w2; x++ {
-							if inverse {
-								dst[sp+2*x] = src[sq+y*w2+x]
-							} else {
-								dst[sq+y*w2+x] = src[sp+2*x]
-							}
+	for plane := lo; plane < hi; plane++ {
+		b, ch := plane/c, plane%c
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				sq := ((b*4*c + 4*ch + 2*i + j) * h2) * w2
+				for y := 0; y < h2; y++ {
+					sp := ((b*c+ch)*h+2*y+i)*w + j
+					for x := 0; x < w2; x++ {
+						if inverse {
+							dst[sp+2*x] = src[sq+y*w2+x]
+						} else {
+							dst[sq+y*w2+x] = src[sp+2*x]
 						}
 					}
 				}
