@@ -27,11 +27,7 @@ func (p PadChannels) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, er
 	if p.N < 1 || s.Dims() != 4 {
 		return nil, nil, errors.Errorf("blocks: PadChannels{%d} needs N ≥ 1 and a (B, C, H, W) input, got %v", p.N, s)
 	}
-	zeros, err := b.Input("zeros", tensor.New(tensor.Of(b.Dtype()), tensor.WithShape(s[0], p.N, s[2], s[3])))
-	if err != nil {
-		return nil, nil, err
-	}
-	if y, err = G.Concat(1, x, zeros); err != nil {
+	if y, err = graph.PadChannels(x, p.N); err != nil {
 		return nil, nil, errors.Wrap(err, "blocks: PadChannels")
 	}
 	if logDet, err = zeroLogDet(b, s[0]); err != nil {

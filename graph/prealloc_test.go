@@ -76,6 +76,26 @@ func TestPreallocatedOutputsAreOverwritten(t *testing.T) {
 				})
 			}
 		}
+		// Channel padding, large enough to split over the cores, and its
+		// crop: the padding must be written as zeros, not left as found.
+		for _, small := range []tensor.Shape{{2, 3, 4, 5}, {16, 8, 16, 16}} {
+			for _, crop := range []bool{false, true} {
+				op := padChanOp{small: small, k: 5, crop: crop}
+				t.Run(fmt.Sprintf("%v/%v", dt, op), func(t *testing.T) {
+					in, out := op.shapes()
+					x := fill(in, dt, rng.NormFloat64)
+					want, err := op.Do(x)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := op.UsePreallocDo(fill(out, dt, func() float64 { return 1e3 }), x)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameValues(t, got, want)
+				})
+			}
+		}
 	}
 }
 
