@@ -129,11 +129,7 @@ func (a *ActNorm) Forward(b *graph.Builder, x *G.Node) (y, logDet *G.Node, err e
 	if err != nil {
 		return nil, nil, errors.Wrap(err, "blocks: actnorm exp(s)")
 	}
-	scaleB, err := graph.BroadcastChannels(scale, s)
-	if err != nil {
-		return nil, nil, err
-	}
-	if y, err = G.HadamardProd(y, scaleB); err != nil {
+	if y, err = graph.ScaleChannels(y, scale); err != nil {
 		return nil, nil, errors.Wrap(err, "blocks: actnorm scaling")
 	}
 	// log-det per sample: (H·W) Σ_c s_c, the same for every row, built as

@@ -76,6 +76,29 @@ func TestPreallocatedOutputsAreOverwritten(t *testing.T) {
 				})
 			}
 		}
+		// Channel scaling and its per-channel dot product, on one core and
+		// split over the cores.
+		for _, shape := range []tensor.Shape{{2, 3, 4, 5}, {16, 8, 16, 16}} {
+			for _, op := range []G.Op{chanScaleOp{shape: shape}, chanDotOp{shape: shape}} {
+				t.Run(fmt.Sprintf("%v/%v", dt, op), func(t *testing.T) {
+					a := fill(shape, dt, rng.NormFloat64)
+					b := fill([]int{shape[1]}, dt, rng.NormFloat64)
+					outShape := []int(shape)
+					if _, dot := op.(chanDotOp); dot {
+						b, outShape = fill(shape, dt, rng.NormFloat64), []int{shape[1]}
+					}
+					want, err := op.Do(a, b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := op.(G.UsePreallocDoer).UsePreallocDo(fill(outShape, dt, func() float64 { return 1e3 }), a, b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameValues(t, got, want)
+				})
+			}
+		}
 		// Channel padding, large enough to split over the cores, and its
 		// crop: the padding must be written as zeros, not left as found.
 		for _, small := range []tensor.Shape{{2, 3, 4, 5}, {16, 8, 16, 16}} {

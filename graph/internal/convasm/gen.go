@@ -47,8 +47,10 @@ func main() {
 	transpose8(p, false)
 	transpose8(p, true)
 	untranspose8(p)
-	addScalarF32(p)
-	sumF32(p)
+	scalarF32(p, "AddScalarF32", "VADDPS", "as")
+	scalarF32(p, "MulScalarF32", "VMULPS", "ms")
+	sumF32(p, false)
+	sumF32(p, true)
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -769,21 +771,23 @@ func untranspose8(p func(string, ...any)) {
 	p("\tRET")
 }
 
-// addScalarF32 writes out[i] = x[i] + v, a vector at a time.
-func addScalarF32(p func(string, ...any)) {
+// scalarF32 writes out[i] = x[i] op v, a vector at a time, as the
+// function name with the vector instruction instr (VADDPS, VMULPS); label
+// prefixes its jump targets.
+func scalarF32(p func(string, ...any), name, instr, label string) {
 	p("")
-	p("// func AddScalarF32(n int, x *float32, v float32, out *float32)")
-	p("TEXT ·AddScalarF32(SB), NOSPLIT, $0-32")
+	p("// func %s(n int, x *float32, v float32, out *float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
 	p("\tMOVQ n+0(FP), CX")
 	p("\tMOVQ x+8(FP), SI")
 	p("\tVBROADCASTSS v+16(FP), Z4")
 	p("\tMOVQ out+24(FP), DI")
 	p("\tSHRQ $4, CX")
-	p("asloop4:")
+	p("%sloop4:", label)
 	p("\tCMPQ CX, $4")
-	p("\tJLT asloop1")
+	p("\tJLT %sloop1", label)
 	for v := 0; v < 4; v++ {
-		p("\tVADDPS %d(SI), Z4, Z%d", 64*v, v)
+		p("\t%s %d(SI), Z4, Z%d", instr, 64*v, v)
 	}
 	for v := 0; v < 4; v++ {
 		p("\tVMOVUPS Z%d, %d(DI)", v, 64*v)
@@ -791,50 +795,73 @@ func addScalarF32(p func(string, ...any)) {
 	p("\tADDQ $256, SI")
 	p("\tADDQ $256, DI")
 	p("\tSUBQ $4, CX")
-	p("\tJMP asloop4")
-	p("asloop1:")
+	p("\tJMP %sloop4", label)
+	p("%sloop1:", label)
 	p("\tTESTQ CX, CX")
-	p("\tJZ asdone")
-	p("\tVADDPS (SI), Z4, Z0")
+	p("\tJZ %sdone", label)
+	p("\t%s (SI), Z4, Z0", instr)
 	p("\tVMOVUPS Z0, (DI)")
 	p("\tADDQ $64, SI")
 	p("\tADDQ $64, DI")
 	p("\tDECQ CX")
-	p("\tJMP asloop1")
-	p("asdone:")
+	p("\tJMP %sloop1", label)
+	p("%sdone:", label)
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
 
-// sumF32 writes the sum of x[i] in four vector accumulators, added
-// together and then across their lanes at the end.
-func sumF32(p func(string, ...any)) {
+// sumF32 writes SumF32 (dot=false): the sum of x[i], in four vector
+// accumulators, added together and then across their lanes at the end; or
+// DotF32 (dot=true): the sum of x[i]·y[i], the same way with FMAs.
+func sumF32(p func(string, ...any), dot bool) {
+	name, args, frame, ret, label := "SumF32", "n int, x *float32", 20, 16, "sum"
+	if dot {
+		name, args, frame, ret, label = "DotF32", "n int, x, y *float32", 28, 24, "dot"
+	}
+	// acc adds the vector at off(SI) (times the one at off(DI)) into Z<v>.
+	acc := func(off, v int) {
+		if dot {
+			p("\tVMOVUPS %d(DI), Z8", off)
+			p("\tVFMADD231PS %d(SI), Z8, Z%d", off, v)
+			return
+		}
+		p("\tVADDPS %d(SI), Z%d, Z%d", off, v, v)
+	}
+	step := func(bytes int) {
+		p("\tADDQ $%d, SI", bytes)
+		if dot {
+			p("\tADDQ $%d, DI", bytes)
+		}
+	}
 	p("")
-	p("// func SumF32(n int, x *float32) float32")
-	p("TEXT ·SumF32(SB), NOSPLIT, $0-20")
+	p("// func %s(%s) float32", name, args)
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	p("\tMOVQ n+0(FP), CX")
 	p("\tMOVQ x+8(FP), SI")
+	if dot {
+		p("\tMOVQ y+16(FP), DI")
+	}
 	for v := 0; v < 4; v++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", v, v, v)
 	}
 	p("\tSHRQ $4, CX")
-	p("sumloop4:")
+	p("%sloop4:", label)
 	p("\tCMPQ CX, $4")
-	p("\tJLT sumloop1")
+	p("\tJLT %sloop1", label)
 	for v := 0; v < 4; v++ {
-		p("\tVADDPS %d(SI), Z%d, Z%d", 64*v, v, v)
+		acc(64*v, v)
 	}
-	p("\tADDQ $256, SI")
+	step(256)
 	p("\tSUBQ $4, CX")
-	p("\tJMP sumloop4")
-	p("sumloop1:")
+	p("\tJMP %sloop4", label)
+	p("%sloop1:", label)
 	p("\tTESTQ CX, CX")
-	p("\tJZ sumreduce")
-	p("\tVADDPS (SI), Z0, Z0")
-	p("\tADDQ $64, SI")
+	p("\tJZ %sreduce", label)
+	acc(0, 0)
+	step(64)
 	p("\tDECQ CX")
-	p("\tJMP sumloop1")
-	p("sumreduce:")
+	p("\tJMP %sloop1", label)
+	p("%sreduce:", label)
 	p("\tVADDPS Z1, Z0, Z0")
 	p("\tVADDPS Z3, Z2, Z2")
 	p("\tVADDPS Z2, Z0, Z0")
@@ -846,7 +873,7 @@ func sumF32(p func(string, ...any)) {
 	p("\tVADDPS X1, X0, X0")
 	p("\tVSHUFPS $1, X0, X0, X1")
 	p("\tVADDSS X1, X0, X0")
-	p("\tVMOVSS X0, ret+16(FP)")
+	p("\tVMOVSS X0, ret+%d(FP)", ret)
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -143,8 +143,21 @@ func Untranspose8F32(dst *float32, ldd int, src *float32, lds, blocks int)
 //go:noescape
 func AddScalarF32(n int, x *float32, v float32, out *float32)
 
+// MulScalarF32 writes out[i] = x[i] · v for i < n rounded down to a
+// multiple of 16; out may be x. It needs AVX512.
+//
+//go:noescape
+func MulScalarF32(n int, x *float32, v float32, out *float32)
+
 // SumF32 returns the sum of x[i] for i < n rounded down to a multiple of
 // 16, accumulated in 64 lanes and then across them. It needs AVX512.
 //
 //go:noescape
 func SumF32(n int, x *float32) float32
+
+// DotF32 returns the sum of x[i]·y[i] for i < n rounded down to a multiple
+// of 16, accumulated with FMAs in 64 lanes and then across them. It needs
+// AVX512.
+//
+//go:noescape
+func DotF32(n int, x, y *float32) float32

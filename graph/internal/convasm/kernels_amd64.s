@@ -1805,6 +1805,41 @@ asdone:
 	VZEROUPPER
 	RET
 
+// func MulScalarF32(n int, x *float32, v float32, out *float32)
+TEXT ·MulScalarF32(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VBROADCASTSS v+16(FP), Z4
+	MOVQ out+24(FP), DI
+	SHRQ $4, CX
+msloop4:
+	CMPQ CX, $4
+	JLT msloop1
+	VMULPS 0(SI), Z4, Z0
+	VMULPS 64(SI), Z4, Z1
+	VMULPS 128(SI), Z4, Z2
+	VMULPS 192(SI), Z4, Z3
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP msloop4
+msloop1:
+	TESTQ CX, CX
+	JZ msdone
+	VMULPS (SI), Z4, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP msloop1
+msdone:
+	VZEROUPPER
+	RET
+
 // func SumF32(n int, x *float32) float32
 TEXT ·SumF32(SB), NOSPLIT, $0-20
 	MOVQ n+0(FP), CX
@@ -1827,7 +1862,7 @@ sumloop4:
 sumloop1:
 	TESTQ CX, CX
 	JZ sumreduce
-	VADDPS (SI), Z0, Z0
+	VADDPS 0(SI), Z0, Z0
 	ADDQ $64, SI
 	DECQ CX
 	JMP sumloop1
@@ -1844,5 +1879,55 @@ sumreduce:
 	VSHUFPS $1, X0, X0, X1
 	VADDSS X1, X0, X0
 	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func DotF32(n int, x, y *float32) float32
+TEXT ·DotF32(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	SHRQ $4, CX
+dotloop4:
+	CMPQ CX, $4
+	JLT dotloop1
+	VMOVUPS 0(DI), Z8
+	VFMADD231PS 0(SI), Z8, Z0
+	VMOVUPS 64(DI), Z8
+	VFMADD231PS 64(SI), Z8, Z1
+	VMOVUPS 128(DI), Z8
+	VFMADD231PS 128(SI), Z8, Z2
+	VMOVUPS 192(DI), Z8
+	VFMADD231PS 192(SI), Z8, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP dotloop4
+dotloop1:
+	TESTQ CX, CX
+	JZ dotreduce
+	VMOVUPS 0(DI), Z8
+	VFMADD231PS 0(SI), Z8, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP dotloop1
+dotreduce:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VSHUFPS $1, X0, X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -100,9 +100,9 @@ func TestTranspose8F32(t *testing.T) {
 	}
 }
 
-// TestAddScalarAndSumF32 checks both kernels on lengths around their
-// unrolling (one vector, four, five) and that neither touches elements
-// past the last whole vector.
+// TestAddScalarAndSumF32 checks the scalar add and multiply, the sum and
+// the dot product on lengths around their unrolling (one vector, four,
+// five) and that none touches elements past the last whole vector.
 func TestAddScalarAndSumF32(t *testing.T) {
 	if !AVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -127,12 +127,31 @@ func TestAddScalarAndSumF32(t *testing.T) {
 				t.Fatalf("n=%d: AddScalarF32 out[%d] = %g, want %g", n, i, out[i], want)
 			}
 		}
-		var want float64
-		for _, v := range x[:n] {
+		for i := range out {
+			out[i] = -99
+		}
+		MulScalarF32(n, &x[0], -1.5, &out[0])
+		for i := range out {
+			want := float32(-99)
+			if i < n {
+				want = x[i] * -1.5
+			}
+			if out[i] != want {
+				t.Fatalf("n=%d: MulScalarF32 out[%d] = %g, want %g", n, i, out[i], want)
+			}
+		}
+		var want, dot float64
+		for i, v := range x[:n] {
 			want += float64(v)
+			dot += float64(v) * float64(out[i])
 		}
 		if got := SumF32(n, &x[0]); float64(got)-want > 1e-4 || want-float64(got) > 1e-4 {
 			t.Fatalf("n=%d: SumF32 = %g, want %g", n, got, want)
+		}
+		// x · (−1.5 x) past n holds x[i]·(−99): any element read past the
+		// last whole vector moves the dot product far.
+		if got := DotF32(n, &x[0], &out[0]); float64(got)-dot > 1e-3 || dot-float64(got) > 1e-3 {
+			t.Fatalf("n=%d: DotF32 = %g, want %g", n, got, dot)
 		}
 	}
 }

@@ -109,3 +109,13 @@ func AddScalarF32(n int, x *float32, v float32, out *float32) {
 func SumF32(n int, x *float32) float32 {
 	panic("convasm: no kernels on this architecture")
 }
+
+// MulScalarF32 panics: there is no kernel on this architecture.
+func MulScalarF32(n int, x *float32, v float32, out *float32) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// DotF32 panics: there is no kernel on this architecture.
+func DotF32(n int, x, y *float32) float32 {
+	panic("convasm: no kernels on this architecture")
+}
