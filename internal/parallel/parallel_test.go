@@ -77,3 +77,37 @@ func ExamplePieces() {
 	fmt.Printf("%.6f\n", sum)
 	// Output: 9.787606
 }
+
+// TestForBackToBackAndNested runs thousands of short loops in a row, the
+// case lingering helpers are for, some of them nested inside another's
+// pieces, and checks each covered its range exactly once: a helper that
+// took a piece of a finished loop, or of the wrong one, shows.
+func TestForBackToBackAndNested(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for round := range 2000 {
+		n := 1 + round%37
+		var sum atomic.Int64
+		For(n, 1+round%3, func(next func() (lo, hi int, ok bool)) {
+			for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+				for i := lo; i < hi; i++ {
+					if round%10 == 0 { // a nested loop per index
+						For(5, 2, func(next func() (lo, hi int, ok bool)) {
+							for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+								sum.Add(int64(hi - lo))
+							}
+						})
+						sum.Add(int64(i) - 5)
+					}
+					sum.Add(int64(i))
+				}
+			}
+		})
+		want := int64(n * (n - 1) / 2)
+		if round%10 == 0 {
+			want *= 2
+		}
+		if got := sum.Load(); got != want {
+			t.Fatalf("round %d (n %d): sum of indices %d, want %d", round, n, got, want)
+		}
+	}
+}
