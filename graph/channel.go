@@ -272,25 +272,32 @@ func (op biasOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, erro
 }
 
 func (op biasOp) inputs(vals []G.Value) (x, b *tensor.Dense, err error) {
+	return channelInputs(op.String(), "bias", op.shape, vals)
+}
+
+// channelInputs checks the inputs of an op on a batched tensor x of the
+// given shape (N, C, ...) and a per-channel vector v (C), called what in
+// errors, and returns them.
+func channelInputs(op, what string, shape tensor.Shape, vals []G.Value) (x, v *tensor.Dense, err error) {
 	if len(vals) != 2 {
-		return nil, nil, errors.Errorf("graph: %v takes 2 inputs", op)
+		return nil, nil, errors.Errorf("graph: %s takes 2 inputs, got %d", op, len(vals))
 	}
-	if x, err = denseOf(op.String(), vals[0]); err != nil {
+	if x, err = denseOf(op, vals[0]); err != nil {
 		return nil, nil, err
 	}
-	if b, err = denseOf(op.String(), vals[1]); err != nil {
+	if v, err = denseOf(op, vals[1]); err != nil {
 		return nil, nil, err
 	}
-	if err = checkShape(op.String(), "input", x, op.shape); err != nil {
+	if err = checkShape(op, "input", x, shape); err != nil {
 		return nil, nil, err
 	}
-	if err = checkShape(op.String(), "bias", b, op.shape[1:2]); err != nil {
+	if err = checkShape(op, what, v, shape[1:2]); err != nil {
 		return nil, nil, err
 	}
-	if x.Dtype() != b.Dtype() {
-		return nil, nil, errors.Errorf("graph: %v: input is %v, bias %v", op, x.Dtype(), b.Dtype())
+	if x.Dtype() != v.Dtype() {
+		return nil, nil, errors.Errorf("graph: %s: input is %v, %s %v", op, x.Dtype(), what, v.Dtype())
 	}
-	return x, b, nil
+	return x, v, nil
 }
 
 func (op biasOp) into(out, x, b *tensor.Dense) (G.Value, error) {

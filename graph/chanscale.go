@@ -44,25 +44,7 @@ func (op chanScaleOp) Hashcode() uint32      { return hashCode(op.String()) }
 func (op chanScaleOp) DiffWRT(int) []bool    { return []bool{true, true} }
 
 func (op chanScaleOp) inputs(vals []G.Value) (x, s *tensor.Dense, err error) {
-	if len(vals) != 2 {
-		return nil, nil, errors.Errorf("graph: %v takes 2 inputs, got %d", op, len(vals))
-	}
-	if x, err = denseOf(op.String(), vals[0]); err != nil {
-		return nil, nil, err
-	}
-	if s, err = denseOf(op.String(), vals[1]); err != nil {
-		return nil, nil, err
-	}
-	if err := checkShape(op.String(), "input", x, op.shape); err != nil {
-		return nil, nil, err
-	}
-	if err := checkShape(op.String(), "scale", s, []int{op.shape[1]}); err != nil {
-		return nil, nil, err
-	}
-	if x.Dtype() != s.Dtype() {
-		return nil, nil, errors.Errorf("graph: %v: input is %v but scale is %v", op, x.Dtype(), s.Dtype())
-	}
-	return x, s, nil
+	return channelInputs(op.String(), "scale", op.shape, vals)
 }
 
 func (op chanScaleOp) Do(vals ...G.Value) (G.Value, error) {

@@ -148,17 +148,3 @@ func For(n, grain int, run func(next func() (lo, hi int, ok bool))) {
 	}
 	offered.CompareAndSwap(r, nil)
 }
-
-// Pieces calls body(k, lo, hi) for each piece k of [0, n) cut into pieces
-// of size elements (the last one possibly shorter), concurrently as For
-// hands them out. Which piece covers which range does not depend on the
-// number of cores, so per-piece results combined in k's order are the same
-// on every machine.
-func Pieces(n, size int, body func(k, lo, hi int)) {
-	size = max(size, 1)
-	For(n, size, func(next func() (lo, hi int, ok bool)) {
-		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
-			body(lo/size, lo, hi)
-		}
-	})
-}

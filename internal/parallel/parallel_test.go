@@ -38,46 +38,6 @@ func TestForCoversEachIndexOnce(t *testing.T) {
 	}
 }
 
-// TestPiecesIndexIndependentOfCores checks that piece k covers
-// [k·size, min((k+1)·size, n)) on any number of cores, the property that
-// lets callers combine per-piece sums into the same bits everywhere.
-func TestPiecesIndexIndependentOfCores(t *testing.T) {
-	const n, size = 1003, 100
-	for _, procs := range []int{1, 2, 5} {
-		old := runtime.GOMAXPROCS(procs)
-		got := make([][2]int, (n+size-1)/size)
-		Pieces(n, size, func(k, lo, hi int) { got[k] = [2]int{lo, hi} })
-		runtime.GOMAXPROCS(old)
-		for k, r := range got {
-			if want := [2]int{k * size, min((k+1)*size, n)}; r != want {
-				t.Errorf("procs %d: piece %d covers %v, want %v", procs, k, r, want)
-			}
-		}
-	}
-}
-
-// ExamplePieces sums a slice in fixed pieces and adds the partial sums in
-// piece order: the result is the same on any number of cores.
-func ExamplePieces() {
-	xs := make([]float64, 10000)
-	for i := range xs {
-		xs[i] = 1 / float64(i+1)
-	}
-	const size = 1024
-	partial := make([]float64, (len(xs)+size-1)/size)
-	Pieces(len(xs), size, func(k, lo, hi int) {
-		for _, x := range xs[lo:hi] {
-			partial[k] += x
-		}
-	})
-	sum := 0.0
-	for _, p := range partial {
-		sum += p
-	}
-	fmt.Printf("%.6f\n", sum)
-	// Output: 9.787606
-}
-
 // TestForBackToBackAndNested runs thousands of short loops in a row, the
 // case lingering helpers are for, some of them nested inside another's
 // pieces, and checks each covered its range exactly once: a helper that
@@ -110,4 +70,22 @@ func TestForBackToBackAndNested(t *testing.T) {
 			t.Fatalf("round %d (n %d): sum of indices %d, want %d", round, n, got, want)
 		}
 	}
+}
+
+// ExampleFor squares a slice in pieces of 256 elements, which the calling
+// goroutine and its helpers take as they come.
+func ExampleFor() {
+	xs := make([]float64, 1000)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	For(len(xs), 256, func(next func() (lo, hi int, ok bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			for i := lo; i < hi; i++ {
+				xs[i] *= xs[i]
+			}
+		}
+	})
+	fmt.Println(xs[3], xs[999])
+	// Output: 9 998001
 }
