@@ -546,6 +546,16 @@ func (t *Trainer) Evaluate() (EvalStats, error) {
 	return t.evaluate(t.src.HeldOut())
 }
 
+// HeldOutSize returns the number of held-out points (test images, for
+// image data) that Evaluate uses: the configured eval size, or the whole
+// test set when that is smaller; 0 for a trainer opened for inference.
+func (t *Trainer) HeldOutSize() int {
+	if t.src == nil {
+		return 0
+	}
+	return len(t.src.HeldOut().Points) / t.cfg.dim()
+}
+
 // evalExact reports whether evaluation uses the exact log-det: always for
 // the coupling and autoregressive families (NICE, Real NVP, Glow, MADE,
 // MAF), whose log-det is a sum of logs by construction; for i-ResNets and

@@ -185,8 +185,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.Errorf("-n %d: must be ≥ 1 (or 0 for the configured eval size)", *n)
 	case *recon < 0:
 		return errors.Errorf("-recon %d: must be ≥ 0", *recon)
-	case *powerIters < 1:
-		return errors.Errorf("-power-iters %d: must be ≥ 1", *powerIters)
+	case *powerIters < 1 || *powerIters > limits.WithDefaults().PowerIters:
+		return errors.Errorf("-power-iters %d: must lie in [1, %d] (more needs -limit power_iters=N)", *powerIters, limits.WithDefaults().PowerIters)
 	}
 	path, err := trainer.CheckpointPath(*ckpt)
 	if err != nil {
@@ -197,6 +197,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer t.Close()
+	given := map[string]bool{} // flags set on the command line
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["recon"] && !t.Config().Data.Quantized() {
+		return errors.Errorf("-recon reconstructs test images, and %s is a model of the toy density %s (cmd/sample draws its inverse)", path, t.Config().Data.Name)
+	}
+	if given["power-iters"] && len(t.Model().Residuals()) == 0 {
+		return errors.Errorf("-power-iters refines σ̂ of spectrally normalized layers, and the %s model in %s has none", t.Config().Model.Name(), path)
+	}
 	held, err := t.HeldOut(*n)
 	if err != nil {
 		return err

@@ -151,6 +151,11 @@ func TestToyEvaluation(t *testing.T) {
 	if got := len(sigmaLine.FindAllString(s, -1)); got != 2*2 {
 		t.Errorf("%d σ̂ lines, want 4 (2 blocks × 2 layers)", got)
 	}
+	// A toy model has no test images: -recon would be ignored, so it is refused.
+	err := run([]string{"-checkpoint", dir, "-recon", "4"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "-recon reconstructs test images") || !strings.Contains(err.Error(), "8gaussians") {
+		t.Errorf("-recon on a toy model: error %v", err)
+	}
 }
 
 // TestFamilyEvaluation: a Glow toy model is evaluated with its exact
@@ -169,6 +174,11 @@ func TestFamilyEvaluation(t *testing.T) {
 	s := out.String()
 	if !strings.Contains(s, "exact log-det") || !strings.Contains(s, "certificate: none needed: the dense glow model") || strings.Contains(s, "raw bound") {
 		t.Errorf("glow output:\n%s", s)
+	}
+	// Nothing is spectrally normalized: -power-iters would be ignored, so it is refused.
+	err = run([]string{"-checkpoint", dir, "-power-iters", "5"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "-power-iters refines σ̂ of spectrally normalized layers") {
+		t.Errorf("-power-iters on a glow model: error %v", err)
 	}
 }
 
@@ -272,7 +282,9 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{nil, "-checkpoint is required"},
 		{[]string{"-checkpoint", dir, "-n", "-1"}, "-n -1: must be ≥ 1"},
 		{[]string{"-checkpoint", dir, "-recon", "-1"}, "-recon -1: must be ≥ 0"},
-		{[]string{"-checkpoint", dir, "-power-iters", "0"}, "-power-iters 0: must be ≥ 1"},
+		{[]string{"-checkpoint", dir, "-power-iters", "0"}, "-power-iters 0: must lie in [1, 1000]"},
+		{[]string{"-checkpoint", dir, "-power-iters", "1001"}, "-power-iters 1001: must lie in [1, 1000] (more needs -limit power_iters=N)"},
+		{[]string{"-checkpoint", dir, "-limit", "power_iters=2000", "-power-iters", "2001"}, "-power-iters 2001: must lie in [1, 2000]"},
 		{[]string{"-checkpoint", "/nonexistent/run"}, "/nonexistent/run"},
 		{[]string{"-checkpoint", dir}, "not a run folder"},
 		{[]string{"-no-such-flag"}, "flag provided but not defined"},

@@ -127,6 +127,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	sh := t.InputShape()
 	fmt.Fprintf(stdout, "checkpoint %s: step %d, %d×%d×%d images\n", path, t.Steps(), sh[0], sh[1], sh[2])
+	if cfg.Objective.Task == trainer.Classify && given["temperature"] {
+		return errors.Errorf("-temperature sets the spread of sampled latents, and %s is a classifier: it has no samples to draw, and its reconstructions use no temperature", path)
+	}
 	if cfg.Objective.Task == trainer.Classify && *n > 0 {
 		if given["n"] {
 			return errors.Errorf("%s is a classifier: its prior was never trained, so it has no samples to draw; use -n 0 (reconstructions only) or a density or hybrid model", path)

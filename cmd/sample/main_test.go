@@ -360,4 +360,9 @@ func TestClassifierHasNoSamples(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is a classifier") {
 		t.Errorf("-n 4 on a classifier: error %v", err)
 	}
+	// A temperature would be silently ignored: refused, naming the flag.
+	err = run([]string{"-checkpoint", dir, "-temperature", "0.7", "-out", out}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-temperature sets the spread of sampled latents") {
+		t.Errorf("-temperature on a classifier: error %v", err)
+	}
 }

