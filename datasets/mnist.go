@@ -103,14 +103,20 @@ func LoadMNIST(dir string, split Split) (*Images, error) {
 	return &Images{N: dims[0], C: 1, H: dims[1], W: dims[2], Pixels: pixels, Labels: labels, Classes: MNISTClasses}, nil
 }
 
+// maxIDXPayload is the largest IDX payload readIDX accepts, in bytes.
+const maxIDXPayload = 1 << 32
+
 // findIDX returns dir/base if it exists, else dir/base.gz if that exists.
 func findIDX(dir, base string) (string, error) {
 	p := filepath.Join(dir, base)
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat(p + ".gz"); err == nil {
-		return p + ".gz", nil
+	for _, q := range []string{p, p + ".gz"} {
+		_, err := os.Stat(q)
+		if err == nil {
+			return q, nil
+		}
+		if !os.IsNotExist(err) { // there, but unreadable: say why
+			return "", errors.Wrap(err, "datasets: MNIST file")
+		}
 	}
 	return "", errors.Errorf("datasets: MNIST file %s: neither it nor %s.gz exists", p, base)
 }
@@ -144,6 +150,9 @@ func readIDX(path string, magic uint32) (dims []int, payload []byte, err error) 
 
 	var word [4]byte
 	if n, err := io.ReadFull(r, word[:]); err != nil {
+		if err != io.EOF && err != io.ErrUnexpectedEOF { // a folder, an I/O or gzip error: not a short file
+			return nil, nil, errors.Wrapf(err, "datasets: %s: reading the IDX magic number", path)
+		}
 		return nil, nil, errors.Errorf("datasets: %s: %s is %d bytes, too short for the 4-byte IDX magic number", path, what, n)
 	}
 	got := binary.BigEndian.Uint32(word[:])
@@ -164,7 +173,11 @@ func readIDX(path string, magic uint32) (dims []int, payload []byte, err error) 
 			return nil, nil, errors.Errorf("datasets: %s: dimension %d of the IDX header is 0", path, i)
 		}
 		dims[i] = int(v)
-		if size > (1<<40)/int64(v) {
+		// A header is checked against the file's length before any
+		// allocation, but a gzipped payload is read before its length is
+		// known: 4 GiB bounds what a lying header can make us allocate
+		// (MNIST's largest file is 47 MB).
+		if size > maxIDXPayload/int64(v) {
 			return nil, nil, errors.Errorf("datasets: %s: IDX dimensions %v are implausibly large", path, dims[:i+1])
 		}
 		size *= int64(v)

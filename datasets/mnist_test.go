@@ -236,6 +236,10 @@ func TestMNISTCorrupt(t *testing.T) {
 		{"huge dimensions", cat(idxHeader(idxImagesMagic, 1<<30, 1<<30, 1), pixels), goodLabels, false, imgName,
 			[]string{"implausibly large"}},
 		{"missing labels", goodImages, nil, false, lblName, []string{"neither it nor"}},
+		// 2¹² × 2¹² × 2¹⁰ bytes: a gzip header's lie is refused before
+		// decompression could make the buffer grow to 16 GiB.
+		{"huge dimensions gzip", cat(idxHeader(idxImagesMagic, 1<<12, 1<<12, 1<<10), pixels), goodLabels, true, imgName + ".gz",
+			[]string{"implausibly large"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -257,6 +261,22 @@ func TestMNISTCorrupt(t *testing.T) {
 			wantErr(t, err, append([]string{filepath.Join(dir, tc.badFile)}, tc.want...)...)
 		})
 	}
+}
+
+// TestMNISTFolderInPlaceOfFile: a folder where the image file belongs is
+// reported as what it is, not as a file too short for its magic number.
+func TestMNISTFolderInPlaceOfFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "train-images-idx3-ubyte")
+	if err := os.Mkdir(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	labels := append(idxHeader(idxLabelsMagic, 3), 0, 9, 4)
+	if err := os.WriteFile(filepath.Join(dir, "train-labels-idx1-ubyte"), labels, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadMNIST(dir, Train)
+	wantErr(t, err, p, "reading the IDX magic number", "is a directory")
 }
 
 // TestMNISTCorruptGzipStream cuts a gzip stream short and flips a byte of

@@ -2,10 +2,12 @@ package trainer
 
 import (
 	"encoding/base64"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/iresnet/iresnet/trainer/checkpoint"
@@ -73,6 +75,13 @@ func (t *Trainer) Save(path string) error {
 	for k, v := range meta {
 		if err := checkpoint.PutJSON(f.Metadata, k, v); err != nil {
 			return err
+		}
+	}
+	// Load refuses a checkpoint with a NaN or infinity in any tensor, so
+	// such a file is never written: it would replace the last good one.
+	for _, name := range slices.Sorted(maps.Keys(f.Tensors)) {
+		if err := finiteTensor(name, f.Tensors[name]); err != nil {
+			return errors.Wrapf(err, "trainer: not saving step %d to %s (it could not be loaded)", t.step, path)
 		}
 	}
 	if err := checkpoint.Seal(f); err != nil {
@@ -222,9 +231,6 @@ func finiteTensor(name string, t *tensor.Dense) error {
 	return nil
 }
 
-// checkPowerIteration checks the restored power-iteration vectors, which
-// are unit vectors after every update (normalize.SpectralNorm's
-// invariant): a zeroed or scaled vector would make σ̂ = 0 or wrong, and
 // CheckpointPath resolves p, a checkpoint file or a run folder written by
 // Run, to the checkpoint file, with an error naming p when neither exists.
 func CheckpointPath(p string) (string, error) {

@@ -478,11 +478,21 @@ func (t *Trainer) Step() (StepStats, error) {
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
 		return st, err
 	}
-	// A finite gradient can still overflow float32 in the update: such
-	// weights must never reach a checkpoint.
+	// A finite gradient can still overflow float32 in the update — in a
+	// weight, or in a moment (g² of |g| > 1.8e19 is beyond float32, and a
+	// second moment at +Inf freezes its weight silently): none of them may
+	// reach a checkpoint, which Load would refuse.
 	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
 	if nf, bad := t.opt.firstNonFinite(param); bad {
 		return st, errors.Errorf("trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory: tensor %q holds %v at %d", st.Step, t.params[nf.param].Name, nf.v, nf.at)
+	}
+	for _, mo := range [...]struct {
+		what string
+		ts   []*tensor.Dense
+	}{{"first moment", t.opt.m}, {"second moment", t.opt.v}} {
+		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return mo.ts[i].Data().([]float32) }); bad {
+			return st, errors.Errorf("trainer: step %d: the optimizer's %s of %q overflowed float32 (%v at %d): a gradient too large to square or accumulate; clip it (-clip, Optim.ClipNorm); the run cannot continue from memory", st.Step, mo.what, t.params[nf.param].Name, nf.v, nf.at)
+		}
 	}
 	if t.ema != nil {
 		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
