@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,18 +124,55 @@ func (f runFiles) removeStaleTemps() error {
 // one is dropped only once its successor is linked.
 func (t *Trainer) saveRotating(f runFiles) error {
 	if _, err := os.Lstat(f.checkpoint); err == nil {
-		prev := f.previous()
-		tmp := prev + ".link"
-		_ = os.Remove(tmp)
-		if err := os.Link(f.checkpoint, tmp); err == nil {
-			if err := os.Rename(tmp, prev); err != nil {
-				_ = os.Remove(tmp)
-				return errors.Wrap(err, "trainer: keeping the previous checkpoint")
-			}
+		if err := keepPrevious(f.checkpoint, f.previous()); err != nil {
+			return errors.Wrap(err, "trainer: keeping the previous checkpoint")
 		}
-		// Without hard links (some file systems) only the latest is kept.
 	}
 	return t.Save(f.checkpoint)
+}
+
+// linkFile makes hard links for keepPrevious; tests replace it to stand
+// for a file system without them.
+var linkFile = os.Link
+
+// keepPrevious makes prev the checkpoint now at cur: a hard link where the
+// file system has them, else a synced copy, made under a temporary name
+// and renamed, so that prev is complete at every moment.
+func keepPrevious(cur, prev string) error {
+	tmp := prev + ".link"
+	_ = os.Remove(tmp)
+	if err := linkFile(cur, tmp); err != nil {
+		if err := copyFile(cur, tmp); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, prev); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// copyFile copies src to the new file dst and syncs it.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // describeCheckpoints says which checkpoints exist after a failure, for the

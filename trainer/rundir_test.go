@@ -181,3 +181,24 @@ func TestFailureNamesCheckpointsThatExist(t *testing.T) {
 		t.Errorf("empty folder: %q", got)
 	}
 }
+
+// TestPreviousKeptWithoutHardLinks: on a file system without hard links
+// the checkpoint before the latest is kept as a copy (it was silently not
+// kept at all), and it loads at its own step.
+func TestPreviousKeptWithoutHardLinks(t *testing.T) {
+	linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
+	t.Cleanup(func() { linkFile = os.Link })
+	dir, _ := trainedDir(t, 57) // saves at steps 4, 8 and 12
+	prev := filepath.Join(dir, strings.TrimSuffix(CheckpointFile, ".safetensors")+PreviousSuffix+".safetensors")
+	tr, err := Load(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.Steps() != 8 {
+		t.Errorf("previous checkpoint at step %d, want 8", tr.Steps())
+	}
+	if _, err := os.Stat(prev + ".link"); !os.IsNotExist(err) {
+		t.Errorf("temporary copy left behind: %v", err)
+	}
+}
