@@ -263,7 +263,11 @@ func openImages(c SourceConfig, heldOutRng *rand.Rand, evalSize int) (*imageSour
 	// Same pixel count is not enough: a 14×56 test split would be read
 	// as 28×28 images by a model trained on the training split.
 	if test.C != train.C || test.H != train.H || test.W != train.W {
-		return nil, errors.Errorf("datasets: %v test images are %d×%d×%d, training images %d×%d×%d", set, test.C, test.H, test.W, train.C, train.H, train.W)
+		where := c.Dir
+		if where == "" {
+			where = "the default MNIST folder"
+		}
+		return nil, errors.Errorf("datasets: %v in %s: test images are %d×%d×%d, training images %d×%d×%d", set, where, test.C, test.H, test.W, train.C, train.H, train.W)
 	}
 	s := &imageSource{cfg: c, train: train, test: test}
 	if c.LogitAlpha > 0 {

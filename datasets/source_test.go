@@ -47,7 +47,7 @@ func TestOpenRefusesMismatchedSplits(t *testing.T) {
 	write(datasets.Train, 4, 4)
 	write(datasets.Test, 2, 8)
 	_, err := datasets.SourceConfig{Name: "mnist", Dir: dir}.Open(1, 3)
-	if err == nil || !strings.Contains(err.Error(), "test images are 1×2×8, training images 1×4×4") {
+	if err == nil || !strings.Contains(err.Error(), "mnist in "+dir+": test images are 1×2×8, training images 1×4×4") {
 		t.Fatalf("Open = %v, want an error naming both shapes", err)
 	}
 	write(datasets.Test, 4, 4)
