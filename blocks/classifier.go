@@ -423,7 +423,9 @@ func HybridLoss(b *graph.Builder, logpx, ce *G.Node, lambda float64, dim int) (*
 	return loss, nil
 }
 
-// Predictions returns the arg-max class of each row of logits (N, K).
+// Predictions returns the arg-max class of each row of logits (N, K). A
+// NaN or infinite logit is an error naming its row and class: the arg-max
+// of such a row would be a meaningless but plausible class.
 func Predictions(logits *tensor.Dense) ([]int, error) {
 	s := logits.Shape()
 	if s.Dims() != 2 {
@@ -434,7 +436,13 @@ func Predictions(logits *tensor.Dense) ([]int, error) {
 	out := make([]int, s[0])
 	for r := range out {
 		best := 0
-		for j := 1; j < k; j++ {
+		for j := 0; j < k; j++ {
+			if v := d[r*k+j]; math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, errors.Errorf("blocks: logit of row %d, class %d is %v", r, j, v)
+			}
+			if j == 0 {
+				continue
+			}
 			if d[r*k+j] > d[r*k+best] {
 				best = j
 			}

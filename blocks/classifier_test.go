@@ -459,6 +459,25 @@ func TestClassifierFloat32(t *testing.T) {
 	}
 }
 
+// TestPredictionsRefuseNonFinite: the arg-max of the rows, and an error
+// naming row and class for a NaN or infinite logit, which would otherwise
+// count as some class.
+func TestPredictionsRefuseNonFinite(t *testing.T) {
+	logits := tensor.New(tensor.WithShape(3, 3), tensor.WithBacking([]float64{0, 2, 1, 5, -1, 4, -3, -2, -2.5}))
+	got, err := blocks.Predictions(logits)
+	if err != nil || len(got) != 3 || got[0] != 1 || got[1] != 0 || got[2] != 1 {
+		t.Errorf("Predictions = %v, %v; want [1 0 1]", got, err)
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		d := []float64{0, 2, 1, 5, -1, 4, -3, -2, -2.5}
+		d[5] = bad
+		_, err := blocks.Predictions(tensor.New(tensor.WithShape(3, 3), tensor.WithBacking(d)))
+		if err == nil || !strings.Contains(err.Error(), "logit of row 1, class 2 is") {
+			t.Errorf("logit %v: error %v", bad, err)
+		}
+	}
+}
+
 // TestClassifierOnMultiScale puts the head on the last-scale feature map of
 // a small multi-scale i-ResNet, trains nothing, and checks the gradient of
 // the hybrid loss (cross-entropy plus the power-series density, with its

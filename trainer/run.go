@@ -168,7 +168,11 @@ func (t *Trainer) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		if evalNow {
 			ev, err := p.evaluate(t, last, fmt.Sprintf("evaluating on the held-out set at step %d", t.step))
 			if err != nil {
-				return sum, errors.Wrapf(err, "trainer: step %d", t.step)
+				err = errors.Wrapf(err, "trainer: step %d: evaluation", t.step)
+				if o.OutDir != "" {
+					err = fmt.Errorf("%w; %s", err, describeCheckpoints(files))
+				}
+				return sum, err
 			}
 			sum.Final = ev
 			t.fillEval(&m, ev)

@@ -669,7 +669,7 @@ func (t *Trainer) evalPass(points []float64) (evalResult, error) {
 		if t.eval.logits != nil {
 			preds, err := blocks.Predictions(t.eval.logits.Value().(*tensor.Dense))
 			if err != nil {
-				return r, err
+				return r, errors.Wrapf(err, "trainer: held-out batch from point %d", lo)
 			}
 			r.preds = append(r.preds, preds[:hi-lo]...)
 		}
