@@ -9,51 +9,6 @@ import (
 	"github.com/iresnet/iresnet/trainer"
 )
 
-// TestInapplicableFlagsAreRefused: a flag that the chosen model, task or
-// estimator would not use is an error naming it, never silently ignored.
-func TestInapplicableFlagsAreRefused(t *testing.T) {
-	cases := []struct {
-		args []string
-		want string
-	}{
-		// Exact-log-det families: no estimator, no spectral normalization.
-		{[]string{"-model", "nice", "-estimator", "roulette"}, "-estimator applies to i-ResNets"},
-		{[]string{"-model", "maf", "-probes", "4"}, "-probes applies to i-ResNets"},
-		{[]string{"-model", "made", "-terms", "9"}, "-terms applies to i-ResNets"},
-		{[]string{"-model", "realnvp", "-gradient", "series"}, "-gradient applies to i-ResNets"},
-		{[]string{"-data", "mnist", "-model", "glow", "-power-iters", "3"}, "-model glow computes its log-determinant exactly"},
-		// FFJORD: traces, not a power series.
-		{[]string{"-model", "ffjord", "-terms", "7"}, "-terms applies to the i-ResNet's power series"},
-		{[]string{"-model", "ffjord", "-gradient", "series"}, "-gradient applies to the i-ResNet's power series"},
-		{[]string{"-model", "ffjord", "-power-iters", "2"}, "-power-iters applies to the i-ResNet's power series"},
-		{[]string{"-model", "ffjord", "-estimator", "roulette"}, "-estimator roulette applies to i-ResNets; FFJORD's log-det"},
-		{[]string{"-model", "ffjord", "-estimator", "exact", "-probes", "2"}, "-probes does not apply to -estimator exact"},
-		// Classification computes no log-det and has no prior.
-		{[]string{"-data", "mnist", "-task", "classify", "-terms", "10"}, "-terms sets the log-det estimator, and -task classify computes no log-det"},
-		{[]string{"-data", "mnist", "-task", "classify", "-estimator", "roulette"}, "-estimator sets the log-det estimator"},
-		{[]string{"-data", "mnist", "-task", "classify", "-learned-prior"}, "-learned-prior: -task classify has no prior"},
-		// No spectral normalization without it.
-		{[]string{"-data", "mnist", "-task", "classify", "-vanilla", "-coeff", "0.5"}, "-coeff sets the spectral normalization, which -vanilla switches off"},
-		{[]string{"-data", "mnist", "-task", "classify", "-vanilla", "-power-iters", "3"}, "-power-iters sets the spectral normalization"},
-		// Sub-flags of another estimator.
-		{[]string{"-estimator", "exact", "-terms", "50"}, "-terms does not apply to -estimator exact"},
-		{[]string{"-estimator", "exact", "-probes", "8"}, "-probes does not apply to -estimator exact"},
-		{[]string{"-estimator", "exact", "-gradient", "series"}, "-gradient does not apply to -estimator exact"},
-		{[]string{"-estimator", "roulette", "-gradient", "series"}, "-gradient chooses how the power series is differentiated"},
-	}
-	for _, c := range cases {
-		var out, errb bytes.Buffer
-		err := run(c.args, &out, &errb)
-		if err == nil {
-			t.Errorf("%v: no error", c.args)
-			continue
-		}
-		if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: error %q does not mention %q", c.args, err, c.want)
-		}
-	}
-}
-
 // TestApplicableFlagsAreKept: the flags that do apply pass, and mean what
 // they say; -probes reaches FFJORD's trace estimator.
 func TestApplicableFlagsAreKept(t *testing.T) {
