@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"math"
+	"slices"
 
 	"github.com/iresnet/iresnet/internal/parallel"
 	"github.com/pkg/errors"
@@ -17,7 +18,16 @@ type optimizer struct {
 	m, v   []*tensor.Dense // first moment; second moment (Adam) or infinity norm (Adamax)
 	t      int             // updates applied
 	pieces []piece         // the parameters' elements as the cores share them
+	// overflowed reports that the last update left a NaN or an infinity
+	// in a parameter or a moment (float32 overflow of a finite update);
+	// firstNonFinite finds where.
+	overflowed bool
 }
+
+// errNonFiniteGradient is step's error for a gradient that holds a NaN or
+// an infinity, found by its squared norm (a float64 sum of float32 squares
+// is finite exactly when every term is); step then updates nothing.
+var errNonFiniteGradient = errors.New("trainer: non-finite gradient")
 
 // pieceSize is the most elements of a parameter one worker updates at a
 // time: large enough that handing out a piece costs nothing next to its
@@ -133,6 +143,9 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 		norm += s
 	}
 	norm = math.Sqrt(norm)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return 0, norm, errNonFiniteGradient
+	}
 	scale := 1.0
 	if o.cfg.ClipNorm > 0 && norm > o.cfg.ClipNorm {
 		scale = o.cfg.ClipNorm / norm
@@ -142,11 +155,16 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 	b1, b2, eps, wd := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps, o.cfg.WeightDecay
 	c1 := 1 - math.Pow(b1, float64(o.t))
 	c2 := 1 - math.Pow(b2, float64(o.t))
-	o.forPieces(func(_ int, pc piece) {
+	// Every value written is also added, times 0, to a check sum per
+	// piece: 0·x is 0 for finite x and NaN for a NaN or an infinity, so
+	// the sum flags an overflow without a second pass over the tensors.
+	bad := make([]bool, len(o.pieces))
+	o.forPieces(func(k int, pc piece) {
 		i := pc.param
 		pd := o.params[i].Data().([]float32)
 		md := o.m[i].Data().([]float32)
 		vd := o.v[i].Data().([]float32)
+		var check float32
 		for j := pc.lo; j < pc.hi; j++ {
 			g32 := grads[i][j]
 			g := float64(g32)*scale + wd*float64(pd[j])
@@ -154,6 +172,7 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 				m := b1*float64(md[j]) + g
 				md[j] = float32(m)
 				pd[j] = float32(float64(pd[j]) - lr*m)
+				check += 0*md[j] + 0*pd[j]
 				continue
 			}
 			m := b1*float64(md[j]) + (1-b1)*g
@@ -170,7 +189,10 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 				step = lr * (m / c1) / (math.Sqrt(v/c2) + eps)
 			}
 			pd[j] = float32(float64(pd[j]) - step)
+			check += 0*md[j] + 0*vd[j] + 0*pd[j]
 		}
+		bad[k] = check != check
 	})
+	o.overflowed = slices.Contains(bad, true)
 	return lr, norm, nil
 }

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -377,6 +378,43 @@ func TestFirstNonFiniteInOrder(t *testing.T) {
 		if bad != c.bad || nf.param != c.want.param || nf.at != c.want.at ||
 			math.Float32bits(nf.v) != math.Float32bits(c.want.v) {
 			t.Errorf("%s: got %+v, %v; want %+v, %v", c.name, nf, bad, c.want, c.bad)
+		}
+	}
+}
+
+// TestStepFlagsNonFinite: a NaN or an infinity in the gradient stops step
+// before it changes anything (step count, weights, moments), and a finite
+// update that overflows float32 — in a second moment (g = 1e21: (1 − β₂)g²
+// is beyond float32), or in a weight (SGD with a huge rate) — is flagged,
+// in the last of three pieces or in the middle one; an ordinary update is
+// not.
+func TestStepFlagsNonFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, c := range []struct {
+		name       string
+		cfg        Optim
+		g          []float32
+		err        error
+		overflowed bool
+	}{
+		{"finite", Optim{Algorithm: Adam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, []float32{1, 2, 3, 4, 5}, nil, false},
+		{"NaN gradient", Optim{Algorithm: Adam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, []float32{1, 2, 3, 4, nan}, errNonFiniteGradient, false},
+		{"infinite gradient", Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9}, []float32{inf, 2, 3, 4, 5}, errNonFiniteGradient, false},
+		{"second moment overflows", Optim{Algorithm: Adam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, []float32{1, 2, 3, 4, 1e21}, nil, true},
+		{"weight overflows", Optim{Algorithm: SGD, LR: 1e30, Beta1: 0.9}, []float32{1, 2, 1e10, 4, 5}, nil, true},
+	} {
+		before := []float32{0.5, -1, 2, 0.25, 3}
+		p := tensor.New(tensor.WithShape(5), tensor.WithBacking(slices.Clone(before)))
+		o := newOptimizer(c.cfg, []*tensor.Dense{p})
+		o.pieces = cutPieces([]int{5}, 2) // three pieces
+		_, _, err := o.step([][]float32{c.g})
+		if err != c.err || o.overflowed != c.overflowed {
+			t.Errorf("%s: error %v, overflowed %v; want %v, %v", c.name, err, o.overflowed, c.err, c.overflowed)
+		}
+		if c.err != nil {
+			if o.t != 0 || !slices.Equal(p.Data().([]float32), before) || slices.ContainsFunc(o.m[0].Data().([]float32), func(v float32) bool { return v != 0 }) {
+				t.Errorf("%s: the refused step changed the optimizer: t = %d, weights %v, first moment %v", c.name, o.t, p.Data(), o.m[0].Data())
+			}
 		}
 	}
 }

@@ -471,28 +471,16 @@ func (t *Trainer) Step() (StepStats, error) {
 	for i, g := range t.train.grads {
 		grads[i] = g.Value().Data().([]float32)
 	}
-	if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); bad {
-		return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
-	}
 	var err error
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
-		return st, err
-	}
-	// A finite gradient can still overflow float32 in the update — in a
-	// weight, or in a moment (g² of |g| > 1.8e19 is beyond float32, and a
-	// second moment at +Inf freezes its weight silently): none of them may
-	// reach a checkpoint, which Load would refuse.
-	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
-	if nf, bad := t.opt.firstNonFinite(param); bad {
-		return st, errors.Errorf("trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory: tensor %q holds %v at %d", st.Step, t.params[nf.param].Name, nf.v, nf.at)
-	}
-	for _, mo := range [...]struct {
-		what string
-		ts   []*tensor.Dense
-	}{{"first moment", t.opt.m}, {"second moment", t.opt.v}} {
-		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return mo.ts[i].Data().([]float32) }); bad {
-			return st, errors.Errorf("trainer: step %d: the optimizer's %s of %q overflowed float32 (%v at %d): a gradient too large to square or accumulate; clip it (-clip, Optim.ClipNorm); the run cannot continue from memory", st.Step, mo.what, t.params[nf.param].Name, nf.v, nf.at)
+		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); err == errNonFiniteGradient && bad {
+			return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
 		}
+		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
+	}
+	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
+	if t.opt.overflowed {
+		return st, t.overflowError(st.Step)
 	}
 	if t.ema != nil {
 		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
@@ -946,4 +934,25 @@ func (t *Trainer) SetSteps(n int) error {
 	}
 	t.cfg.Steps = n
 	return nil
+}
+
+// overflowError names where the last update overflowed float32. A finite
+// gradient can still do that — in a weight, or in a moment (g² of
+// |g| > 1.8e19 is beyond float32, and a second moment at +Inf freezes its
+// weight silently): none of them may reach a checkpoint, which Load would
+// refuse.
+func (t *Trainer) overflowError(step int) error {
+	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
+	if nf, bad := t.opt.firstNonFinite(param); bad {
+		return errors.Errorf("trainer: step %d: the update made a parameter non-finite; the run cannot continue from memory: tensor %q holds %v at %d", step, t.params[nf.param].Name, nf.v, nf.at)
+	}
+	for _, mo := range [...]struct {
+		what string
+		ts   []*tensor.Dense
+	}{{"first moment", t.opt.m}, {"second moment", t.opt.v}} {
+		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return mo.ts[i].Data().([]float32) }); bad {
+			return errors.Errorf("trainer: step %d: the optimizer's %s of %q overflowed float32 (%v at %d): a gradient too large to square or accumulate; clip it (-clip, Optim.ClipNorm); the run cannot continue from memory", step, mo.what, t.params[nf.param].Name, nf.v, nf.at)
+		}
+	}
+	return errors.Errorf("trainer: step %d: the update overflowed float32; the run cannot continue from memory", step)
 }
