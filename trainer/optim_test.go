@@ -385,8 +385,8 @@ func TestFirstNonFiniteInOrder(t *testing.T) {
 // TestStepFlagsNonFinite: a NaN or an infinity in the gradient stops step
 // before it changes anything (step count, weights, moments), and a finite
 // update that overflows float32 — in a second moment (g = 1e21: (1 − β₂)g²
-// is beyond float32), or in a weight (SGD with a huge rate) — is flagged,
-// in the last of three pieces or in the middle one; an ordinary update is
+// is beyond float32), in a first moment, or in a weight (SGD, Adamax with
+// a huge rate) — is flagged, in any of three pieces; an ordinary update is
 // not.
 func TestStepFlagsNonFinite(t *testing.T) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
@@ -402,11 +402,16 @@ func TestStepFlagsNonFinite(t *testing.T) {
 		{"infinite gradient", Optim{Algorithm: SGD, LR: 0.1, Beta1: 0.9}, []float32{inf, 2, 3, 4, 5}, errNonFiniteGradient, false},
 		{"second moment overflows", Optim{Algorithm: Adam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, []float32{1, 2, 3, 4, 1e21}, nil, true},
 		{"weight overflows", Optim{Algorithm: SGD, LR: 1e30, Beta1: 0.9}, []float32{1, 2, 1e10, 4, 5}, nil, true},
+		{"Adamax weight overflows", Optim{Algorithm: Adamax, LR: 1e40, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, []float32{1, 2, 3, 4, 5}, nil, true},
+		{"first moment overflows", Optim{Algorithm: SGD, LR: 1e-40, Beta1: 0.9}, []float32{1, 2, 3e38, 4, 5}, nil, true},
 	} {
 		before := []float32{0.5, -1, 2, 0.25, 3}
 		p := tensor.New(tensor.WithShape(5), tensor.WithBacking(slices.Clone(before)))
 		o := newOptimizer(c.cfg, []*tensor.Dense{p})
 		o.pieces = cutPieces([]int{5}, 2) // three pieces
+		if c.name == "first moment overflows" {
+			o.m[0].Data().([]float32)[2] = 3e38 // 0.9·3e38 + 3e38 is beyond float32
+		}
 		_, _, err := o.step([][]float32{c.g})
 		if err != c.err || o.overflowed != c.overflowed {
 			t.Errorf("%s: error %v, overflowed %v; want %v, %v", c.name, err, o.overflowed, c.err, c.overflowed)

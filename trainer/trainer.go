@@ -473,10 +473,12 @@ func (t *Trainer) Step() (StepStats, error) {
 	}
 	var err error
 	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
-		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); err == errNonFiniteGradient && bad {
-			return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
+		if err == errNonFiniteGradient {
+			if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); bad {
+				return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
+			}
 		}
-		return st, errors.Wrapf(err, "trainer: step %d", st.Step)
+		return st, err
 	}
 	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
 	if t.opt.overflowed {
