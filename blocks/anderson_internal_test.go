@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -262,5 +263,24 @@ func BenchmarkAndersonOverhead(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fp.MaxIter*rows*d), "ns/value/iter")
 		})
+	}
+}
+
+// TestNotConvergedMessage: a solve that blew up says it diverged and
+// where (its residual is NaN, and "residual NaN > tolerance NaN" told a
+// user nothing), one that ran out of iterations gives the residual
+// against the tolerance.
+func TestNotConvergedMessage(t *testing.T) {
+	for _, c := range []struct {
+		err  NotConvergedError
+		want string
+	}{
+		{NotConvergedError{Iter: 7, Residual: math.NaN(), Tol: math.NaN()}, "diverged: the iterate overflowed to NaN or ±Inf at iteration 7"},
+		{NotConvergedError{Iter: 7, Residual: math.Inf(1), Tol: 1e-6}, "diverged: the iterate overflowed to NaN or ±Inf at iteration 7"},
+		{NotConvergedError{Iter: 3, Residual: 1e-3, Tol: 1e-6}, "did not converge in 3 iterations (residual 0.001 > tolerance 1e-06)"},
+	} {
+		if got := c.err.Error(); !strings.Contains(got, c.want) {
+			t.Errorf("%+v: %q, want it to contain %q", c.err, got, c.want)
+		}
 	}
 }
