@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -49,3 +50,40 @@ func benchConvKernel(b *testing.B, kind convKind) {
 func BenchmarkConvForward(b *testing.B)    { benchConvKernel(b, convFwd) }
 func BenchmarkConvTranspose(b *testing.B)  { benchConvKernel(b, convInput) }
 func BenchmarkConvFilterGrad(b *testing.B) { benchConvKernel(b, convFilter) }
+
+// BenchmarkConvWideTiles times the forward and transposed convolutions of
+// the classifier's 16×16 scale (batch 64, padding 1: 288 grid positions,
+// six three-vector or nine two-vector tiles per output panel) with the
+// three-vector forward tile and without it, alternating in one process:
+//
+//	go test ./graph -run - -bench ConvWideTiles -cpu 1 -count 10
+func BenchmarkConvWideTiles(b *testing.B) {
+	geoms := []struct {
+		name string
+		g    ConvGeom
+	}{
+		{"3x3,8-32", ConvGeom{N: 64, C: 8, H: 16, W: 16, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+		{"3x3,32-8", ConvGeom{N: 64, C: 32, H: 16, W: 16, O: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	}
+	defer func(w bool) { wideTiles = w }(wideTiles)
+	for _, c := range geoms {
+		for _, kind := range []convKind{convFwd, convInput} {
+			for _, wide := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/wide=%v", c.name, convKindNames[kind], wide), func(b *testing.B) {
+					wideTiles = wide
+					rng := rand.New(rand.NewPCG(1, 1))
+					sa, sb, so := convOp{kind: kind, geom: c.g}.shapes()
+					x, y := randSlice32(rng, size(sa)), randSlice32(rng, size(sb))
+					out := make([]float32, size(so))
+					runConv(kind, c.g, x, y, out)
+					b.ResetTimer()
+					for range b.N {
+						runConv(kind, c.g, x, y, out)
+					}
+					ops := 2 * float64(c.g.N*c.g.O*c.g.OH()*c.g.OW()*c.g.C*c.g.KH*c.g.KW)
+					b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}

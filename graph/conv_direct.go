@@ -100,24 +100,42 @@ func putBuf[T Float](pool *sync.Pool, b []T) { pool.Put(&b) }
 type planKey struct {
 	g    ConvGeom
 	size uintptr
-	nr   int // forward tile width
+	nr   int  // forward tile width of the kernel set
+	wide bool // wideTiles
 }
+
+// wideTiles lets the padded-grid path take the three-vector forward tile
+// (FwdRows3) where it computes the same grid positions as the two-vector
+// one; tests switch it off.
+var wideTiles = true
 
 // directPlans caches plans; there are few geometries per program.
 var directPlans sync.Map
 
 // planFor returns the plan of the stride-1 convolution g for T.
 func planFor[T Float](g ConvGeom) *directPlan {
-	key := planKey{g, unsafe.Sizeof(T(0)), fwdNR[T]()}
+	key := planKey{g, unsafe.Sizeof(T(0)), fwdNR[T](), wideTiles}
 	if p, ok := directPlans.Load(key); ok {
 		return p.(*directPlan)
 	}
 	nr := key.nr
-	p := &directPlan{g: g, hp: g.H + 2*g.Pad, wp: g.W + 2*g.Pad, oh: g.OH(), ow: g.OW(), nr: nr}
-	p.plane = p.hp * p.wp
-	q := p.oh * p.wp
+	hp, wp, oh := g.H+2*g.Pad, g.W+2*g.Pad, g.OH()
+	q := oh * wp
 	unit := max(nr, dirVec[T]()) // both powers of 2
-	p.qpad = (q + unit - 1) / unit * unit
+	qpad := (q + unit - 1) / unit * unit
+	if w := nr * 3 / 2; avx512 && key.wide {
+		// Three vectors per row load 11 operands per 24 FMAs where two
+		// load 10 per 16; take them where the grid does not grow (a
+		// 16×16 image with padding 1: 288 positions either way), not
+		// where it would (without padding 288 against 256; 32×32 with
+		// padding 1: 1,104 against 1,088), as the kernel gradient sweeps
+		// the same grid and the in-place paths need it exact.
+		if q3 := (q + w - 1) / w * w; q3 <= qpad {
+			nr, qpad = w, q3
+		}
+	}
+	p := &directPlan{g: g, hp: hp, wp: wp, oh: oh, ow: g.OW(), nr: nr, qpad: qpad}
+	p.plane = p.hp * p.wp
 	size := int(key.size)
 	p.offs = make([]int, 0, g.C*g.KH*g.KW)
 	for c := 0; c < g.C; c++ {
@@ -274,14 +292,18 @@ func newConvWeights[T Float](w []T, o, ckk int) convWeights[T] {
 }
 
 // tile runs the forward micro-kernel for output channels [8·op, 8·op + 8)
-// on the image data at x (see fwdTile for the other arguments).
-func (cw convWeights[T]) tile(op int, x *T, offs *int, y *T, ldy int, segs []convasm.FwdSeg) {
+// on the image data at x, nr positions wide: fwdNR, or on AVX-512 also
+// 3/2 of it (see fwdTile for the other arguments).
+func (cw convWeights[T]) tile(op, nr int, x *T, offs *int, y *T, ldy int, segs []convasm.FwdSeg) {
 	rows := min(dirMR, cw.o-op*dirMR)
-	if cw.packed != nil {
+	switch {
+	case cw.packed != nil:
 		fwdTile(cw.ckk, &cw.packed[op*cw.ckk*dirMR], x, offs, y, ldy, rows, segs)
-		return
+	case nr > fwdNR[T]():
+		fwdRows3(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
+	default:
+		fwdRows(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
 	}
-	fwdRows(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
 }
 
 // directForward is ConvForward for a stride-1 convolution on the
@@ -335,7 +357,7 @@ func directConv[T Float](g ConvGeom, x []T, cw convWeights[T], y []T) {
 				segs := p.segs[t]
 				yn := y[n*ysz : (n+1)*ysz]
 				for op := 0; op < np; op++ {
-					cw.tile(op, &img[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, segs)
+					cw.tile(op, nr, &img[t*nr], &p.offs[0], &yn[op*dirMR*osz], osz*esz, segs)
 				}
 			}
 		}
@@ -575,7 +597,7 @@ var batchConv = true
 // larger than 1×1 (whose few products per output do not pay for the
 // layout changes: measured 0.09 → 0.15 ms at 4×4, 64 → 64 channels).
 func takesBatchConv[T Float](p *directPlan) bool {
-	return batchConv && p.oh*p.ow*10 < p.qpad*7 && p.g.N >= p.nr/2 && p.g.KH*p.g.KW > 1
+	return batchConv && p.oh*p.ow*10 < p.qpad*7 && p.g.N >= fwdNR[T]()/2 && p.g.KH*p.g.KW > 1
 }
 
 // directConvBatch is directConv for small images, whose padded grid is
@@ -589,7 +611,7 @@ func takesBatchConv[T Float](p *directPlan) bool {
 func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 	g := p.g
 	ckk := g.C * g.KH * g.KW
-	esz, nr := int(unsafe.Sizeof(T(0))), p.nr
+	esz, nr := int(unsafe.Sizeof(T(0))), fwdNR[T]() // the two-vector tile
 	nb := (g.N + nr - 1) / nr * nr
 	pos := p.oh * p.ow
 	np := (g.O + dirMR - 1) / dirMR
@@ -625,7 +647,7 @@ func directConvBatch[T Float](p *directPlan, x []T, cw convWeights[T], y []T) {
 				oy, ox := q/p.ow, q%p.ow
 				xin := &xb[(oy*p.wp+ox)*nb+b*nr]
 				for op := 0; op < np; op++ {
-					cw.tile(op, xin, &offs[0], &yb[(op*dirMR*pos+q)*nb+b*nr], pos*nb*esz, segs)
+					cw.tile(op, nr, xin, &offs[0], &yb[(op*dirMR*pos+q)*nb+b*nr], pos*nb*esz, segs)
 				}
 			}
 		}

@@ -26,6 +26,9 @@ var directTestGeoms = []ConvGeom{
 	{N: 2, C: 4, H: 4, W: 4, O: 8, KH: 3, KW: 3, Stride: 1, Pad: 2},
 	{N: 5, C: 1, H: 3, W: 3, O: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 2, C: 7, H: 10, W: 10, O: 16, KH: 5, KW: 5, Stride: 1, Pad: 2},
+	// The classifier's first layer: 288 grid positions, six three-vector
+	// tiles of float32 on AVX-512.
+	{N: 2, C: 8, H: 16, W: 16, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 3, C: 4, H: 12, W: 12, O: 64, KH: 1, KW: 1, Stride: 1, Pad: 0},
 	// 1×1 with a grid of whole tiles in either type (64 positions), whose
 	// kernel gradient reads x and dy in place.
@@ -36,23 +39,33 @@ var directTestGeoms = []ConvGeom{
 	{N: 40, C: 5, H: 3, W: 3, O: 8, KH: 1, KW: 1, Stride: 1, Pad: 0},
 }
 
-// directMode is a kernel set: the direct kernels or not, AVX-512 or AVX2.
+// directMode is a kernel set: the direct kernels or not, AVX-512 or AVX2,
+// and on AVX-512 with or without the three-vector forward tiles.
 type directMode struct {
-	name           string
-	direct, avx512 bool
+	name                 string
+	direct, avx512, wide bool
 }
 
-// directModes returns the kernel sets this CPU can run — AVX-512 and
-// AVX2 direct kernels, and the im2col path.
+// directModes returns the kernel sets this CPU can run — AVX-512 with
+// and without wide tiles, AVX2 direct kernels, and the im2col path.
 func directModes() []directMode {
-	modes := []directMode{{"im2col", false, false}}
+	modes := []directMode{{"im2col", false, false, false}}
 	if convasm.AVX512 {
-		modes = append(modes, directMode{"avx512", true, true})
+		modes = append(modes, directMode{"avx512", true, true, true}, directMode{"avx512-narrow", true, true, false})
 	}
 	if convasm.AVX2 {
-		modes = append(modes, directMode{"avx2", true, false})
+		modes = append(modes, directMode{"avx2", true, false, false})
 	}
 	return modes
+}
+
+// set switches to the kernel set m for a test and restores the previous
+// one at cleanup.
+func (m directMode) set(t *testing.T) {
+	setMode(t, m.direct, m.avx512)
+	prev := wideTiles
+	wideTiles = m.wide
+	t.Cleanup(func() { wideTiles = prev })
 }
 
 // setMode switches the kernel set for a test and restores it at cleanup.
@@ -69,7 +82,7 @@ func TestConvDirectMatchNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	for _, m := range directModes() {
 		t.Run(m.name, func(t *testing.T) {
-			setMode(t, m.direct, m.avx512)
+			m.set(t)
 			for _, procs := range []int{1, 2} {
 				old := runtime.GOMAXPROCS(procs)
 				for _, g := range directTestGeoms {
@@ -132,7 +145,7 @@ func TestConvDirectDeterministic(t *testing.T) {
 			continue // the im2col kernel gradient sums per-worker partials
 		}
 		t.Run(m.name, func(t *testing.T) {
-			setMode(t, m.direct, m.avx512)
+			m.set(t)
 			checkDeterministic(t)
 		})
 	}
@@ -177,7 +190,7 @@ func TestConvFilterGradBatch(t *testing.T) {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
-			setMode(t, m.direct, m.avx512)
+			m.set(t)
 			for _, g := range small {
 				if !takesBatchFilterGrad[float32](planFor[float32](g)) || !takesBatchFilterGrad[float64](planFor[float64](g)) {
 					t.Errorf("%v does not take the batch kernel gradient", g)
@@ -206,7 +219,7 @@ func TestConvBatch(t *testing.T) {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
-			setMode(t, m.direct, m.avx512)
+			m.set(t)
 			for _, g := range small {
 				take := g.KH*g.KW > 1
 				if takesBatchConv[float32](planFor[float32](g)) != take || takesBatchConv[float64](planFor[float64](g)) != take {
@@ -339,6 +352,41 @@ func TestFlipKernelLarge(t *testing.T) {
 			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) {
 				t.Errorf("%v, call %d: ⟨conv(x, w), dy⟩ = %.15g but ⟨x, convᵀ(dy, w)⟩ = %.15g", g, k+1, lhs, rhs)
 			}
+		}
+	}
+}
+
+// TestWideTilesChosen checks which padded grids take the three-vector
+// forward tile on AVX-512, in both element types: those where it computes
+// no more positions (a 16×16 image with padding 1: 288 either way; 28×28:
+// 864, or 840 instead of 848 in float64), and not where the grid would grow — a 16×16 1×1 convolution (288
+// against 256), 32×32 with padding 1 (1,104 against 1,088), or a 32×32 1×1
+// convolution, whose kernel gradient reads x and dy in place only on an
+// exact grid of 1,024 — so that the wide kernel runs in the models and
+// nothing else changes.
+func TestWideTilesChosen(t *testing.T) {
+	if !convasm.AVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	directMode{"avx512", true, true, true}.set(t)
+	for _, c := range []struct {
+		g                    ConvGeom
+		nr, qpad, nr64, qp64 int // float32, float64
+	}{
+		{ConvGeom{N: 2, C: 8, H: 16, W: 16, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}, 48, 288, 24, 288},
+		// 840 positions: 27 tiles of 32 or 18 of 48 (864); in float64
+		// 53 of 16 (848) or 35 of 24 (840), a smaller grid.
+		{ConvGeom{N: 2, C: 1, H: 28, W: 28, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}, 48, 864, 24, 840},
+		{ConvGeom{N: 2, C: 8, H: 32, W: 32, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}, 32, 1088, 16, 1088},
+		{ConvGeom{N: 2, C: 32, H: 16, W: 16, O: 32, KH: 1, KW: 1, Stride: 1}, 32, 256, 16, 256},
+		{ConvGeom{N: 2, C: 32, H: 32, W: 32, O: 32, KH: 1, KW: 1, Stride: 1}, 32, 1024, 16, 1024},
+		{ConvGeom{N: 2, C: 16, H: 14, W: 14, O: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}, 32, 224, 16, 224},
+	} {
+		if p := planFor[float32](c.g); p.nr != c.nr || p.qpad != c.qpad {
+			t.Errorf("float32 %v: tile %d, grid %d; want %d, %d", c.g, p.nr, p.qpad, c.nr, c.qpad)
+		}
+		if p := planFor[float64](c.g); p.nr != c.nr64 || p.qpad != c.qp64 {
+			t.Errorf("float64 %v: tile %d, grid %d; want %d, %d", c.g, p.nr, p.qpad, c.nr64, c.qp64)
 		}
 	}
 }

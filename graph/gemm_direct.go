@@ -328,6 +328,20 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 	})
 }
 
+// fwdRows3 runs the three-vector in-place forward micro-kernel for T
+// (AVX-512 only); see convasm.FwdRows3F32.
+func fwdRows3[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
+	if len(segs) == 0 {
+		return
+	}
+	switch rp := any(rows).(type) {
+	case *[dirMR]*float32:
+		convasm.FwdRows3F32(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
+	case *[dirMR]*float64:
+		convasm.FwdRows3F64(k, rp, any(x).(*float64), offs, any(y).(*float64), ldy, nrows, &segs[0], len(segs))
+	}
+}
+
 // fwdRows runs the in-place forward micro-kernel for T; see
 // convasm.FwdRowsF32.
 func fwdRows[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {

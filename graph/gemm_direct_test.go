@@ -17,7 +17,7 @@ import (
 func TestKernelBLASGemm(t *testing.T) {
 	for _, m := range directModes() {
 		t.Run(m.name, func(t *testing.T) {
-			setMode(t, m.direct, m.avx512)
+			m.set(t)
 			checkKernelGemm(t)
 		})
 	}

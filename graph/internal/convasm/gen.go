@@ -35,6 +35,7 @@ func main() {
 	for _, d := range dtypes {
 		fwd(p, d)
 		fwdRows(p, d)
+		fwdRows3(p, d)
 		dot(p, d)
 		copyRows(p, d)
 		fwd2(p, d)
@@ -66,21 +67,39 @@ func main() {
 // {shift, mask}: lanes whose bit is set in mask go to y + r·ldy + shift +
 // lane·size (byte offsets), so one segment moves a run of lanes to where
 // its output positions are.
-func fwd(p func(string, ...any), d dtype) { fwdKernel(p, d, false) }
+func fwd(p func(string, ...any), d dtype) { fwdKernel(p, d, false, 2) }
 
 // fwdRows writes FwdRows, fwd with the weights read from eight row
 // pointers instead of a packed panel: row r's entry k is at
 // rows[r] + k·size, so a matrix product's left operand needs no packing.
 // The row pointers live in AX, DI, R8–R13, k's index in BX (the loop runs
 // until BX reaches k, compared in memory), and CX holds the offset.
-func fwdRows(p func(string, ...any), d dtype) { fwdKernel(p, d, true) }
+func fwdRows(p func(string, ...any), d dtype) { fwdKernel(p, d, true, 2) }
 
-func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
+// fwdRows3 writes FwdRows3, fwdRows with three vectors per row: 24
+// accumulators Z0–Z23 (row r in Z(3r) … Z(3r+2)), x in Z24–Z26 and the
+// broadcast weights rotating through Z27–Z31. Per tap it loads 3 vectors
+// of x and 8 weights for 24 FMAs, where FwdRows loads 2 and 8 for 16.
+func fwdRows3(p func(string, ...any), d dtype) { fwdKernel(p, d, true, 3) }
+
+// fwdKernel writes the broadcast-form kernel with nv vectors per row (2 or
+// 3), reading the weights from a packed panel or, with rowPtrs, from eight
+// row pointers.
+func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool, nv int) {
 	mov := "VMOVUP" + d.sfx[1:]
 	lanes := 64 / d.size
 	name, arg, lbl := "FwdTile"+d.name, "a", "fwd"+d.name
 	if rowPtrs {
 		name, arg, lbl = "FwdRows"+d.name, "rows", "fwdrows"+d.name
+		if nv == 3 {
+			name, lbl = "FwdRows3"+d.name, "fwdrows3"+d.name
+		}
+	}
+	nacc := 8 * nv
+	xreg := func(v int) int { return nacc + v }                   // x's vectors
+	breg := func(r int) int { return nacc + nv + r%(32-nacc-nv) } // a broadcast weight, rotating
+	if 32-nacc-nv > 8 {
+		breg = func(r int) int { return nacc + nv + r }
 	}
 	p("")
 	if rowPtrs {
@@ -91,8 +110,13 @@ func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
 	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
 	p("\tMOVQ x+16(FP), SI")
 	p("\tMOVQ offs+24(FP), DX")
-	for i := 0; i < 16; i++ {
+	for i := 0; i < nacc; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	fmas := func(r, b int) {
+		for v := 0; v < nv; v++ {
+			p("\tVFMADD231%s Z%d, Z%d, Z%d", d.sfx, xreg(v), b, nv*r+v)
+		}
 	}
 	if rowPtrs {
 		regs := []string{"AX", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
@@ -105,12 +129,12 @@ func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
 		p("\tJGE %sstore", lbl)
 		p("%sloop:", lbl)
 		p("\tMOVQ (DX)(BX*8), CX")
-		p("\t%s (SI)(CX*1), Z16", mov)
-		p("\t%s 64(SI)(CX*1), Z17", mov)
+		for v := 0; v < nv; v++ {
+			p("\t%s %d(SI)(CX*1), Z%d", mov, 64*v, xreg(v))
+		}
 		for r, reg := range regs {
-			p("\t%s (%s)(BX*%d), Z%d", d.bcast, reg, d.size, 18+r)
-			p("\tVFMADD231%s Z16, Z%d, Z%d", d.sfx, 18+r, 2*r)
-			p("\tVFMADD231%s Z17, Z%d, Z%d", d.sfx, 18+r, 2*r+1)
+			p("\t%s (%s)(BX*%d), Z%d", d.bcast, reg, d.size, breg(r))
+			fmas(r, breg(r))
 		}
 		p("\tINCQ BX")
 		p("\tCMPQ BX, k+0(FP)")
@@ -122,12 +146,12 @@ func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
 		p("\tJZ %sstore", lbl)
 		p("%sloop:", lbl)
 		p("\tMOVQ (DX), R8")
-		p("\t%s (SI)(R8*1), Z16", mov)
-		p("\t%s 64(SI)(R8*1), Z17", mov)
+		for v := 0; v < nv; v++ {
+			p("\t%s %d(SI)(R8*1), Z%d", mov, 64*v, xreg(v))
+		}
 		for r := 0; r < 8; r++ {
-			p("\t%s %d(AX), Z%d", d.bcast, r*d.size, 18+r)
-			p("\tVFMADD231%s Z16, Z%d, Z%d", d.sfx, 18+r, 2*r)
-			p("\tVFMADD231%s Z17, Z%d, Z%d", d.sfx, 18+r, 2*r+1)
+			p("\t%s %d(AX), Z%d", d.bcast, r*d.size, breg(r))
+			fmas(r, breg(r))
 		}
 		p("\tADDQ $8, DX")
 		p("\tADDQ $%d, AX", 8*d.size)
@@ -149,15 +173,19 @@ func fwdKernel(p func(string, ...any), d dtype, rowPtrs bool) {
 	p("%sseg:", lbl)
 	p("\tMOVQ (DX), R8")
 	p("\tMOVQ 8(DX), R9")
-	p("\tKMOVW R9, K1")
-	p("\tSHRQ $%d, R9", lanes)
-	p("\tKMOVW R9, K2")
+	for v := 0; v < nv; v++ {
+		if v > 0 {
+			p("\tSHRQ $%d, R9", lanes)
+		}
+		p("\tKMOVW R9, K%d", v+1)
+	}
 	p("\tLEAQ (DI)(R8*1), R10")
 	for r := 0; r < 8; r++ {
 		p("\tCMPQ R11, $%d", r)
 		p("\tJLE %snext", lbl)
-		p("\t%s Z%d, K1, (R10)", mov, 2*r)
-		p("\t%s Z%d, K2, 64(R10)", mov, 2*r+1)
+		for v := 0; v < nv; v++ {
+			p("\t%s Z%d, K%d, %d(R10)", mov, nv*r+v, v+1, 64*v)
+		}
 		p("\tADDQ BX, R10")
 	}
 	p("%snext:", lbl)

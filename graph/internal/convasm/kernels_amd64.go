@@ -93,6 +93,18 @@ func FwdRowsF32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy
 //go:noescape
 func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int)
 
+// FwdRows3F32 is FwdRowsF32 with an 8 × 48 tile (three vectors per row,
+// mask bits 0–47 of each segment): per tap it loads three vectors of x
+// and eight weights for 24 FMAs instead of two and eight for 16.
+//
+//go:noescape
+func FwdRows3F32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy, nrows int, segs *FwdSeg, nseg int)
+
+// FwdRows3F64 is FwdRows3F32 for float64, with an 8 × 24 tile.
+//
+//go:noescape
+func FwdRows3F64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int)
+
 // EluOutF32 writes out[i] = d[i]·e[i]·(above if y[i] > 0, else
 // a·y[i] + b) for i < n rounded down to a multiple of 16, or without the
 // factor e[i] when e is nil. With y the output of ELU, (above, a, b) =

@@ -155,3 +155,90 @@ func TestAddScalarAndSumF32(t *testing.T) {
 		}
 	}
 }
+
+// TestFwdRows checks FwdRows (8 × 2 vectors) and FwdRows3 (8 × 3
+// vectors), float32 and float64, against float64 sums: unaligned offsets,
+// fewer stored rows than eight, and three segments that move lanes with
+// two dropped runs, one of them inside the last vector (a mask taken from
+// the wrong bits, or one vector stored under another's mask, writes a lane
+// it should not or misses one) — every stored value against its own sum,
+// every other position left as it was.
+func TestFwdRows(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, nrows := range []int{8, 5, 3} {
+		checkFwdRows(t, rng, "FwdRowsF32", 32, nrows, FwdRowsF32, 1e-4)
+		checkFwdRows(t, rng, "FwdRows3F32", 48, nrows, FwdRows3F32, 1e-4)
+		checkFwdRows(t, rng, "FwdRowsF64", 16, nrows, FwdRowsF64, 1e-12)
+		checkFwdRows(t, rng, "FwdRows3F64", 24, nrows, FwdRows3F64, 1e-12)
+	}
+}
+
+func checkFwdRows[T float32 | float64](t *testing.T, rng *rand.Rand, name string, lanes, nrows int,
+	f func(k int, rows *[8]*T, x *T, offs *int, y *T, ldy, nrows int, segs *FwdSeg, nseg int), tol float64) {
+	t.Helper()
+	const k, ldy, unset = 37, 200, -1000
+	esz := 4
+	if _, ok := any(T(0)).(float64); ok {
+		esz = 8
+	}
+	w := make([]T, 8*k)
+	x := make([]T, 4*k+lanes+3)
+	for i := range w {
+		w[i] = T(rng.NormFloat64())
+	}
+	for i := range x {
+		x[i] = T(rng.NormFloat64())
+	}
+	var rows [8]*T
+	for r := range rows {
+		rows[r] = &w[r*k]
+	}
+	offs := make([]int, k)
+	for i := range offs {
+		offs[i] = (rng.IntN(4*k) + 1) * esz // mostly unaligned
+	}
+	// Lanes [0, 4) go to positions [0, 4), [6, lanes−6) to 46 positions
+	// further, [lanes−4, lanes) to 120 further; [4, 6) and [lanes−6,
+	// lanes−4) are dropped.
+	pos := func(lane int) int {
+		switch {
+		case lane < 4:
+			return lane
+		case lane >= 6 && lane < lanes-6:
+			return lane + 46
+		case lane >= lanes-4:
+			return lane + 120
+		}
+		return -1
+	}
+	run := func(lo, hi int) uint64 { return (1<<hi - 1) &^ (1<<lo - 1) }
+	segs := []FwdSeg{{0, run(0, 4)}, {46 * esz, run(6, lanes-6)}, {120 * esz, run(lanes-4, lanes)}}
+	y := make([]T, 8*ldy)
+	for i := range y {
+		y[i] = unset
+	}
+	f(k, &rows, &x[0], &offs[0], &y[0], ldy*esz, nrows, &segs[0], len(segs))
+	want := make([]T, 8*ldy)
+	for i := range want {
+		want[i] = unset
+	}
+	for r := 0; r < nrows; r++ {
+		for lane := 0; lane < lanes; lane++ {
+			if p := pos(lane); p >= 0 {
+				var s float64
+				for i := 0; i < k; i++ {
+					s += float64(w[r*k+i]) * float64(x[offs[i]/esz+lane])
+				}
+				want[r*ldy+p] = T(s)
+			}
+		}
+	}
+	for i, got := range y {
+		if d := float64(got) - float64(want[i]); d > tol || d < -tol {
+			t.Fatalf("%s, %d rows: row %d position %d = %g, want %g (%g: not written)", name, nrows, i/ldy, i%ldy, got, want[i], float64(unset))
+		}
+	}
+}

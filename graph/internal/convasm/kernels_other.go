@@ -70,6 +70,16 @@ func FwdRowsF64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy
 	panic("convasm: no kernels on this architecture")
 }
 
+// FwdRows3F32 panics: there is no kernel on this architecture.
+func FwdRows3F32(k int, rows *[8]*float32, x *float32, offs *int, y *float32, ldy, nrows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
+// FwdRows3F64 panics: there is no kernel on this architecture.
+func FwdRows3F64(k int, rows *[8]*float64, x *float64, offs *int, y *float64, ldy, nrows int, segs *FwdSeg, nseg int) {
+	panic("convasm: no kernels on this architecture")
+}
+
 // EluOutF32 panics: there is no kernel on this architecture.
 func EluOutF32(n int, y, d, e, out *float32, above, a, b float32) {
 	panic("convasm: no kernels on this architecture")
