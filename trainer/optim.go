@@ -24,6 +24,14 @@ type optimizer struct {
 	overflowed bool
 }
 
+// nonFiniteBits is 1<<31 for a NaN or an infinity (exponent bits all
+// ones) and 0 for any finite x: a branch-free test whose results an
+// update loop or-s together without a dependency chain through a
+// floating-point sum.
+func nonFiniteBits(x float32) uint32 {
+	return (math.Float32bits(x)&0x7f800000 + 0x00800000) & 0x80000000
+}
+
 // errNonFiniteGradient is step's error for a gradient that holds a NaN or
 // an infinity, found by its squared norm (a float64 sum of float32 squares
 // is finite exactly when every term is); step then updates nothing.
@@ -155,43 +163,58 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 	b1, b2, eps, wd := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps, o.cfg.WeightDecay
 	c1 := 1 - math.Pow(b1, float64(o.t))
 	c2 := 1 - math.Pow(b2, float64(o.t))
-	// Every value written is also added, times 0, to a check sum per
-	// piece: 0·x is 0 for finite x and NaN for a NaN or an infinity, so
-	// the sum flags an overflow without a second pass over the tensors.
+	// Every value written is also checked for an overflow as it is
+	// stored (see nonFiniteBits), so no second pass over the tensors is
+	// needed; the loops are per algorithm and over equal-length slices so
+	// that the compiler drops the bounds checks.
 	bad := make([]bool, len(o.pieces))
 	o.forPieces(func(k int, pc piece) {
 		i := pc.param
-		pd := o.params[i].Data().([]float32)
-		md := o.m[i].Data().([]float32)
-		vd := o.v[i].Data().([]float32)
-		var check float32
-		for j := pc.lo; j < pc.hi; j++ {
-			g32 := grads[i][j]
-			g := float64(g32)*scale + wd*float64(pd[j])
-			if o.cfg.Algorithm == SGD { // v ← β₁v + g; p ← p − lr·v (PyTorch's form of momentum)
+		gd := grads[i][pc.lo:pc.hi]
+		pd := o.params[i].Data().([]float32)[pc.lo:pc.hi]
+		md := o.m[i].Data().([]float32)[pc.lo:pc.hi]
+		pd, md = pd[:len(gd)], md[:len(gd)]
+		var seen uint32 // nonFiniteBits of every value stored, or-ed
+		switch o.cfg.Algorithm {
+		case SGD: // v ← β₁v + g; p ← p − lr·v (PyTorch's form of momentum)
+			for j, g32 := range gd {
+				g := float64(g32)*scale + wd*float64(pd[j])
 				m := b1*float64(md[j]) + g
 				md[j] = float32(m)
 				pd[j] = float32(float64(pd[j]) - lr*m)
-				check += 0*md[j] + 0*pd[j]
-				continue
+				seen |= nonFiniteBits(md[j]) | nonFiniteBits(pd[j])
 			}
-			m := b1*float64(md[j]) + (1-b1)*g
-			md[j] = float32(m)
-			var step float64
-			switch o.cfg.Algorithm {
-			case Adamax:
-				u := math.Max(b2*float64(vd[j]), math.Abs(g))
+		case Adamax:
+			vd := o.v[i].Data().([]float32)[pc.lo:pc.hi]
+			vd = vd[:len(gd)]
+			a := lr / c1
+			for j, g32 := range gd {
+				g := float64(g32)*scale + wd*float64(pd[j])
+				m := b1*float64(md[j]) + (1-b1)*g
+				md[j] = float32(m)
+				u := b2 * float64(vd[j])
+				if ag := math.Abs(g); ag > u { // max(β₂u, |g|); both finite
+					u = ag
+				}
 				vd[j] = float32(u)
-				step = lr / c1 * m / (u + eps)
-			default:
+				pd[j] = float32(float64(pd[j]) - a*m/(u+eps))
+				seen |= nonFiniteBits(md[j]) | nonFiniteBits(vd[j]) | nonFiniteBits(pd[j])
+			}
+		default: // Adam: lr·(m/c1)/(√(v/c2) + ε) as lr/c1 · m/(√v/√c2 + ε)
+			vd := o.v[i].Data().([]float32)[pc.lo:pc.hi]
+			vd = vd[:len(gd)]
+			a, r := lr/c1, 1/math.Sqrt(c2)
+			for j, g32 := range gd {
+				g := float64(g32)*scale + wd*float64(pd[j])
+				m := b1*float64(md[j]) + (1-b1)*g
+				md[j] = float32(m)
 				v := b2*float64(vd[j]) + (1-b2)*g*g
 				vd[j] = float32(v)
-				step = lr * (m / c1) / (math.Sqrt(v/c2) + eps)
+				pd[j] = float32(float64(pd[j]) - a*m/(math.Sqrt(v)*r+eps))
+				seen |= nonFiniteBits(md[j]) | nonFiniteBits(vd[j]) | nonFiniteBits(pd[j])
 			}
-			pd[j] = float32(float64(pd[j]) - step)
-			check += 0*md[j] + 0*vd[j] + 0*pd[j]
 		}
-		bad[k] = check != check
+		bad[k] = seen != 0
 	})
 	o.overflowed = slices.Contains(bad, true)
 	return lr, norm, nil
