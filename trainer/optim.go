@@ -24,6 +24,26 @@ type optimizer struct {
 	overflowed bool
 }
 
+// sumSquares returns Σ x², in float64, over four interleaved partial sums
+// (elements j ≡ 0, 1, 2, 3 mod 4, added in that order at the end), so that
+// the adds do not wait on each other; the order is fixed, so the result
+// is too.
+func sumSquares(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		a, b, c, d := float64(x[j]), float64(x[j+1]), float64(x[j+2]), float64(x[j+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; j < len(x); j++ {
+		s0 += float64(x[j]) * float64(x[j])
+	}
+	return ((s0 + s1) + s2) + s3
+}
+
 // nonFiniteBits is 1<<31 for a NaN or an infinity (exponent bits all
 // ones) and 0 for any finite x: a branch-free test whose results an
 // update loop or-s together without a dependency chain through a
@@ -140,13 +160,7 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 	// The squared norm is summed piece by piece in parallel and the pieces'
 	// sums are added in order.
 	sq := make([]float64, len(o.pieces))
-	o.forPieces(func(k int, p piece) {
-		s := 0.0
-		for _, v := range grads[p.param][p.lo:p.hi] {
-			s += float64(v) * float64(v)
-		}
-		sq[k] = s
-	})
+	o.forPieces(func(k int, p piece) { sq[k] = sumSquares(grads[p.param][p.lo:p.hi]) })
 	for _, s := range sq {
 		norm += s
 	}

@@ -456,3 +456,31 @@ func BenchmarkOptimizerStep(b *testing.B) {
 		})
 	}
 }
+
+// TestSumSquares checks the four-way partial sums against a plain float64
+// sum at lengths around the unrolling (a tail element dropped or counted
+// twice would show), and that a NaN or an infinity anywhere reaches the
+// result, which is how step finds a non-finite gradient.
+func TestSumSquares(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := 0; n <= 9; n++ {
+		x := make([]float32, n)
+		var want float64
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			want += float64(x[i]) * float64(x[i])
+		}
+		if got := sumSquares(x); math.Abs(got-want) > 1e-12*(1+want) {
+			t.Errorf("n = %d: %v, want %v", n, got, want)
+		}
+		for i := range x {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+				y := slices.Clone(x)
+				y[i] = bad
+				if got := sumSquares(y); !math.IsNaN(got) && !math.IsInf(got, 0) {
+					t.Errorf("n = %d, %v at %d: %v, want NaN or +Inf", n, bad, i, got)
+				}
+			}
+		}
+	}
+}
