@@ -85,7 +85,7 @@ func declare(o *options, cfg *trainer.Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.schedule, "schedule", o.schedule, "learning rate after warm-up: constant, or cosine (half cosine down to 0 at the last step); default from the preset (the classifier presets use cosine)")
 	fs.StringVar(&o.out, "out", o.out, "output folder (default runs/<data>)")
 	fs.StringVar(&o.resume, "resume", o.resume, "continue the run whose checkpoint is in this folder (or file); its configuration is used, -steps and -time may extend it")
-	fs.DurationVar(&o.timeLimit, "time", o.timeLimit, "stop training after this much time, e.g. 10m (0: no limit)")
+	fs.DurationVar(&o.timeLimit, "time", o.timeLimit, "stop training once the training steps have taken this much time, e.g. 10m; held-out evaluations and pictures are not counted (0: no limit)")
 	fs.BoolVar(&o.quiet, "quiet", o.quiet, "print nothing but errors")
 	fs.BoolVar(&o.force, "force", o.force, "let a new run replace the checkpoint and metrics of another run in -out (without it, a folder that holds a run is an error: resume it with -resume, or pick another -out)")
 	fs.BoolVar(&o.pictures, "pictures", o.pictures, "write pictures at the end: toy data.png, density.png, samples.png, panel.png; images samples.png (density, hybrid), reconstructions.png; both curves.png")
