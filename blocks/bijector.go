@@ -333,7 +333,7 @@ type NotConvergedError struct {
 
 func (e *NotConvergedError) Error() string {
 	if math.IsNaN(e.Residual) || math.IsInf(e.Residual, 0) {
-		return fmt.Sprintf("blocks: fixed-point inverse diverged: the iterate overflowed to NaN or ±Inf at iteration %d; the residual branch is not contractive (Lip(g) ≥ 1 somewhere on the way)", e.Iter)
+		return fmt.Sprintf("blocks: fixed-point inverse diverged: the iterate overflowed to NaN or ±Inf at iteration %d; is the map contractive (Lip(g) < 1), and are the input and weights finite?", e.Iter)
 	}
 	return fmt.Sprintf("blocks: fixed-point inverse did not converge in %d iterations (residual %.3g > tolerance %.3g); is the residual branch contractive (Lip(g) < 1)?", e.Iter, e.Residual, e.Tol)
 }

@@ -56,7 +56,7 @@ func BenchmarkConvFilterGrad(b *testing.B) { benchConvKernel(b, convFilter) }
 // six three-vector or nine two-vector tiles per output panel) with the
 // three-vector forward tile and without it, alternating in one process:
 //
-//	go test ./graph -run - -bench ConvWideTiles -cpu 1 -count 10
+//	go test ./graph -run - -bench ConvWideTiles -cpu 1 -count 8
 func BenchmarkConvWideTiles(b *testing.B) {
 	geoms := []struct {
 		name string

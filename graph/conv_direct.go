@@ -271,7 +271,7 @@ func packKernel[T Float](w []T, o, ckk int) []T {
 
 // convWeights is a convolution kernel w (O, CKK) as the forward
 // micro-kernel reads it: on AVX-512 in place, eight rows at a time through
-// FwdRows; otherwise packed by packKernel for FwdTile.
+// FwdRows or FwdRows3; otherwise packed by packKernel for FwdTile.
 type convWeights[T Float] struct {
 	rows   [][dirMR]*T // per panel of 8 output channels: its rows of w (the last repeated past O)
 	packed []T

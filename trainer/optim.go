@@ -25,9 +25,9 @@ type optimizer struct {
 }
 
 // sumSquares returns Σ x², in float64, over four interleaved partial sums
-// (elements j ≡ 0, 1, 2, 3 mod 4, added in that order at the end), so that
-// the adds do not wait on each other; the order is fixed, so the result
-// is too.
+// (elements j ≡ 0, 1, 2, 3 mod 4 of the whole groups of four, the tail
+// going into the first; added in that order at the end), so that the adds
+// do not wait on each other; the order is fixed, so the result is too.
 func sumSquares(x []float32) float64 {
 	var s0, s1, s2, s3 float64
 	j := 0
