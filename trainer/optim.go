@@ -18,10 +18,6 @@ type optimizer struct {
 	m, v   []*tensor.Dense // first moment; second moment (Adam) or infinity norm (Adamax)
 	t      int             // updates applied
 	pieces []piece         // the parameters' elements as the cores share them
-	// overflowed reports that the last update left a NaN or an infinity
-	// in a parameter or a moment (float32 overflow of a finite update);
-	// firstNonFinite finds where.
-	overflowed bool
 }
 
 // sumSquares returns Σ x², in float64, over four interleaved partial sums
@@ -56,6 +52,11 @@ func nonFiniteBits(x float32) uint32 {
 // an infinity, found by its squared norm (a float64 sum of float32 squares
 // is finite exactly when every term is); step then updates nothing.
 var errNonFiniteGradient = errors.New("trainer: non-finite gradient")
+
+// errOverflow is step's error for an update that left a NaN or an infinity
+// in a weight or a moment (float32 overflow of a finite update); the
+// update has been applied, and firstNonFinite finds where.
+var errOverflow = errors.New("trainer: the update overflowed float32")
 
 // pieceSize is the most elements of a parameter one worker updates at a
 // time: large enough that handing out a piece costs nothing next to its
@@ -187,7 +188,8 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 		gd := grads[i][pc.lo:pc.hi]
 		pd := o.params[i].Data().([]float32)[pc.lo:pc.hi]
 		md := o.m[i].Data().([]float32)[pc.lo:pc.hi]
-		pd, md = pd[:len(gd)], md[:len(gd)]
+		vd := o.v[i].Data().([]float32)[pc.lo:pc.hi] // unused by SGD
+		pd, md, vd = pd[:len(gd)], md[:len(gd)], vd[:len(gd)]
 		var seen uint32 // nonFiniteBits of every value stored, or-ed
 		switch o.cfg.Algorithm {
 		case SGD: // v ← β₁v + g; p ← p − lr·v (PyTorch's form of momentum)
@@ -199,8 +201,6 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 				seen |= nonFiniteBits(md[j]) | nonFiniteBits(pd[j])
 			}
 		case Adamax:
-			vd := o.v[i].Data().([]float32)[pc.lo:pc.hi]
-			vd = vd[:len(gd)]
 			a := lr / c1
 			for j, g32 := range gd {
 				g := float64(g32)*scale + wd*float64(pd[j])
@@ -215,8 +215,6 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 				seen |= nonFiniteBits(md[j]) | nonFiniteBits(vd[j]) | nonFiniteBits(pd[j])
 			}
 		default: // Adam: lr·(m/c1)/(√(v/c2) + ε) as lr/c1 · m/(√v/√c2 + ε)
-			vd := o.v[i].Data().([]float32)[pc.lo:pc.hi]
-			vd = vd[:len(gd)]
 			a, r := lr/c1, 1/math.Sqrt(c2)
 			for j, g32 := range gd {
 				g := float64(g32)*scale + wd*float64(pd[j])
@@ -230,6 +228,8 @@ func (o *optimizer) step(grads [][]float32) (lr, norm float64, err error) {
 		}
 		bad[k] = seen != 0
 	})
-	o.overflowed = slices.Contains(bad, true)
+	if slices.Contains(bad, true) {
+		return lr, norm, errOverflow
+	}
 	return lr, norm, nil
 }

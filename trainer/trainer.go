@@ -472,18 +472,19 @@ func (t *Trainer) Step() (StepStats, error) {
 		grads[i] = g.Value().Data().([]float32)
 	}
 	var err error
-	if st.LR, st.GradNorm, err = t.opt.step(grads); err != nil {
-		if err == errNonFiniteGradient {
-			if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); bad {
-				return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
-			}
+	switch st.LR, st.GradNorm, err = t.opt.step(grads); err {
+	case nil:
+	case errNonFiniteGradient:
+		if nf, bad := t.opt.firstNonFinite(func(i int) []float32 { return grads[i] }); bad {
+			return st, errors.Errorf("trainer: step %d: gradient of %s is %v; parameters left at step %d", st.Step, t.params[nf.param].Name, nf.v, t.step)
 		}
+		return st, err
+	case errOverflow:
+		return st, t.overflowError(st.Step)
+	default:
 		return st, err
 	}
 	param := func(i int) []float32 { return t.params[i].Value.Data().([]float32) }
-	if t.opt.overflowed {
-		return st, t.overflowError(st.Step)
-	}
 	if t.ema != nil {
 		rate := emaRate(t.cfg.Optim.EMADecay, t.step+1)
 		t.opt.forPieces(func(_ int, p piece) {
