@@ -296,14 +296,11 @@ func newConvWeights[T Float](w []T, o, ckk int) convWeights[T] {
 // 3/2 of it (see fwdTile for the other arguments).
 func (cw convWeights[T]) tile(op, nr int, x *T, offs *int, y *T, ldy int, segs []convasm.FwdSeg) {
 	rows := min(dirMR, cw.o-op*dirMR)
-	switch {
-	case cw.packed != nil:
+	if cw.packed != nil {
 		fwdTile(cw.ckk, &cw.packed[op*cw.ckk*dirMR], x, offs, y, ldy, rows, segs)
-	case nr > fwdNR[T]():
-		fwdRows3(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
-	default:
-		fwdRows(cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
+		return
 	}
+	fwdRows(nr > fwdNR[T](), cw.ckk, &cw.rows[op], x, offs, y, ldy, rows, segs)
 }
 
 // directForward is ConvForward for a stride-1 convolution on the

@@ -270,9 +270,9 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 				rp[r] = &ps.src[(p*dirMR+min(r, rows-1))*ps.ld]
 			}
 			if t < full {
-				fwdRows(k, &rp, &src[t*nr], &offs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, fullSegs)
+				fwdRows(false, k, &rp, &src[t*nr], &offs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, fullSegs)
 			} else {
-				fwdRows(k, &rp, &strip[0], &stripOffs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, lastSegs)
+				fwdRows(false, k, &rp, &strip[0], &stripOffs[0], &c[p*dirMR*ldc+t*nr], ldc*esz, rows, lastSegs)
 			}
 			return
 		}
@@ -328,30 +328,25 @@ func gemmTiles[T Float](s *gemmScratch, m, n, k int, ap []T, ps panelSrc[T], src
 	})
 }
 
-// fwdRows3 runs the three-vector in-place forward micro-kernel for T
-// (AVX-512 only); see convasm.FwdRows3F32.
-func fwdRows3[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
+// fwdRows runs the in-place forward micro-kernel for T, fwdNR positions
+// wide, or with wide (AVX-512 only) the three-vector one, 3/2 of that;
+// see convasm.FwdRowsF32 and convasm.FwdRows3F32.
+func fwdRows[T Float](wide bool, k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
 	if len(segs) == 0 {
 		return
 	}
 	switch rp := any(rows).(type) {
 	case *[dirMR]*float32:
-		convasm.FwdRows3F32(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
+		f := convasm.FwdRowsF32
+		if wide {
+			f = convasm.FwdRows3F32
+		}
+		f(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
 	case *[dirMR]*float64:
-		convasm.FwdRows3F64(k, rp, any(x).(*float64), offs, any(y).(*float64), ldy, nrows, &segs[0], len(segs))
-	}
-}
-
-// fwdRows runs the in-place forward micro-kernel for T; see
-// convasm.FwdRowsF32.
-func fwdRows[T Float](k int, rows *[dirMR]*T, x *T, offs *int, y *T, ldy, nrows int, segs []convasm.FwdSeg) {
-	if len(segs) == 0 {
-		return
-	}
-	switch rp := any(rows).(type) {
-	case *[dirMR]*float32:
-		convasm.FwdRowsF32(k, rp, any(x).(*float32), offs, any(y).(*float32), ldy, nrows, &segs[0], len(segs))
-	case *[dirMR]*float64:
-		convasm.FwdRowsF64(k, rp, any(x).(*float64), offs, any(y).(*float64), ldy, nrows, &segs[0], len(segs))
+		f := convasm.FwdRowsF64
+		if wide {
+			f = convasm.FwdRows3F64
+		}
+		f(k, rp, any(x).(*float64), offs, any(y).(*float64), ldy, nrows, &segs[0], len(segs))
 	}
 }
